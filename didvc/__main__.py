@@ -1,0 +1,3 @@
+from didvc.cli import main
+
+main()

@@ -1,0 +1,115 @@
+"""Low-level Edwards25519 point checks that OpenSSL does not make.
+
+OpenSSL (and so ``cryptography``) accepts any 32-byte Ed25519 public key, including the
+identity and the other points of small order. With such a key a signature whose R is the
+identity and whose S is 0 verifies for *every* message. We therefore decode each public key
+strictly (canonical y < p, a point on the curve, no "negative zero") and refuse it when
+[8]A is the identity. For signatures we refuse an R that encodes a small-order point, as
+libsodium does, by comparing against the precomputed set of such encodings.
+
+See RFC 8032 §5.1.3 (decoding) and https://eprint.iacr.org/2020/1244 (the small-order pitfalls).
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Final
+
+__all__ = ["decode_point", "has_small_order", "small_order_encodings", "to_montgomery_u"]
+
+P: Final = 2**255 - 19
+L: Final = 2**252 + 27742317777372353535851937790883648493
+D: Final = (-121665 * pow(121666, P - 2, P)) % P
+SQRT_M1: Final = pow(2, (P - 1) // 4, P)
+
+Point = tuple[int, int]
+IDENTITY: Final[Point] = (0, 1)
+
+
+def decode_point(encoded: bytes) -> Point | None:
+    """RFC 8032 §5.1.3 point decoding; None when non-canonical or not on the curve."""
+    if len(encoded) != 32:
+        return None
+    value = int.from_bytes(encoded, "little")
+    sign = value >> 255
+    y = value & ((1 << 255) - 1)
+    if y >= P:
+        return None
+    u = (y * y - 1) % P
+    v = (D * y * y + 1) % P
+    x2 = u * pow(v, P - 2, P) % P
+    x = pow(x2, (P + 3) // 8, P)
+    if (x * x - x2) % P != 0:
+        x = x * SQRT_M1 % P
+    if (x * x - x2) % P != 0:
+        return None
+    if x == 0 and sign:
+        return None
+    if x & 1 != sign:
+        x = P - x
+    return (x, y)
+
+
+def _add(a: Point, b: Point) -> Point:
+    x1, y1 = a
+    x2, y2 = b
+    t = D * x1 * x2 * y1 * y2 % P
+    x3 = (x1 * y2 + y1 * x2) * pow(1 + t, P - 2, P) % P
+    y3 = (y1 * y2 + x1 * x2) * pow(1 - t, P - 2, P) % P
+    return (x3, y3)
+
+
+def _mul(k: int, point: Point) -> Point:
+    result = IDENTITY
+    addend = point
+    while k:
+        if k & 1:
+            result = _add(result, addend)
+        addend = _add(addend, addend)
+        k >>= 1
+    return result
+
+
+def has_small_order(point: Point) -> bool:
+    """True when [8]point is the identity (the point lies in the torsion subgroup)."""
+    return _mul(8, point) == IDENTITY
+
+
+def _encodings(point: Point) -> set[bytes]:
+    _x, y = point
+    out = set()
+    for y_enc in (y, y + P):
+        if y_enc >= 1 << 255:
+            continue
+        for sign in (0, 1):
+            out.add((y_enc | (sign << 255)).to_bytes(32, "little"))
+    return out
+
+
+@cache
+def small_order_encodings() -> frozenset[bytes]:
+    """Every 32-byte string, canonical or not, that encodes one of the 8 small-order points."""
+    # A point of order 8 is the torsion part [L]Q of a curve point Q outside the prime subgroup.
+    generator: Point | None = None
+    candidate = 2
+    while generator is None:
+        q = decode_point(candidate.to_bytes(32, "little"))
+        candidate += 1
+        if q is None:
+            continue
+        torsion = _mul(L, q)
+        if _mul(4, torsion) != IDENTITY:
+            generator = torsion
+    encodings: set[bytes] = set()
+    point = IDENTITY
+    for _ in range(8):
+        encodings |= _encodings(point)
+        point = _add(point, generator)
+    return frozenset(encodings)
+
+
+def to_montgomery_u(point: Point) -> bytes:
+    """The X25519 public key (Montgomery u = (1 + y) / (1 - y)) of an Ed25519 point, RFC 7748 §4.1."""
+    _, y = point
+    u = (1 + y) * pow((1 - y) % P, P - 2, P) % P
+    return u.to_bytes(32, "little")

@@ -1,0 +1,88 @@
+"""The ``didvc`` command: the composition root that joins the component command groups."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from collections.abc import Callable, Coroutine
+from typing import Any, NoReturn, TypeVar
+
+import click
+
+from didvc import __version__
+from didvc.errors import DidvcError
+from didvc.keys import KeyPair, KeyType
+
+T = TypeVar("T")
+
+_KEY_TYPES = [str(t) for t in KeyType if t is not KeyType.X25519]
+
+
+def _fail(error: DidvcError, as_json: bool) -> NoReturn:
+    if as_json:
+        click.echo(json.dumps({"error": {"code": error.code, "message": str(error)}}))
+    else:
+        click.echo(f"error [{error.code}]: {error}", err=True)
+    sys.exit(1)
+
+
+def _run(coro_fn: Callable[[], Coroutine[Any, Any, T]], as_json: bool) -> T:
+    try:
+        return asyncio.run(coro_fn())
+    except DidvcError as error:
+        _fail(error, as_json)
+
+
+@click.group()
+@click.version_option(__version__, prog_name="didvc")
+def main() -> None:
+    """Verifiable identity for software agents: DIDs, credentials and request presentations."""
+
+
+@main.command()
+@click.argument("did")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON only.")
+def resolve(did: str, as_json: bool) -> None:
+    """Resolve DID and print its DID document."""
+    from resolvers import default_resolver
+
+    async def go() -> dict[str, Any]:
+        document = await default_resolver().resolve(did)
+        return document.data
+
+    document = _run(go, as_json)
+    click.echo(json.dumps(document, indent=None if as_json else 2))
+
+
+@main.command()
+@click.option("--type", "key_type", type=click.Choice(_KEY_TYPES), default="Ed25519", show_default=True)
+@click.option("--show-secret", is_flag=True, help="Also print the secret key (secretKeyMultibase).")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON only.")
+def keygen(key_type: str, show_secret: bool, as_json: bool) -> None:
+    """Generate a key pair and print its did:key and public Multikey."""
+    from resolvers import did_key_from_public_key
+
+    pair = KeyPair.generate(key_type)
+    out = {
+        "did": did_key_from_public_key(pair.public_key),
+        "type": key_type,
+        "publicKeyMultibase": pair.public_key.to_multikey(),
+    }
+    if show_secret:
+        out["secretKeyMultibase"] = pair.secret_multikey()
+    if as_json:
+        click.echo(json.dumps(out))
+    else:
+        for name, value in out.items():
+            click.echo(f"{name}: {value}")
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="Print the steps as JSON only.")
+def demo(as_json: bool) -> None:
+    """Run the end-to-end demo on embedded defaults; exit 0 only if every expectation held."""
+    from didvc._demo import run_demo
+
+    ok = _run(lambda: run_demo(as_json), as_json)
+    sys.exit(0 if ok else 1)

@@ -1,0 +1,122 @@
+"""Multibase, multicodec and base64url: the encodings keys, proofs and tokens travel in.
+
+Thin and strict wrappers over the ``base58`` and ``multiformats`` packages. Malformed input of
+any kind raises :class:`~didvc.errors.MalformedValueError`, never an ``IndexError`` or a bare
+``ValueError``.
+
+- Multibase: https://www.w3.org/TR/cid-1.0/#multibase-0 (``z`` base58btc, ``u`` base64url)
+- Multicodec: https://github.com/multiformats/multicodec (unsigned-varint prefixes)
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from typing import Final
+
+import base58
+from multiformats import varint
+
+from didvc.errors import MalformedValueError
+
+__all__ = [
+    "MULTICODEC",
+    "b64url_decode",
+    "b64url_encode",
+    "multibase_decode",
+    "multibase_encode",
+    "multicodec_unwrap",
+    "multicodec_wrap",
+]
+
+#: The multicodec codes didvc knows, by name (multiformats table, "key" tag).
+MULTICODEC: Final[dict[str, int]] = {
+    "ed25519-pub": 0xED,
+    "x25519-pub": 0xEC,
+    "secp256k1-pub": 0xE7,
+    "p256-pub": 0x1200,
+    "p384-pub": 0x1201,
+    "ed25519-priv": 0x1300,
+    "secp256k1-priv": 0x1301,
+    "p256-priv": 0x1306,
+    "p384-priv": 0x1307,
+}
+_CODEC_NAMES: Final[dict[int, str]] = {code: name for name, code in MULTICODEC.items()}
+
+_B64URL = re.compile(r"[A-Za-z0-9_-]*")
+_MAX_MULTIBASE_CHARS: Final = 1 << 20
+
+
+def b64url_encode(data: bytes) -> str:
+    """base64url without padding (RFC 4648 §5, as JOSE and multibase ``u`` use it)."""
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def b64url_decode(text: str | bytes) -> bytes:
+    """Decode unpadded base64url strictly: alphabet, length and canonical trailing bits."""
+    if isinstance(text, bytes):
+        try:
+            text = text.decode("ascii")
+        except UnicodeDecodeError:
+            raise MalformedValueError("base64url value is not ASCII") from None
+    if not _B64URL.fullmatch(text) or len(text) % 4 == 1:
+        raise MalformedValueError("malformed base64url value")
+    try:
+        data = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    except binascii.Error as exc:  # pragma: no cover - the regex and length check catch these
+        raise MalformedValueError(f"malformed base64url value: {exc}") from None
+    if b64url_encode(data) != text:
+        raise MalformedValueError("non-canonical base64url value")
+    return data
+
+
+def multibase_encode(data: bytes, base: str = "z") -> str:
+    """Multibase-encode ``data`` as ``z`` (base58btc) or ``u`` (base64url, no padding)."""
+    if base == "z":
+        return "z" + base58.b58encode(data).decode("ascii")
+    if base == "u":
+        return "u" + b64url_encode(data)
+    raise MalformedValueError(f"unsupported multibase prefix {base!r}")
+
+
+def multibase_decode(text: str, *, expect: str | None = None, max_chars: int = _MAX_MULTIBASE_CHARS) -> bytes:
+    """Decode a ``z`` or ``u`` multibase string; ``expect`` pins the base."""
+    if not isinstance(text, str) or not text:
+        raise MalformedValueError("multibase value must be a non-empty string")
+    if len(text) > max_chars:
+        raise MalformedValueError("multibase value is too long")
+    prefix, body = text[0], text[1:]
+    if expect is not None and prefix != expect:
+        raise MalformedValueError(f"multibase value must start with {expect!r}, not {prefix!r}")
+    if prefix == "z":
+        try:
+            return base58.b58decode(body)
+        except ValueError:
+            raise MalformedValueError("malformed base58btc value") from None
+    if prefix == "u":
+        return b64url_decode(body)
+    raise MalformedValueError(f"unsupported multibase prefix {prefix!r}")
+
+
+def multicodec_wrap(codec: str, data: bytes) -> bytes:
+    """Prefix ``data`` with the unsigned-varint code of ``codec`` (e.g. ``"ed25519-pub"``)."""
+    try:
+        code = MULTICODEC[codec]
+    except KeyError:
+        raise MalformedValueError(f"unknown multicodec {codec!r}") from None
+    return bytes(varint.encode(code)) + data
+
+
+def multicodec_unwrap(data: bytes) -> tuple[str, bytes]:
+    """Split a multicodec-prefixed value into ``(codec name, payload)``."""
+    if not data:
+        raise MalformedValueError("empty multicodec value")
+    try:
+        code, size, _ = varint.decode_raw(data)
+    except (ValueError, IndexError):
+        raise MalformedValueError("malformed multicodec varint prefix") from None
+    name = _CODEC_NAMES.get(code)
+    if name is None:
+        raise MalformedValueError(f"unsupported multicodec 0x{code:x}")
+    return name, bytes(data[size:])

@@ -1,0 +1,204 @@
+"""Compact JWS for ``vc+jwt`` and ``vp+jwt`` (VC-JOSE-COSE), checked before any signature work.
+
+https://www.w3.org/TR/vc-jose-cose/ and RFC 7515. Verification is two steps:
+
+1. :func:`parse_jws` decodes the token and refuses, before any cryptography: anything but three
+   parts (a five-part JWE included), an ``alg`` outside the allow-list (``none``, HMAC, RSA...),
+   a ``typ`` other than the expected one, any ``crit`` (we understand no extension), ``b64``
+   (RFC 7797), keys or key references in the header (``jwk``, ``jku``, ``x5u``, ``x5c``,
+   ``x5t``), encryption members, duplicate JSON members, oversized or deeply nested input.
+2. :func:`verify_jws` checks the signature with the key the caller resolved from the ``kid``'s
+   DID document, never one the token carries; ``alg`` must be the one of that key's type.
+
+Signing goes through a :class:`~didvc.keys.Signer`, so keys may live outside the process.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any, Final
+
+from jwcrypto import jwa as jwcrypto_jwa
+from jwcrypto import jwk as jwcrypto_jwk
+
+from didvc._ed25519 import small_order_encodings
+from didvc.encoding import b64url_decode, b64url_encode
+from didvc.errors import (
+    InvalidSignatureError,
+    InvalidTokenHeaderError,
+    MalformedValueError,
+    ParsingError,
+    UnsupportedAlgorithmError,
+)
+from didvc.keys import KeyType, PublicKey, Signer, key_type_for_jws_alg
+
+__all__ = [
+    "ALLOWED_ALGORITHMS",
+    "MAX_TOKEN_BYTES",
+    "ParsedJws",
+    "parse_jws",
+    "sign_jws",
+    "strict_json_loads",
+    "verify_jws",
+]
+
+#: The JOSE algorithms didvc accepts, each tied to one key type.
+ALLOWED_ALGORITHMS: Final = frozenset({"EdDSA", "ES256", "ES384", "ES256K"})
+#: Default cap on a compact token's length (a VP with several credentials fits easily).
+MAX_TOKEN_BYTES: Final = 256 * 1024
+
+_FORBIDDEN_HEADER: Final = frozenset(
+    {"jwk", "jku", "x5u", "x5c", "x5t", "x5t#S256", "crit", "b64", "enc", "zip", "epk", "apu", "apv"}
+)
+_MEDIA_PREFIX: Final = "application/"
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedJws:
+    """A compact JWS whose header passed every check; the signature is not yet verified."""
+
+    header: dict[str, Any]
+    payload: dict[str, Any]
+    signing_input: bytes
+    signature: bytes
+    token: str
+
+    @property
+    def alg(self) -> str:
+        return str(self.header["alg"])
+
+    @property
+    def kid(self) -> str | None:
+        kid = self.header.get("kid")
+        return kid if isinstance(kid, str) else None
+
+
+def strict_json_loads(data: bytes | str, *, what: str = "JSON") -> Any:
+    """Parse JSON refusing duplicate member names, NaN/Infinity and excessive nesting."""
+    try:
+        return json.loads(data, object_pairs_hook=_no_duplicates, parse_constant=_no_constant)
+    except RecursionError:
+        raise ParsingError(f"{what} is nested too deeply") from None
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ParsingError(f"{what} is not valid JSON: {exc}") from None
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise ValueError(f"duplicate member {key!r}")
+        out[key] = value
+    return out
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _typ_matches(typ: object, expected: str) -> bool:
+    if not isinstance(typ, str):
+        return False
+    value = typ.lower().removeprefix(_MEDIA_PREFIX)
+    return value == expected.lower()
+
+
+def parse_jws(token: str | bytes, *, typ: str, max_bytes: int = MAX_TOKEN_BYTES) -> ParsedJws:
+    """Decode a compact JWS and check its header; no signature work is done here."""
+    if isinstance(token, bytes):
+        try:
+            token = token.decode("ascii")
+        except UnicodeDecodeError:
+            raise ParsingError("token is not ASCII") from None
+    if not isinstance(token, str):
+        raise ParsingError("token must be a string")
+    if len(token) > max_bytes:
+        raise ParsingError(f"token is longer than {max_bytes} bytes")
+    parts = token.split(".")
+    if len(parts) == 5:
+        raise InvalidTokenHeaderError("encrypted tokens (JWE) are not accepted")
+    if len(parts) != 3:
+        raise ParsingError("token is not a compact JWS (three dot-separated parts)")
+    encoded_header, encoded_payload, encoded_signature = parts
+    try:
+        header_bytes = b64url_decode(encoded_header)
+        payload_bytes = b64url_decode(encoded_payload)
+        signature = b64url_decode(encoded_signature)
+    except MalformedValueError as exc:
+        raise ParsingError(f"token part is not base64url: {exc}") from None
+    header = strict_json_loads(header_bytes, what="JOSE header")
+    if not isinstance(header, dict):
+        raise ParsingError("JOSE header is not a JSON object")
+    alg = header.get("alg")
+    if not isinstance(alg, str) or alg not in ALLOWED_ALGORITHMS:
+        raise UnsupportedAlgorithmError(f"JOSE alg {alg!r} is not allowed")
+    forbidden = sorted(_FORBIDDEN_HEADER.intersection(header))
+    if forbidden:
+        raise InvalidTokenHeaderError(f"JOSE header member(s) not accepted: {', '.join(forbidden)}")
+    if not _typ_matches(header.get("typ"), typ):
+        raise InvalidTokenHeaderError(f"JOSE typ must be {typ!r}, got {header.get('typ')!r}")
+    if "kid" in header and not isinstance(header["kid"], str):
+        raise InvalidTokenHeaderError("JOSE kid must be a string")
+    if not signature:
+        raise InvalidTokenHeaderError("token has no signature")
+    payload = strict_json_loads(payload_bytes, what="JWS payload")
+    if not isinstance(payload, dict):
+        raise ParsingError("JWS payload is not a JSON object")
+    return ParsedJws(
+        header=header,
+        payload=payload,
+        signing_input=f"{encoded_header}.{encoded_payload}".encode("ascii"),
+        signature=signature,
+        token=token,
+    )
+
+
+@lru_cache(maxsize=1024)
+def _jwcrypto_key(key: PublicKey) -> jwcrypto_jwk.JWK:
+    return jwcrypto_jwk.JWK(**key.to_jwk())
+
+
+def verify_jws(parsed: ParsedJws, key: PublicKey) -> None:
+    """Verify the signature with ``key`` (from a resolved DID document); raises on failure."""
+    expected_type = key_type_for_jws_alg(parsed.alg)
+    if expected_type is None or expected_type is not key.key_type:
+        raise UnsupportedAlgorithmError(f"alg {parsed.alg} cannot be used with a {key.key_type} key")
+    # jwcrypto's algorithm engine on the bytes parse_jws already checked: JWS.deserialize would
+    # parse the token again and deep-copy its state, doubling the cost of a request check.
+    if parsed.alg == "EdDSA" and parsed.signature[:32] in small_order_encodings():
+        raise InvalidSignatureError("JWS signature has a small-order R")
+    engine = jwcrypto_jwa.JWA.signing_alg(parsed.alg)
+    try:
+        engine.verify(_jwcrypto_key(key), parsed.signing_input, parsed.signature)
+    except Exception:  # jwcrypto raises InvalidSignature, ValueError... for a bad signature
+        raise InvalidSignatureError("JWS signature is invalid") from None
+
+
+async def sign_jws(
+    payload: dict[str, Any],
+    signer: Signer,
+    *,
+    typ: str,
+    header: dict[str, Any] | None = None,
+) -> str:
+    """Sign ``payload`` as a compact JWS with ``alg`` from the signer's key type and ``kid``."""
+    alg = _alg_for(signer.algorithm)
+    protected = {"alg": alg, "kid": signer.key_id, "typ": typ, **(header or {})}
+    encoded_header = b64url_encode(json.dumps(protected, separators=(",", ":")).encode())
+    encoded_payload = b64url_encode(json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode())
+    signing_input = f"{encoded_header}.{encoded_payload}"
+    signature = await signer.sign(signing_input.encode("ascii"))
+    return f"{signing_input}.{b64url_encode(signature)}"
+
+
+def _alg_for(algorithm: str) -> str:
+    try:
+        key_type = KeyType(algorithm)
+    except ValueError:
+        raise UnsupportedAlgorithmError(f"no JOSE alg for key type {algorithm!r}") from None
+    for alg in ALLOWED_ALGORITHMS:
+        if key_type_for_jws_alg(alg) is key_type:
+            return alg
+    raise UnsupportedAlgorithmError(f"no JOSE alg for key type {algorithm!r}")

@@ -1,0 +1,123 @@
+"""Bitstring Status List 1.0 encode/decode: pure, bounded, most significant bit first.
+
+https://www.w3.org/TR/vc-bitstring-status-list/ — a status list is a bitstring in which entry
+``i`` occupies bits ``[i*statusSize, (i+1)*statusSize)``, bit 0 being the most significant bit
+of the first byte; it travels GZIP-compressed and multibase base64url-encoded (``u``). Lists
+have at least 131,072 entries (herd privacy). Decoding refuses a decompressed size above a cap
+(a gzip bomb stops after the cap, with bounded memory), truncated or trailing data, and lists
+shorter than the minimum (``STATUS_LIST_LENGTH_ERROR``); an index outside the list is
+``RANGE_ERROR``.
+"""
+
+from __future__ import annotations
+
+import gzip
+import zlib
+from typing import Final
+
+from didvc.encoding import multibase_decode, multibase_encode
+from didvc.errors import MalformedValueError, RangeError, StatusListLengthError
+
+__all__ = ["DEFAULT_MAX_DECODED_BYTES", "MIN_ENTRIES", "StatusList"]
+
+#: The spec's minimum number of entries in a list.
+MIN_ENTRIES: Final = 131_072
+#: Default cap on the decompressed size of a list: 16 MiB (2^27 one-bit entries).
+DEFAULT_MAX_DECODED_BYTES: Final = 16 * 1024 * 1024
+_MAX_STATUS_SIZE: Final = 8  # statusMessage may list at most 2^8 values in practice
+
+
+class StatusList:
+    """A mutable list of ``length`` entries of ``status_size`` bits each."""
+
+    __slots__ = ("_bits", "length", "status_size")
+
+    def __init__(self, length: int = MIN_ENTRIES, *, status_size: int = 1) -> None:
+        _check_status_size(status_size)
+        if length < MIN_ENTRIES:
+            raise StatusListLengthError(f"a status list needs at least {MIN_ENTRIES} entries")
+        self.length = length
+        self.status_size = status_size
+        self._bits = bytearray((length * status_size + 7) // 8)
+
+    @classmethod
+    def _from_bytes(cls, data: bytes, status_size: int) -> StatusList:
+        instance = cls.__new__(cls)
+        instance._bits = bytearray(data)
+        instance.status_size = status_size
+        instance.length = len(data) * 8 // status_size
+        return instance
+
+    def _check_index(self, index: int) -> None:
+        if not isinstance(index, int) or isinstance(index, bool) or not 0 <= index < self.length:
+            raise RangeError(f"status index {index!r} is outside the list of {self.length} entries")
+
+    def get(self, index: int) -> int:
+        """The status value of entry ``index`` (0 or 1 when status_size is 1)."""
+        self._check_index(index)
+        value = 0
+        start = index * self.status_size
+        for bit in range(start, start + self.status_size):
+            value = (value << 1) | ((self._bits[bit >> 3] >> (7 - (bit & 7))) & 1)
+        return value
+
+    def set(self, index: int, value: int | bool) -> None:
+        self._check_index(index)
+        value = int(value)
+        if not 0 <= value < (1 << self.status_size):
+            raise RangeError(f"status value {value} does not fit in {self.status_size} bits")
+        start = index * self.status_size
+        for offset in range(self.status_size):
+            bit = start + offset
+            mask = 1 << (7 - (bit & 7))
+            if (value >> (self.status_size - 1 - offset)) & 1:
+                self._bits[bit >> 3] |= mask
+            else:
+                self._bits[bit >> 3] &= ~mask & 0xFF
+
+    def to_bytes(self) -> bytes:
+        return bytes(self._bits)
+
+    def encode(self) -> str:
+        """``encodedList``: multibase base64url (``u``) of the GZIP-compressed bitstring."""
+        return multibase_encode(gzip.compress(bytes(self._bits), compresslevel=9, mtime=0), "u")
+
+    @classmethod
+    def decode(
+        cls,
+        encoded_list: str,
+        *,
+        status_size: int = 1,
+        max_bytes: int = DEFAULT_MAX_DECODED_BYTES,
+    ) -> StatusList:
+        """Decode an ``encodedList`` (spec §3.4 Bitstring Expansion) within ``max_bytes``."""
+        _check_status_size(status_size)
+        if not isinstance(encoded_list, str) or not encoded_list.startswith("u"):
+            raise MalformedValueError("encodedList must be a multibase base64url string ('u')")
+        # GZIP never needs much more room than the data it holds; refuse larger input unread.
+        compressed = multibase_decode(encoded_list, expect="u", max_chars=max_bytes * 2 + 1024)
+        decompressor = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
+        try:
+            data = decompressor.decompress(compressed, max_bytes + 1)
+        except zlib.error:
+            raise MalformedValueError("encodedList is not valid GZIP data") from None
+        if len(data) > max_bytes or decompressor.unconsumed_tail:
+            raise MalformedValueError(f"status list decompresses to more than {max_bytes} bytes")
+        if not decompressor.eof:
+            raise MalformedValueError("encodedList GZIP data is truncated")
+        if decompressor.unused_data:
+            raise MalformedValueError("encodedList has data after the GZIP stream")
+        if len(data) * 8 < MIN_ENTRIES * status_size:
+            raise StatusListLengthError(
+                f"status list has {len(data) * 8 // status_size} entries; at least {MIN_ENTRIES} required"
+            )
+        return cls._from_bytes(data, status_size)
+
+
+def _check_status_size(status_size: int) -> None:
+    if (
+        not isinstance(status_size, int)
+        or isinstance(status_size, bool)
+        or not 1 <= status_size <= _MAX_STATUS_SIZE
+    ):
+        raise RangeError(f"statusSize must be an integer from 1 to {_MAX_STATUS_SIZE}")

@@ -1,0 +1,64 @@
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from click.testing import CliRunner
+
+from didvc.cli import main
+from didvc.keys import PublicKey
+
+
+def test_keygen_prints_did_and_public_key_only() -> None:
+    result = CliRunner().invoke(main, ["keygen", "--type", "P-256", "--json"])
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.output)
+    assert out["did"] == "did:key:" + out["publicKeyMultibase"]
+    assert PublicKey.from_multikey(out["publicKeyMultibase"]).key_type == "P-256"
+    assert "secretKeyMultibase" not in out
+
+
+def test_keygen_show_secret() -> None:
+    result = CliRunner().invoke(main, ["keygen", "--show-secret", "--json"])
+    assert json.loads(result.output)["secretKeyMultibase"].startswith("z3u2")
+
+
+def test_resolve_did_key() -> None:
+    did = "did:key:z6MkhaXgBZDvotDkL5257faiztiGiC2QtKLGpbnnEGta2doK"
+    result = CliRunner().invoke(main, ["resolve", did])
+    assert result.exit_code == 0
+    assert json.loads(result.output)["id"] == did
+
+
+def test_resolve_unknown_method_exits_non_zero_with_code() -> None:
+    result = CliRunner().invoke(main, ["resolve", "did:example:123", "--json"])
+    assert result.exit_code == 1
+    assert json.loads(result.output)["error"]["code"] == "methodNotSupported"
+
+
+def test_console_script_runs_as_a_subprocess() -> None:
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "didvc",
+            "resolve",
+            "did:key:zQ3shokFTS3brHcDQrn82RUDfCZESWL1ZdCEJwekUDPQiYBme",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["verificationMethod"][0]["type"] == "Multikey"
+    bad = subprocess.run(
+        [sys.executable, "-m", "didvc", "resolve", "did:key:zBAD"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert bad.returncode == 1
+    assert "invalidDid" in bad.stderr
