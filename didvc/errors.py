@@ -24,6 +24,8 @@ the ones marked *ours* are defined here in the same style.
     │   ├── ProofTransformationError         PROOF_TRANSFORMATION_ERROR
     │   ├── InvalidDomainError               INVALID_DOMAIN_ERROR
     │   ├── InvalidChallengeError            INVALID_CHALLENGE_ERROR
+    │   ├── MalformedProofError              MALFORMED_PROOF_ERROR
+    │   ├── MismatchedProofPurposeError      MISMATCHED_PROOF_PURPOSE_ERROR
     │   ├── DataLossDetectionError           DATA_LOSS_DETECTION_ERROR         (ours)
     │   └── UnknownContextError              UNKNOWN_CONTEXT_ERROR             (ours)
     ├── StatusError                          (Bitstring Status List 1.0 §3.8)
@@ -77,8 +79,10 @@ __all__ = [
     "InvalidTokenHeaderError",
     "InvalidVerificationMethodError",
     "InvalidVerificationMethodUrlError",
+    "MalformedProofError",
     "MalformedValueError",
     "MethodNotSupportedError",
+    "MismatchedProofPurposeError",
     "NotFoundError",
     "ParsingError",
     "PresentationError",
@@ -197,6 +201,14 @@ class InvalidDomainError(ProofError):
 
 class InvalidChallengeError(ProofError):
     code = "INVALID_CHALLENGE_ERROR"
+
+
+class MalformedProofError(ProofError):
+    code = "MALFORMED_PROOF_ERROR"
+
+
+class MismatchedProofPurposeError(ProofError):
+    code = "MISMATCHED_PROOF_PURPOSE_ERROR"
 
 
 class DataLossDetectionError(ProofError):

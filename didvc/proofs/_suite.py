@@ -1,0 +1,82 @@
+"""The Cryptosuite interface and the two transformations suites share (low-level).
+
+A suite supplies only what differs between suites: its name and proof type, the key types it
+signs with, how a document and its proof configuration become bytes (RDFC-1.0 or JCS), and the
+hash. The generic procedure in :mod:`didvc.proofs._procedure` does the rest, once, for all.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import rfc8785
+
+from didvc import jsonld
+from didvc.errors import MalformedValueError, ProofTransformationError
+from didvc.keys import KeyType
+
+__all__ = ["Cryptosuite", "jcs", "rdfc"]
+
+Hash = Callable[[bytes], bytes]
+
+
+def _sha256(data: bytes) -> bytes:
+    return hashlib.sha256(data).digest()
+
+
+def _sha384(data: bytes) -> bytes:
+    return hashlib.sha384(data).digest()
+
+
+def rdfc(document: dict[str, Any]) -> bytes:
+    """RDFC-1.0 canonical N-Quads (safe mode), UTF-8."""
+    return jsonld.canonicalize(document).encode("utf-8")
+
+
+def jcs(document: dict[str, Any]) -> bytes:
+    """RFC 8785 JSON Canonicalization Scheme."""
+    try:
+        return rfc8785.dumps(document)
+    except (rfc8785.CanonicalizationError, TypeError, ValueError) as exc:
+        raise MalformedValueError(f"document cannot be canonicalized with JCS: {exc}") from None
+
+
+@dataclass(frozen=True)
+class Cryptosuite:
+    """What one cryptosuite contributes to the generic Data Integrity procedure.
+
+    ``name`` is the ``cryptosuite`` value (for legacy suites, the proof ``type``);
+    ``canonicalize`` turns both the unsecured document and the proof configuration into bytes;
+    ``hash_for`` picks the hash for a key type; ``proof_context`` says whether the proof itself
+    carries ``@context`` (the JCS suites) and so whether it is checked against the document's.
+    """
+
+    name: str
+    proof_type: str
+    key_types: frozenset[KeyType]
+    canonicalize: Callable[[dict[str, Any]], bytes]
+    proof_context: bool = False
+    legacy: bool = False
+
+    @property
+    def uses_jsonld(self) -> bool:
+        return self.canonicalize is rdfc
+
+    def hash_for(self, key_type: KeyType | str) -> Hash:
+        """SHA-384 for P-384 keys, SHA-256 otherwise (ECDSA suites §3.3, EdDSA suites §3.3)."""
+        return _sha384 if key_type == KeyType.P384 else _sha256
+
+    def hash_data(self, transformed: bytes, canonical_config: bytes, key_type: KeyType | str) -> bytes:
+        """hashData = H(canonical proof configuration) ‖ H(transformed document), proof first."""
+        digest = self.hash_for(key_type)
+        return digest(canonical_config) + digest(transformed)
+
+    def check_proof_shape(self, proof: dict[str, Any]) -> None:
+        """The suite's own checks on ``type`` and ``cryptosuite`` (PROOF_TRANSFORMATION_ERROR)."""
+        if proof.get("type") != self.proof_type:
+            raise ProofTransformationError(f"proof type must be {self.proof_type} for {self.name}")
+        if not self.legacy and proof.get("cryptosuite") != self.name:
+            raise ProofTransformationError(f"cryptosuite must be {self.name}")
