@@ -79,6 +79,33 @@ def keygen(key_type: str, show_secret: bool, as_json: bool) -> None:
 
 
 @main.command()
+@click.argument("source", type=click.File("rb"), metavar="FILE|-")
+@click.option("--json", "as_json", is_flag=True, help="Print the verification result as JSON.")
+def verify(source: Any, as_json: bool) -> None:
+    """Verify a credential (Data Integrity JSON or vc+jwt); exit 0 only when it verifies."""
+    from verifier import Verifier
+
+    data = source.read(2 * 1024 * 1024 + 1)
+    result = _run(lambda: Verifier().verify_credential(data), as_json)
+    if as_json:
+        click.echo(json.dumps(result.to_json()))
+    else:
+        for credential in result.credentials:
+            click.echo(f"credential {credential.id or '(no id)'}")
+            click.echo(f"  issuer:  {credential.issuer}")
+            click.echo(f"  types:   {', '.join(credential.types)}")
+            if credential.cryptosuites:
+                click.echo(f"  secured: {', '.join(credential.cryptosuites)}")
+        verdict = (
+            click.style("verified", fg="green") if result.verified else click.style("NOT verified", fg="red")
+        )
+        click.echo(verdict)
+        for code, message in result.problems:
+            click.echo(f"  [{code}] {message}")
+    sys.exit(0 if result.verified else 1)
+
+
+@main.command()
 @click.option("--json", "as_json", is_flag=True, help="Print the steps as JSON only.")
 def demo(as_json: bool) -> None:
     """Run the end-to-end demo on embedded defaults; exit 0 only if every expectation held."""

@@ -78,5 +78,8 @@ class Cryptosuite:
         """The suite's own checks on ``type`` and ``cryptosuite`` (PROOF_TRANSFORMATION_ERROR)."""
         if proof.get("type") != self.proof_type:
             raise ProofTransformationError(f"proof type must be {self.proof_type} for {self.name}")
-        if not self.legacy and proof.get("cryptosuite") != self.name:
+        if self.legacy:
+            if "cryptosuite" in proof:
+                raise ProofTransformationError(f"a {self.proof_type} proof has no cryptosuite")
+        elif proof.get("cryptosuite") != self.name:
             raise ProofTransformationError(f"cryptosuite must be {self.name}")

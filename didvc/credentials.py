@@ -1,0 +1,224 @@
+"""Verifiable Credentials and Presentations: the data-model checks, and vc+jwt envelopes.
+
+- VC Data Model 2.0 (https://www.w3.org/TR/vc-data-model-2.0/) on issue and verify; 1.1
+  (https://www.w3.org/TR/vc-data-model-1.1/) on verify only.
+- Securing with JOSE (https://www.w3.org/TR/vc-jose-cose/): a ``vc+jwt`` is a compact JWS whose
+  payload *is* the credential; in a presentation it travels as an
+  ``EnvelopedVerifiableCredential`` whose ``id`` is ``data:application/vc+jwt,<token>``.
+
+These functions only look at the JSON; proofs are checked by :mod:`didvc.proofs` and
+:mod:`didvc.jose`, and the verifier puts the pieces together.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any, Final
+
+from didvc.errors import MalformedValueError, ParsingError, ProofGenerationError, RangeError
+from didvc.jose import sign_jws
+from didvc.keys import Signer
+from didvc.proofs import parse_datetime
+
+__all__ = [
+    "CREDENTIALS_V1",
+    "CREDENTIALS_V2",
+    "ENVELOPED_VC_PREFIX",
+    "CredentialExpiredError",
+    "CredentialInfo",
+    "CredentialNotYetValidError",
+    "PresentationInfo",
+    "check_credential",
+    "check_presentation",
+    "check_validity_period",
+    "envelope",
+    "sign_vc_jwt",
+    "unwrap_envelope",
+]
+
+CREDENTIALS_V2: Final = "https://www.w3.org/ns/credentials/v2"
+CREDENTIALS_V1: Final = "https://www.w3.org/2018/credentials/v1"
+ENVELOPED_VC_PREFIX: Final = "data:application/vc+jwt,"
+
+
+class CredentialExpiredError(RangeError):
+    """The credential's ``validUntil`` (``expirationDate`` in 1.1) has passed."""
+
+    code = "CREDENTIAL_EXPIRED_ERROR"
+
+
+class CredentialNotYetValidError(RangeError):
+    """The credential's ``validFrom`` is still in the future."""
+
+    code = "CREDENTIAL_NOT_YET_VALID_ERROR"
+
+
+@dataclass(frozen=True, slots=True)
+class CredentialInfo:
+    """What a credential says, once its JSON passed the data-model checks."""
+
+    id: str | None
+    version: str  # "2.0" or "1.1"
+    types: tuple[str, ...]
+    issuer: str
+    subjects: tuple[dict[str, Any], ...]
+    valid_from: datetime | None
+    valid_until: datetime | None
+    status: tuple[dict[str, Any], ...] = field(default=())
+
+    @property
+    def subject_ids(self) -> tuple[str, ...]:
+        return tuple(s["id"] for s in self.subjects if isinstance(s.get("id"), str))
+
+
+@dataclass(frozen=True, slots=True)
+class PresentationInfo:
+    id: str | None
+    types: tuple[str, ...]
+    holder: str | None
+    credentials: tuple[dict[str, Any] | str, ...]  # secured JSON objects, or vc+jwt tokens
+
+
+def _types(value: Any, required: str) -> tuple[str, ...]:
+    types = value if isinstance(value, list) else [value]
+    if not types or not all(isinstance(t, str) and t for t in types):
+        raise MalformedValueError("type must be a string or a list of strings")
+    if required not in types:
+        raise MalformedValueError(f"type must include {required}")
+    return tuple(types)
+
+
+def _url(value: Any, what: str) -> str:
+    if not isinstance(value, str) or ":" not in value or any(c.isspace() for c in value):
+        raise MalformedValueError(f"{what} must be a URL")
+    return value
+
+
+def _version(document: dict[str, Any], *, issuing: bool) -> str:
+    context = document.get("@context")
+    contexts = context if isinstance(context, list) else [context]
+    if not contexts or not all(isinstance(c, str | dict) for c in contexts):
+        raise MalformedValueError("@context must be a URL or a list of URLs and objects")
+    if contexts[0] == CREDENTIALS_V2:
+        return "2.0"
+    if contexts[0] == CREDENTIALS_V1 and not issuing:
+        return "1.1"
+    raise MalformedValueError(f"the first @context must be {CREDENTIALS_V2}")
+
+
+def _optional_datetime(document: dict[str, Any], name: str) -> datetime | None:
+    if name not in document:
+        return None
+    return parse_datetime(document[name], what=name, error=MalformedValueError)
+
+
+def check_credential(credential: Any, *, issuing: bool = False) -> CredentialInfo:
+    """The data-model checks of a credential (VC DM 2.0 §4; 1.1 when verifying)."""
+    if not isinstance(credential, dict):
+        raise ParsingError("a credential must be a JSON object")
+    version = _version(credential, issuing=issuing)
+    types = _types(credential.get("type"), "VerifiableCredential")
+    credential_id = credential.get("id")
+    if credential_id is not None:
+        _url(credential_id, "id")
+    issuer = credential.get("issuer")
+    if isinstance(issuer, dict):
+        issuer = issuer.get("id")
+    issuer_id = _url(issuer, "issuer (or issuer.id)")
+    subject = credential.get("credentialSubject")
+    candidates = subject if isinstance(subject, list) else [subject]
+    subjects: list[dict[str, Any]] = [s for s in candidates if isinstance(s, dict) and s]
+    if not subjects or len(subjects) != len(candidates):
+        raise MalformedValueError("credentialSubject must be a non-empty object or list of objects")
+    for item in subjects:
+        if "id" in item:
+            _url(item["id"], "credentialSubject.id")
+    if version == "2.0":
+        valid_from = _optional_datetime(credential, "validFrom")
+        valid_until = _optional_datetime(credential, "validUntil")
+    else:
+        if "issuanceDate" not in credential:
+            raise MalformedValueError("a VC 1.1 credential must have issuanceDate")
+        valid_from = _optional_datetime(credential, "issuanceDate")
+        valid_until = _optional_datetime(credential, "expirationDate")
+    if valid_from and valid_until and valid_until < valid_from:
+        raise MalformedValueError("validUntil is before validFrom")
+    status = credential.get("credentialStatus", [])
+    statuses = status if isinstance(status, list) else [status]
+    if not all(isinstance(s, dict) and isinstance(s.get("type"), str | list) for s in statuses):
+        raise MalformedValueError("credentialStatus entries must be objects with a type")
+    return CredentialInfo(
+        id=credential_id,
+        version=version,
+        types=types,
+        issuer=issuer_id,
+        subjects=tuple(subjects),
+        valid_from=valid_from,
+        valid_until=valid_until,
+        status=tuple(statuses),
+    )
+
+
+def check_validity_period(
+    info: CredentialInfo, *, now: datetime | None = None, max_clock_skew: timedelta = timedelta(minutes=5)
+) -> None:
+    """Raise when ``now`` is outside ``[validFrom, validUntil]`` (allowing ``max_clock_skew``)."""
+    now = now or datetime.now(UTC)
+    if info.valid_from is not None and info.valid_from - max_clock_skew > now:
+        raise CredentialNotYetValidError(f"credential is not valid before {info.valid_from.isoformat()}")
+    if info.valid_until is not None and info.valid_until + max_clock_skew < now:
+        raise CredentialExpiredError(f"credential expired at {info.valid_until.isoformat()}")
+
+
+def check_presentation(presentation: Any) -> PresentationInfo:
+    """The data-model checks of a presentation (VC DM 2.0 §4.13)."""
+    if not isinstance(presentation, dict):
+        raise ParsingError("a presentation must be a JSON object")
+    _version(presentation, issuing=False)
+    types = _types(presentation.get("type"), "VerifiablePresentation")
+    holder = presentation.get("holder")
+    if isinstance(holder, dict):
+        holder = holder.get("id")
+    if holder is not None:
+        _url(holder, "holder")
+    presentation_id = presentation.get("id")
+    if presentation_id is not None:
+        _url(presentation_id, "id")
+    entries = presentation.get("verifiableCredential", [])
+    entries = entries if isinstance(entries, list) else [entries]
+    credentials: list[dict[str, Any] | str] = []
+    for entry in entries:
+        if not isinstance(entry, dict):
+            raise MalformedValueError("verifiableCredential entries must be objects")
+        entry_types = entry.get("type")
+        entry_types = entry_types if isinstance(entry_types, list) else [entry_types]
+        credentials.append(
+            unwrap_envelope(entry) if "EnvelopedVerifiableCredential" in entry_types else entry
+        )
+    return PresentationInfo(presentation_id, types, holder, tuple(credentials))
+
+
+def envelope(token: str) -> dict[str, Any]:
+    """Wrap a vc+jwt for a presentation's ``verifiableCredential`` (VC-JOSE-COSE §3.1.3)."""
+    return {
+        "@context": CREDENTIALS_V2,
+        "id": ENVELOPED_VC_PREFIX + token,
+        "type": "EnvelopedVerifiableCredential",
+    }
+
+
+def unwrap_envelope(entry: dict[str, Any]) -> str:
+    """The vc+jwt token inside an ``EnvelopedVerifiableCredential``."""
+    value = entry.get("id")
+    if not isinstance(value, str) or not value.startswith(ENVELOPED_VC_PREFIX):
+        raise MalformedValueError("an EnvelopedVerifiableCredential id must be a data:application/vc+jwt URL")
+    return value[len(ENVELOPED_VC_PREFIX) :]
+
+
+async def sign_vc_jwt(credential: dict[str, Any], signer: Signer) -> str:
+    """Secure a credential as a ``vc+jwt`` (VC-JOSE-COSE §3.1.1): the payload is the credential."""
+    info = check_credential(credential, issuing=True)
+    if not signer.key_id.startswith(info.issuer + "#"):
+        raise ProofGenerationError("the signing key must be a verification method of the issuer")
+    return await sign_jws(credential, signer, typ="vc+jwt", header={"cty": "vc"})

@@ -1,0 +1,57 @@
+"""Real keys, real DIDs and real signatures for tests: no mocks."""
+
+from __future__ import annotations
+
+import copy
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from didvc.credentials import CREDENTIALS_V2
+from didvc.keys import KeyPair, KeySigner, KeyType
+from didvc.proofs import add_proof
+from didvc.proofs.purposes import ProofPurpose
+from resolvers import did_key_from_public_key
+
+NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
+
+
+class Party:
+    """Someone with a did:key: an issuer, an agent, an attacker."""
+
+    def __init__(self, key_type: KeyType = KeyType.ED25519) -> None:
+        self.pair = KeyPair.generate(key_type)
+        self.did = did_key_from_public_key(self.pair.public_key)
+        self.key_id = f"{self.did}#{self.did.removeprefix('did:key:')}"
+        self.signer = KeySigner(self.pair, self.key_id)
+
+
+def credential(issuer: Party, subject: str, **extra: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "@context": [CREDENTIALS_V2],
+        "id": "urn:uuid:6a1b2d8e-1111-4c8e-9a6e-0d1d4b8a1f00",
+        "type": ["VerifiableCredential"],
+        "issuer": issuer.did,
+        "validFrom": (NOW - timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "validUntil": (NOW + timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "name": "Agent credential",
+        "credentialSubject": {"id": subject, "name": "Agent 7"},
+    }
+    body.update(extra)
+    return body
+
+
+async def signed(
+    document: dict[str, Any],
+    issuer: Party,
+    *,
+    cryptosuite: str = "eddsa-rdfc-2022",
+    purpose: ProofPurpose | None = None,
+    signer: KeySigner | None = None,
+) -> dict[str, Any]:
+    return await add_proof(
+        copy.deepcopy(document),
+        signer or issuer.signer,
+        cryptosuite=cryptosuite,
+        purpose=purpose,
+        created=NOW,
+    )

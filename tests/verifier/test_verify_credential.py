@@ -1,0 +1,210 @@
+from __future__ import annotations
+
+import copy
+import json
+import subprocess
+import sys
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from didvc.credentials import check_credential, envelope, sign_vc_jwt, unwrap_envelope
+from didvc.errors import MalformedValueError, ProofGenerationError
+from didvc.keys import KeyType
+from resolvers import StaticResolver, default_resolver, did_key_document
+from tests.helpers import NOW, Party, credential, signed
+from verifier import Verifier
+
+
+def _verifier(**kwargs: Any) -> Verifier:
+    return Verifier(resolver=default_resolver(), clock=lambda: NOW, **kwargs)
+
+
+@pytest.mark.parametrize("suite", ["eddsa-rdfc-2022", "eddsa-jcs-2022"])
+async def test_valid_credential(suite: str) -> None:
+    issuer, agent = Party(), Party()
+    vc = await signed(credential(issuer, agent.did), issuer, cryptosuite=suite)
+    result = await _verifier().verify_credential(vc)
+    assert result.verified, result.problems
+    assert result.problems == []
+    (cred,) = result.credentials
+    assert cred.issuer == issuer.did
+    assert cred.claims == [{"id": agent.did, "name": "Agent 7"}]
+    assert cred.cryptosuites == (suite,)
+    assert cred.valid_until is not None
+
+
+async def test_json_text_and_bytes_accepted() -> None:
+    issuer = Party()
+    vc = await signed(credential(issuer, Party().did), issuer)
+    assert (await _verifier().verify_credential(json.dumps(vc))).verified
+    assert (await _verifier().verify_credential(json.dumps(vc).encode())).verified
+
+
+async def test_tampered_credential_is_a_result_not_an_exception() -> None:
+    issuer = Party()
+    vc = await signed(credential(issuer, Party().did), issuer)
+    vc["credentialSubject"]["name"] = "someone else"
+    result = await _verifier().verify_credential(vc)
+    assert not result.verified
+    assert [code for code, _ in result.problems] == ["PROOF_VERIFICATION_ERROR"]
+    assert not result.could_not_check
+
+
+async def test_issuer_must_control_the_key() -> None:
+    issuer, impostor = Party(), Party()
+    vc = await signed(credential(issuer, Party().did), issuer, signer=impostor.signer)
+    result = await _verifier().verify_credential(vc)
+    assert result.problems[0].code == "PROOF_VERIFICATION_ERROR"
+
+
+@pytest.mark.parametrize(
+    ("now_offset", "code"),
+    [(timedelta(days=3), "CREDENTIAL_EXPIRED_ERROR"), (timedelta(days=-3), "CREDENTIAL_NOT_YET_VALID_ERROR")],
+)
+async def test_validity_period(now_offset: timedelta, code: str) -> None:
+    issuer = Party()
+    vc = await signed(credential(issuer, Party().did), issuer)
+    verifier = Verifier(resolver=default_resolver(), clock=lambda: NOW + now_offset)
+    result = await verifier.verify_credential(vc)
+    assert code in [c for c, _ in result.problems]
+    assert not result.verified
+
+
+async def test_unresolvable_issuer_is_reported() -> None:
+    issuer = Party()
+    vc = await signed(credential(issuer, Party().did), issuer)
+    result = await Verifier(resolver=StaticResolver(), clock=lambda: NOW).verify_credential(vc)
+    assert result.problems[0].code == "notFound"
+
+
+@pytest.mark.parametrize(
+    ("mutate", "code"),
+    [
+        (lambda vc: vc.pop("issuer"), "MALFORMED_VALUE_ERROR"),
+        (lambda vc: vc.__setitem__("issuer", {"name": "no id"}), "MALFORMED_VALUE_ERROR"),
+        (lambda vc: vc.__setitem__("type", ["AgentCredential"]), "MALFORMED_VALUE_ERROR"),
+        (lambda vc: vc.__setitem__("credentialSubject", {}), "MALFORMED_VALUE_ERROR"),
+        (lambda vc: vc.__setitem__("validFrom", "last tuesday"), "MALFORMED_VALUE_ERROR"),
+        (lambda vc: vc.__setitem__("validUntil", "2020-01-01T00:00:00Z"), "MALFORMED_VALUE_ERROR"),
+        (lambda vc: vc["@context"].reverse(), "MALFORMED_VALUE_ERROR"),
+        (
+            lambda vc: vc.__setitem__("@context", ["https://www.w3.org/ns/credentials/examples/v2"]),
+            "MALFORMED_VALUE_ERROR",
+        ),
+        (lambda vc: vc.__setitem__("credentialStatus", [1]), "MALFORMED_VALUE_ERROR"),
+    ],
+    ids=[
+        "no issuer",
+        "issuer object without id",
+        "no VerifiableCredential type",
+        "empty subject",
+        "bad validFrom",
+        "validUntil before validFrom",
+        "context reordered",
+        "not a VC context",
+        "bad status",
+    ],
+)
+async def test_data_model_violations(mutate: Any, code: str) -> None:
+    issuer = Party()
+    vc = credential(issuer, Party().did)
+    vc["@context"] = [*vc["@context"], "https://www.w3.org/ns/credentials/examples/v2"]
+    vc = await signed(vc, issuer)
+    mutate(vc)
+    result = await _verifier().verify_credential(vc)
+    assert not result.verified
+    assert result.problems[0].code == code
+
+
+@pytest.mark.parametrize(
+    "raw", [b"", b"{", b"[]", b"\xff\xfe", b"null", b"{" * 100_000, b"x" * 3_000_000, "not.a.jwt"]
+)
+async def test_garbage_input(raw: bytes | str) -> None:
+    result = await _verifier().verify_credential(raw)
+    assert not result.verified
+    assert result.problems[0].code in {"PARSING_ERROR", "MALFORMED_VALUE_ERROR", "INVALID_TOKEN_HEADER_ERROR"}
+
+
+def test_issuing_requires_vc_2() -> None:
+    vc = {
+        "@context": ["https://www.w3.org/2018/credentials/v1"],
+        "type": ["VerifiableCredential"],
+        "issuer": "did:example:1",
+        "issuanceDate": "2024-01-01T00:00:00Z",
+        "credentialSubject": {"id": "did:example:2"},
+    }
+    assert check_credential(vc).version == "1.1"
+    with pytest.raises(MalformedValueError):
+        check_credential(vc, issuing=True)
+
+
+@pytest.mark.parametrize("key_type", [KeyType.ED25519, KeyType.P256, KeyType.SECP256K1])
+async def test_vc_jwt(key_type: KeyType) -> None:
+    issuer, agent = Party(key_type), Party()
+    token = await sign_vc_jwt(credential(issuer, agent.did), issuer.signer)
+    result = await _verifier().verify_credential(token)
+    assert result.verified, result.problems
+    assert result.credentials[0].format == "jwt"
+    assert unwrap_envelope(envelope(token)) == token
+
+
+async def test_vc_jwt_tampered_or_signed_by_someone_else() -> None:
+    issuer, impostor = Party(), Party()
+    token = await sign_vc_jwt(credential(issuer, Party().did), issuer.signer)
+    head, payload, sig = token.split(".")
+    import base64
+
+    claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    claims["credentialSubject"]["name"] = "Mallory"
+    forged_payload = base64.urlsafe_b64encode(json.dumps(claims).encode()).rstrip(b"=").decode()
+    result = await _verifier().verify_credential(f"{head}.{forged_payload}.{sig}")
+    assert result.problems[0].code == "PROOF_VERIFICATION_ERROR"
+    with pytest.raises(ProofGenerationError):
+        await sign_vc_jwt(credential(issuer, Party().did), impostor.signer)
+
+
+async def test_vc_jwt_key_outside_assertion_method() -> None:
+    issuer = Party()
+    token = await sign_vc_jwt(credential(issuer, Party().did), issuer.signer)
+    document = did_key_document(issuer.did)
+    document["assertionMethod"] = []
+    result = await Verifier(
+        resolver=StaticResolver({issuer.did: document}), clock=lambda: NOW
+    ).verify_credential(token)
+    assert result.problems[0].code == "INVALID_RELATIONSHIP_FOR_VERIFICATION_METHOD"
+
+
+def test_cli_verify(tmp_path: Path) -> None:
+    import asyncio
+
+    issuer = Party()
+    vc = asyncio.run(signed(credential(issuer, Party().did, validUntil="2099-01-01T00:00:00Z"), issuer))
+    good = tmp_path / "good.json"
+    good.write_text(json.dumps(vc))
+    bad_vc = copy.deepcopy(vc)
+    bad_vc["credentialSubject"]["isAdmin"] = True
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps(bad_vc))
+
+    from didvc.cli import main
+
+    runner = CliRunner()
+    ok = runner.invoke(main, ["verify", str(good), "--json"])
+    assert ok.exit_code == 0, ok.output
+    assert json.loads(ok.output)["verified"] is True
+    refused = runner.invoke(main, ["verify", str(bad), "--json"])
+    assert refused.exit_code == 1
+    assert json.loads(refused.output)["problems"][0]["code"] == "DATA_LOSS_DETECTION_ERROR"
+    piped = subprocess.run(
+        [sys.executable, "-m", "didvc", "verify", "-"],
+        input=good.read_bytes(),
+        capture_output=True,
+        timeout=60,
+        check=False,
+    )
+    assert piped.returncode == 0, piped.stderr
+    assert b"verified" in piped.stdout
