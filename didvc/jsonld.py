@@ -134,7 +134,16 @@ _processed: Final[LRUCache[tuple[int, int, bool, bool, bool], tuple[Any, Any, An
 _processed_lock = threading.Lock()
 
 
+class _Expanded(list[Any]):
+    """Expanded JSON-LD that already passed the safe-mode checks: ``to_rdf`` need not expand it again."""
+
+
 class _Processor(pyld_jsonld.JsonLdProcessor):  # type: ignore[misc]
+    def expand(self, input_: Any, options: Any) -> Any:
+        if isinstance(input_, _Expanded):
+            return input_
+        return super().expand(input_, options)
+
     def _process_context(
         self,
         active_ctx: Any,
@@ -210,7 +219,7 @@ def canonicalize(document: Mapping[str, Any]) -> str:
     expanded = expand(document)
     options = _options()
     try:
-        dataset = pyld_jsonld.JsonLdProcessor().to_rdf(expanded, {**options, "produceGeneralizedRdf": False})
+        dataset = _Processor().to_rdf(_Expanded(expanded), {**options, "produceGeneralizedRdf": False})
         options["format"] = "application/n-quads"
         return URDNA2015().main(dataset, options)  # type: ignore[no-any-return]
     except pyld_jsonld.JsonLdError as exc:
