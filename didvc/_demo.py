@@ -81,6 +81,36 @@ async def run_demo(as_json: bool) -> bool:
     except DidvcError as exc:
         steps.record("an unsigned alg=none token is refused", True, exc.code)
 
+    from didvc.proofs import add_proof
+    from verifier import Verifier
+
+    issuer_pair = KeyPair.generate()
+    issuer_did = did_key_from_public_key(issuer_pair.public_key)
+    issuer_signer = KeySigner(issuer_pair, f"{issuer_did}#{issuer_did.removeprefix('did:key:')}")
+    unsigned = {
+        "@context": ["https://www.w3.org/ns/credentials/v2"],
+        "id": f"urn:uuid:{uuid.uuid4()}",
+        "type": ["VerifiableCredential"],
+        "issuer": issuer_did,
+        "validFrom": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now - 60)),
+        "validUntil": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now + 86400)),
+        "name": "Agent credential",
+        "credentialSubject": {"id": did, "name": "demo agent"},
+    }
+    vc = await add_proof(unsigned, issuer_signer, cryptosuite="eddsa-rdfc-2022")
+    result = await Verifier(resolver=resolver).verify_credential(vc)
+    steps.record("issuer signs an eddsa-rdfc-2022 credential; the verifier accepts it", result.verified)
+
+    forged_vc = json.loads(json.dumps(vc))
+    forged_vc["credentialSubject"]["isAdmin"] = True
+    forged_result = await Verifier(resolver=resolver).verify_credential(forged_vc)
+    codes = [code for code, _ in forged_result.problems]
+    steps.record(
+        "a claim added after signing (isAdmin, no context defines it) is refused",
+        not forged_result.verified and codes == ["DATA_LOSS_DETECTION_ERROR"],
+        ", ".join(codes),
+    )
+
     status = StatusList()
     status.set(4242, 1)
     decoded = StatusList.decode(status.encode())
