@@ -33,6 +33,7 @@ __all__ = [
     "check_presentation",
     "check_validity_period",
     "envelope",
+    "make_presentation",
     "sign_vc_jwt",
     "unwrap_envelope",
 ]
@@ -197,6 +198,21 @@ def check_presentation(presentation: Any) -> PresentationInfo:
             unwrap_envelope(entry) if "EnvelopedVerifiableCredential" in entry_types else entry
         )
     return PresentationInfo(presentation_id, types, holder, tuple(credentials))
+
+
+def make_presentation(
+    holder: str, credentials: list[dict[str, Any] | str], *, presentation_id: str | None = None
+) -> dict[str, Any]:
+    """An unsecured VC 2.0 presentation of ``credentials`` (secured objects, or vc+jwt tokens
+    which are enveloped) by ``holder``."""
+    entries = [envelope(c) if isinstance(c, str) else c for c in credentials]
+    presentation: dict[str, Any] = {"@context": [CREDENTIALS_V2], "type": ["VerifiablePresentation"]}
+    if presentation_id is not None:
+        presentation["id"] = presentation_id
+    presentation["holder"] = holder
+    presentation["verifiableCredential"] = entries
+    check_presentation(presentation)
+    return presentation
 
 
 def envelope(token: str) -> dict[str, Any]:

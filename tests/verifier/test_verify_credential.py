@@ -208,3 +208,50 @@ def test_cli_verify(tmp_path: Path) -> None:
     )
     assert piped.returncode == 0, piped.stderr
     assert b"verified" in piped.stdout
+
+
+async def test_presentation_wraps_secured_and_enveloped_credentials() -> None:
+    from didvc.credentials import check_presentation, make_presentation
+    from didvc.jsonld import canonicalize
+
+    issuer, agent = Party(), Party()
+    ldp = await signed(credential(issuer, agent.did), issuer)
+    jwt = await sign_vc_jwt(credential(issuer, agent.did), issuer.signer)
+    vp = make_presentation(
+        agent.did, [ldp, jwt], presentation_id="urn:uuid:9d5f0c1e-0000-4000-8000-000000000001"
+    )
+    info = check_presentation(vp)
+    assert info.holder == agent.did
+    assert info.credentials == (ldp, jwt)
+    assert "EnvelopedVerifiableCredential" in canonicalize(vp)  # an enveloped VC is valid JSON-LD
+
+
+@pytest.mark.parametrize(
+    "vp",
+    [
+        {"@context": ["https://www.w3.org/ns/credentials/v2"], "type": ["VerifiableCredential"]},
+        {
+            "@context": ["https://www.w3.org/ns/credentials/v2"],
+            "type": ["VerifiablePresentation"],
+            "holder": 5,
+        },
+        {
+            "@context": ["https://www.w3.org/ns/credentials/v2"],
+            "type": ["VerifiablePresentation"],
+            "verifiableCredential": ["not an object"],
+        },
+        {
+            "@context": ["https://www.w3.org/ns/credentials/v2"],
+            "type": ["VerifiablePresentation"],
+            "verifiableCredential": [{"type": "EnvelopedVerifiableCredential", "id": "data:text/plain,x"}],
+        },
+        [],
+    ],
+)
+def test_malformed_presentations(vp: Any) -> None:
+    from didvc.credentials import check_presentation
+    from didvc.errors import DidvcError
+
+    with pytest.raises(DidvcError) as info:
+        check_presentation(vp)
+    assert info.value.code in {"MALFORMED_VALUE_ERROR", "PARSING_ERROR"}
