@@ -39,6 +39,7 @@ the ones marked *ours* are defined here in the same style.
     │   ├── MethodNotSupportedError          methodNotSupported
     │   ├── RepresentationNotSupportedError  representationNotSupported
     │   ├── InvalidDidDocumentError          invalidDidDocument
+    │   ├── ForbiddenTargetError             forbiddenTarget  (ours: the SSRF rules said no)
     │   └── ResolverUnreachableError         internalError  (could not check)
     ├── VerificationMethodError              (Controlled Identifiers 1.0 §3.3)
     │   ├── InvalidVerificationMethodUrlError     INVALID_VERIFICATION_METHOD_URL
@@ -49,10 +50,19 @@ the ones marked *ours* are defined here in the same style.
     │   ├── InvalidVerificationMethodError        INVALID_VERIFICATION_METHOD
     │   └── InvalidRelationshipForVerificationMethodError
     │                                             INVALID_RELATIONSHIP_FOR_VERIFICATION_METHOD
-    └── PresentationError                    (ours: the request presentation)
-        ├── HolderBindingError               HOLDER_BINDING_ERROR
-        ├── RequestBindingError              REQUEST_BINDING_ERROR
-        └── ReplayDetectedError              REPLAY_DETECTED_ERROR
+    ├── PresentationError                    (ours: the request presentation)
+    │   ├── HolderBindingError               HOLDER_BINDING_ERROR
+    │   ├── RequestBindingError              REQUEST_BINDING_ERROR
+    │   └── ReplayDetectedError              REPLAY_DETECTED_ERROR
+    └── PolicyError                          (ours: the verifier's policy)
+        ├── UntrustedIssuerError             UNTRUSTED_ISSUER_ERROR
+        ├── MissingCredentialTypeError       MISSING_CREDENTIAL_TYPE_ERROR
+        ├── InsufficientScopeError           INSUFFICIENT_SCOPE_ERROR  (authenticated, not allowed)
+        └── CredentialTooOldError            CREDENTIAL_TOO_OLD_ERROR
+
+Status checks add (Bitstring Status List, ours where the spec names no code):
+CredentialRevokedError CREDENTIAL_REVOKED_ERROR and CredentialSuspendedError
+CREDENTIAL_SUSPENDED_ERROR, both StatusVerificationErrors.
 
 ``could_not_check`` is true on errors that mean "the check could not be made" (an unreachable
 resolver or status list) rather than "checked and invalid".
@@ -61,11 +71,16 @@ resolver or status list) rather than "checked and invalid".
 from __future__ import annotations
 
 __all__ = [
+    "CredentialRevokedError",
+    "CredentialSuspendedError",
+    "CredentialTooOldError",
     "CryptographicSecurityError",
     "DataLossDetectionError",
     "DataModelError",
     "DidvcError",
+    "ForbiddenTargetError",
     "HolderBindingError",
+    "InsufficientScopeError",
     "InvalidChallengeError",
     "InvalidControlledIdentifierDocumentError",
     "InvalidControlledIdentifierDocumentIdError",
@@ -83,8 +98,10 @@ __all__ = [
     "MalformedValueError",
     "MethodNotSupportedError",
     "MismatchedProofPurposeError",
+    "MissingCredentialTypeError",
     "NotFoundError",
     "ParsingError",
+    "PolicyError",
     "PresentationError",
     "ProofError",
     "ProofGenerationError",
@@ -103,6 +120,7 @@ __all__ = [
     "TokenError",
     "UnknownContextError",
     "UnsupportedAlgorithmError",
+    "UntrustedIssuerError",
     "VerificationMethodError",
     "all_codes",
 ]
@@ -239,6 +257,18 @@ class StatusVerificationError(StatusError):
     code = "STATUS_VERIFICATION_ERROR"
 
 
+class CredentialRevokedError(StatusVerificationError):
+    """The credential's revocation bit is set: checked, and invalid for good."""
+
+    code = "CREDENTIAL_REVOKED_ERROR"
+
+
+class CredentialSuspendedError(StatusVerificationError):
+    """The credential's suspension bit is set: invalid until the issuer reinstates it."""
+
+    code = "CREDENTIAL_SUSPENDED_ERROR"
+
+
 class StatusListLengthError(StatusError):
     code = "STATUS_LIST_LENGTH_ERROR"
 
@@ -272,6 +302,13 @@ class RepresentationNotSupportedError(ResolutionError):
 
 class InvalidDidDocumentError(ResolutionError):
     code = "invalidDidDocument"
+
+
+class ForbiddenTargetError(ResolutionError):
+    """A DID document or status list URL that the network rules forbid (private address, plain
+    http, too many redirects): refused without being fetched."""
+
+    code = "forbiddenTarget"
 
 
 class ResolverUnreachableError(ResolutionError):
@@ -325,6 +362,29 @@ class RequestBindingError(PresentationError):
 
 class ReplayDetectedError(PresentationError):
     code = "REPLAY_DETECTED_ERROR"
+
+
+# --- The verifier's policy (ours) ---------------------------------------------------------------
+
+
+class PolicyError(DidvcError):
+    code = "POLICY_ERROR"
+
+
+class UntrustedIssuerError(PolicyError):
+    code = "UNTRUSTED_ISSUER_ERROR"
+
+
+class MissingCredentialTypeError(PolicyError):
+    code = "MISSING_CREDENTIAL_TYPE_ERROR"
+
+
+class InsufficientScopeError(PolicyError):
+    code = "INSUFFICIENT_SCOPE_ERROR"
+
+
+class CredentialTooOldError(PolicyError):
+    code = "CREDENTIAL_TOO_OLD_ERROR"
 
 
 def all_codes() -> frozenset[str]:

@@ -9,24 +9,44 @@ from __future__ import annotations
 
 from didvc.did import DidResolver as Resolver
 from resolvers._base import CachingResolver, ResolverRegistry, StaticResolver
+from resolvers._http import FetchError, FetchPolicy, GuardedFetcher
 from resolvers.jwk import JwkResolver, did_jwk_document, did_jwk_from_public_key
 from resolvers.key import KeyResolver, did_key_document, did_key_from_public_key
+from resolvers.web import WebResolver, did_web_url
 
 __all__ = [
     "CachingResolver",
+    "FetchError",
+    "FetchPolicy",
+    "GuardedFetcher",
     "JwkResolver",
     "KeyResolver",
     "Resolver",
     "ResolverRegistry",
     "StaticResolver",
+    "WebResolver",
     "default_resolver",
     "did_jwk_document",
     "did_jwk_from_public_key",
     "did_key_document",
     "did_key_from_public_key",
+    "did_web_url",
 ]
 
 
-def default_resolver(*, ttl: float = 300.0) -> CachingResolver:
-    """did:key and did:jwk (did:web joins when the verifier component lands), cached."""
-    return CachingResolver(ResolverRegistry({"key": KeyResolver(), "jwk": JwkResolver()}), ttl=ttl)
+def default_resolver(
+    *, ttl: float = 300.0, allow_http: bool = False, allow_loopback: bool = False, timeout: float = 5.0
+) -> CachingResolver:
+    """did:key, did:jwk and did:web, cached for ``ttl`` seconds.
+
+    ``allow_http``/``allow_loopback`` relax the did:web network rules for loopback tests and
+    demos only; never in production.
+    """
+    web = WebResolver(
+        policy=FetchPolicy(
+            allow_http=allow_http, allow_loopback=allow_loopback, timeout=timeout, max_bytes=256 * 1024
+        )
+    )
+    return CachingResolver(
+        ResolverRegistry({"key": KeyResolver(), "jwk": JwkResolver(), "web": web}), ttl=ttl
+    )

@@ -11,6 +11,11 @@ import didvc.errors
 EXPECTED = {
     "resolvers": {
         "CachingResolver",
+        "FetchError",
+        "FetchPolicy",
+        "GuardedFetcher",
+        "WebResolver",
+        "did_web_url",
         "JwkResolver",
         "KeyResolver",
         "Resolver",

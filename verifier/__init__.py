@@ -1,11 +1,28 @@
-"""The verifier: one call that says whether a credential (or presentation) verifies, and why not.
+"""The verifier: one call that says who is calling and what it may do, or why not.
 
->>> from verifier import Verifier
->>> result = await Verifier().verify_credential(vc)   # doctest: +SKIP
->>> result.verified, result.problems                  # doctest: +SKIP
+>>> from verifier import Verifier, Policy
+>>> verifier = Verifier(policy=Policy.load("policy.toml"))                     # doctest: +SKIP
+>>> result = await verifier.verify_presentation(token, audience="https://api.example",
+...     method="POST", url="https://api.example/orders", body=body)           # doctest: +SKIP
+>>> result.verified, result.holder, result.scopes, result.problems            # doctest: +SKIP
 """
 
+from verifier._policy import Policy, RouteRule
+from verifier._replay import MemoryNonceStore, MemoryReplayCache, RedisNonceStore, RedisReplayCache
 from verifier._result import CredentialResult, Problem, VerificationResult
+from verifier._status import StatusChecker
 from verifier._verifier import Verifier
 
-__all__ = ["CredentialResult", "Problem", "VerificationResult", "Verifier"]
+__all__ = [
+    "CredentialResult",
+    "MemoryNonceStore",
+    "MemoryReplayCache",
+    "Policy",
+    "Problem",
+    "RedisNonceStore",
+    "RedisReplayCache",
+    "RouteRule",
+    "StatusChecker",
+    "VerificationResult",
+    "Verifier",
+]

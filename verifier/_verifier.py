@@ -1,66 +1,163 @@
-"""The verification pipeline: one call per credential or presentation, a result every time."""
+"""The verification pipeline: one call per credential or presentation, a result every time.
+
+For a request presentation (``vp+jwt``) the checks run in the order of docs/design.md:
+parse → holder key from ``kid`` (``authentication``) → JWS signature → ``aud``/``htm``/``htu``/
+time window → ``jti`` replay → each credential (proof, issuer key, validity, status) → holder
+binding → policy. Every credential and every proof must pass; every failure becomes a
+``(code, message)`` problem, and nothing the caller sends raises.
+
+Speed: a credential's proof check (and data-model parse) is cached by the SHA-256 of its exact
+JSON, for at most the resolver's TTL, so a repeated request costs one holder signature and a
+few look-ups. Validity dates and status are re-checked on every request, from their caches.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import json
+import time
+from collections import OrderedDict
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Final
 
-from didvc.credentials import CredentialInfo, check_credential, check_validity_period
-from didvc.did import DidResolver, resolve_verification_method
-from didvc.errors import DidvcError, ParsingError, ProofVerificationError
-from didvc.jose import parse_jws, strict_json_loads, verify_jws
-from didvc.proofs import DEFAULT_MAX_CLOCK_SKEW, AssertionMethod, verify_proofs
+from didvc.credentials import (
+    CredentialInfo,
+    PresentationInfo,
+    check_credential,
+    check_presentation,
+    check_validity_period,
+)
+from didvc.did import DidResolver, parse_did_url, resolve_verification_method
+from didvc.encoding import b64url_decode
+from didvc.errors import (
+    CredentialTooOldError,
+    DidvcError,
+    HolderBindingError,
+    InsufficientScopeError,
+    MissingCredentialTypeError,
+    ParsingError,
+    ProofVerificationError,
+    ReplayDetectedError,
+    RequestBindingError,
+    UnsupportedAlgorithmError,
+    UntrustedIssuerError,
+)
+from didvc.jose import ParsedJws, parse_jws, strict_json_loads, verify_jws
+from didvc.proofs import AssertionMethod, Authentication, parse_datetime, verify_proofs
+from didvc.request import RequestClaims, check_request_claims
+from resolvers import FetchPolicy, GuardedFetcher
+from verifier._policy import Policy
+from verifier._replay import MemoryReplayCache, ReplayCache
 from verifier._result import CredentialResult, Problem, VerificationResult
+from verifier._status import StatusChecker
 
 __all__ = ["Verifier"]
 
-_MAX_INPUT_BYTES = 1024 * 1024
+MAX_INPUT_BYTES: Final = 256 * 1024
+_JSON_START: Final = ("{", "[")
 
 
 def _now() -> datetime:
     return datetime.now(UTC)
 
 
-class Verifier:
-    """Verifies credentials (and, with the verifier component, presentations).
+@dataclass(frozen=True, slots=True)
+class _ProofCheck:
+    """What a credential's proof check established, cached by the digest of its bytes."""
 
-    ``resolver`` resolves DIDs (default: :func:`resolvers.default_resolver`); ``clock`` gives
-    the current time (inject it in tests); ``allowed_suites`` limits the cryptosuites accepted.
+    info: CredentialInfo
+    cryptosuites: tuple[str, ...]
+    format: str
+    proof_expires: datetime | None
+    checked_at: float
+
+
+class Verifier:
+    """Verifies credentials and presentations.
+
+    - ``resolver``: DID resolution (default: did:key, did:jwk, did:web, cached).
+    - ``policy``: trusted issuers, scopes per route, suites, lifetimes (:class:`Policy`).
+    - ``replay_cache``: where token ids are remembered (default: in memory; use
+      :class:`RedisReplayCache` for a fleet).
+    - ``clock``: the current time, injectable for tests.
+    - ``allow_http``/``allow_loopback``: relax the network rules for did:web and status lists,
+      for loopback tests and demos only.
     """
 
     def __init__(
         self,
         *,
         resolver: DidResolver | None = None,
+        policy: Policy | None = None,
+        replay_cache: ReplayCache | None = None,
         clock: Callable[[], datetime] = _now,
-        max_clock_skew: timedelta = DEFAULT_MAX_CLOCK_SKEW,
-        allowed_suites: frozenset[str] | None = None,
+        status_checker: StatusChecker | None = None,
+        allow_http: bool = False,
+        allow_loopback: bool = False,
+        proof_cache_size: int = 4096,
+        proof_cache_ttl: float = 300.0,
+        max_clock_skew: timedelta | None = None,
     ) -> None:
         if resolver is None:
             from resolvers import default_resolver
 
-            resolver = default_resolver()
+            resolver = default_resolver(allow_http=allow_http, allow_loopback=allow_loopback)
         self.resolver = resolver
+        self.policy = policy or Policy()
+        self.replay_cache: ReplayCache = replay_cache or MemoryReplayCache()
         self.clock = clock
-        self.max_clock_skew = max_clock_skew
-        self.allowed_suites = allowed_suites
+        self.max_clock_skew = max_clock_skew or timedelta(seconds=self.policy.clock_skew)
+        self.status = status_checker or StatusChecker(
+            GuardedFetcher(
+                FetchPolicy(allow_http=allow_http, allow_loopback=allow_loopback, max_bytes=4 << 20)
+            ),
+            self._verify_status_list,
+        )
+        self._proofs: OrderedDict[bytes, _ProofCheck] = OrderedDict()
+        self._proof_cache_size = proof_cache_size
+        self._proof_cache_ttl = proof_cache_ttl
+
+    async def close(self) -> None:
+        """Close the HTTP session used for status lists."""
+        await self.status.fetcher.close()
+
+    # --- credentials ---------------------------------------------------------------------------
 
     async def verify_credential(self, credential: dict[str, Any] | str | bytes) -> VerificationResult:
         """Verify one credential: a Data Integrity JSON object, its JSON text, or a vc+jwt."""
-        result = await self._credential(credential, now=self.clock())
-        return VerificationResult(
-            verified=result.verified, credentials=[result], problems=list(result.problems)
-        )
+        now = self.clock()
+        result, _ = await self._credential(credential, now=now)
+        problems = list(result.problems) + self._apply_credential_policy([result], now)
+        return VerificationResult(verified=not problems, credentials=[result], problems=problems)
+
+    async def _verify_status_list(self, document: Any) -> tuple[bool, CredentialInfo | None, list[Problem]]:
+        """A status list credential's own check: its proof and validity, but not its status."""
+        result, info = await self._credential(document, now=self.clock(), check_status=False)
+        return result.verified, info if result.verified else None, result.problems
 
     async def _credential(
-        self, credential: dict[str, Any] | str | bytes, *, now: datetime
-    ) -> CredentialResult:
+        self, credential: dict[str, Any] | str | bytes, *, now: datetime, check_status: bool = True
+    ) -> tuple[CredentialResult, CredentialInfo | None]:
+        proof_error: DidvcError | None = None
         try:
-            document, token = _load(credential)
-            info = check_credential(document)
+            document, token = _load_credential(credential)
+            key = _digest(token if token is not None else document)
+            checked = self._proofs.get(key) if key is not None else None
+            if checked is None or checked.checked_at + self._proof_cache_ttl <= time.monotonic():
+                info = check_credential(document)
+                try:
+                    checked = await self._check_proofs(document, token, now, info)
+                except DidvcError as error:
+                    checked, proof_error = None, error
+                else:
+                    if key is not None:
+                        self._remember(key, checked)
+            else:
+                info = checked.info
         except DidvcError as error:
-            return CredentialResult(verified=False, problems=[Problem.from_error(error)])
+            return CredentialResult(verified=False, problems=[Problem.from_error(error)]), None
         result = CredentialResult(
             verified=False,
             id=info.id,
@@ -69,32 +166,55 @@ class Verifier:
             claims=[dict(s) for s in info.subjects],
             valid_from=info.valid_from,
             valid_until=info.valid_until,
-            format="jwt" if token else "ldp",
+            format=checked.format if checked else ("jwt" if token else "ldp"),
+            cryptosuites=checked.cryptosuites if checked else (),
         )
+        if proof_error is not None:
+            result.problems.append(Problem.from_error(proof_error))
         try:
-            if token is not None:
-                await self._verify_vc_jwt(token, info)
-            else:
-                verified = await verify_proofs(
-                    document,
-                    resolver=self.resolver,
-                    purpose=AssertionMethod(controller=info.issuer),
-                    now=now,
-                    max_clock_skew=self.max_clock_skew,
-                    allowed_suites=self.allowed_suites,
-                )
-                result.cryptosuites = tuple(v.cryptosuite for v in verified)
-        except DidvcError as error:
-            result.problems.append(Problem.from_error(error))
-        try:
+            proof_expires = checked.proof_expires if checked is not None else None
+            if proof_expires is not None and proof_expires + self.max_clock_skew < now:
+                raise ProofVerificationError("proof has expired")
             check_validity_period(info, now=now, max_clock_skew=self.max_clock_skew)
+            if check_status and info.status and proof_error is None:
+                await self.status.check(info)
         except DidvcError as error:
-            result.problems.append(Problem.from_error(error))
+            problem = Problem.from_error(error)
+            if not (problem.could_not_check and self.policy.status_fail_open):
+                result.problems.append(problem)
         result.verified = not result.problems
-        return result
+        return result, info
+
+    def _remember(self, key: bytes, checked: _ProofCheck) -> None:
+        self._proofs[key] = checked
+        self._proofs.move_to_end(key)
+        while len(self._proofs) > self._proof_cache_size:
+            self._proofs.popitem(last=False)
+
+    async def _check_proofs(
+        self, document: dict[str, Any], token: str | None, now: datetime, info: CredentialInfo
+    ) -> _ProofCheck:
+        if token is not None:
+            await self._verify_vc_jwt(token, info)
+            return _ProofCheck(info, (), "jwt", None, time.monotonic())
+        verified = await verify_proofs(
+            document,
+            resolver=self.resolver,
+            purpose=AssertionMethod(controller=info.issuer),
+            now=now,
+            max_clock_skew=self.max_clock_skew,
+            allowed_suites=self.policy.allowed_suites,
+        )
+        expiries = [
+            parse_datetime(v.proof["expires"], what="proof expires") for v in verified if "expires" in v.proof
+        ]
+        return _ProofCheck(
+            info, tuple(v.cryptosuite for v in verified), "ldp", min(expiries, default=None), time.monotonic()
+        )
 
     async def _verify_vc_jwt(self, token: str, info: CredentialInfo) -> None:
         parsed = parse_jws(token, typ="vc+jwt")
+        self._check_alg(parsed)
         if parsed.kid is None:
             raise ParsingError("vc+jwt header has no kid")
         method = await resolve_verification_method(self.resolver, parsed.kid, "assertionMethod")
@@ -110,13 +230,236 @@ class Verifier:
         except DidvcError as error:
             raise ProofVerificationError(f"vc+jwt signature does not verify ({error.code})") from None
 
+    def _check_alg(self, parsed: ParsedJws) -> None:
+        allowed = self.policy.allowed_algorithms
+        if allowed is not None and parsed.alg not in allowed:
+            raise UnsupportedAlgorithmError(f"JOSE alg {parsed.alg} is not allowed by policy")
 
-def _load(credential: dict[str, Any] | str | bytes) -> tuple[dict[str, Any], str | None]:
+    # --- presentations -------------------------------------------------------------------------
+
+    async def verify_presentation(
+        self,
+        presentation: str | bytes | dict[str, Any],
+        *,
+        audience: str | None = None,
+        method: str | None = None,
+        url: str | None = None,
+        body: bytes | None = None,
+        nonce: str | None = None,
+        challenge: str | None = None,
+        domain: str | None = None,
+    ) -> VerificationResult:
+        """Verify a request presentation: a ``vp+jwt`` token, or a Data Integrity VP (JSON object,
+        JSON text or base64url JSON) whose ``authentication`` proof carries ``challenge``/``domain``.
+
+        For a vp+jwt, ``audience``, ``method`` and ``url`` are required: the token must be bound
+        to exactly this request. ``nonce`` is the server nonce the token must carry, if any.
+        """
+        now = self.clock()
+        try:
+            if isinstance(presentation, bytes):
+                if len(presentation) > MAX_INPUT_BYTES:
+                    raise ParsingError("presentation is too large")
+                try:
+                    presentation = presentation.decode(
+                        "ascii" if not presentation.lstrip().startswith(b"{") else "utf-8"
+                    )
+                except UnicodeDecodeError:
+                    raise ParsingError("presentation is not valid text") from None
+            if isinstance(presentation, str):
+                text = presentation.strip()
+                if len(text) > MAX_INPUT_BYTES:
+                    raise ParsingError("presentation is too large")
+                if text.count(".") == 2 and not text.startswith(_JSON_START):
+                    return await self._verify_vp_jwt(text, now, audience, method, url, body, nonce)
+                document = (
+                    strict_json_loads(text, what="presentation")
+                    if text.startswith(_JSON_START)
+                    else strict_json_loads(b64url_decode(text), what="presentation")
+                )
+            else:
+                document = presentation
+            return await self._verify_vp_ldp(document, now, challenge, domain or audience, method, url)
+        except DidvcError as error:
+            return VerificationResult(verified=False, problems=[Problem.from_error(error)])
+
+    async def _verify_vp_jwt(
+        self,
+        token: str,
+        now: datetime,
+        audience: str | None,
+        method: str | None,
+        url: str | None,
+        body: bytes | None,
+        nonce: str | None,
+    ) -> VerificationResult:
+        parsed = parse_jws(token, typ="vp+jwt", max_bytes=MAX_INPUT_BYTES)
+        self._check_alg(parsed)
+        if parsed.kid is None:
+            raise ParsingError("vp+jwt header has no kid")
+        holder = parse_did_url(parsed.kid).did
+        key = await resolve_verification_method(self.resolver, parsed.kid, "authentication")
+        verify_jws(parsed, key.public_key)
+        payload = parsed.payload
+        if payload.get("iss") != holder or _holder_of(payload) != holder:
+            raise HolderBindingError("the token's iss and the presentation's holder must be the signer's DID")
+        if audience is None or method is None or url is None:
+            raise RequestBindingError("a request token is verified against an audience, a method and a URL")
+        jti, expires = check_request_claims(
+            payload,
+            RequestClaims(audience, method, url, body, nonce),
+            now=now.timestamp(),
+            max_lifetime=self.policy.max_token_lifetime,
+            clock_skew=self.policy.clock_skew,
+        )
+        if not await self.replay_cache.remember(f"{holder}|{jti}", expires + self.policy.clock_skew):
+            raise ReplayDetectedError("this token has been used before")
+        info = check_presentation(payload)
+        return await self._finish(info, holder, now, method, url)
+
+    async def _verify_vp_ldp(
+        self,
+        document: Any,
+        now: datetime,
+        challenge: str | None,
+        domain: str | None,
+        method: str | None,
+        url: str | None,
+    ) -> VerificationResult:
+        info = check_presentation(document)
+        if info.holder is None:
+            raise HolderBindingError("the presentation has no holder")
+        verified = await verify_proofs(
+            document,
+            resolver=self.resolver,
+            purpose=Authentication(challenge=challenge, domain=domain, controller=info.holder),
+            now=now,
+            max_clock_skew=self.max_clock_skew,
+            allowed_suites=self.policy.allowed_suites,
+        )
+        for proof in verified:
+            created = proof.proof.get("created")
+            if created is None:
+                raise RequestBindingError("a presentation proof needs created")
+            age = now - parse_datetime(created, what="proof created")
+            if age > timedelta(seconds=self.policy.max_token_lifetime) + self.max_clock_skew:
+                raise RequestBindingError("the presentation proof is too old")
+            if challenge is None:
+                raise RequestBindingError("a Data Integrity presentation is verified against a challenge")
+            proof_key = hashlib.sha256(str(proof.proof.get("proofValue")).encode()).hexdigest()
+            expires = now.timestamp() + self.policy.max_token_lifetime + self.policy.clock_skew
+            if not await self.replay_cache.remember(f"{info.holder}|vp|{proof_key}", expires):
+                raise ReplayDetectedError("this presentation has been used before")
+        return await self._finish(info, info.holder, now, method, url)
+
+    async def _finish(
+        self, info: PresentationInfo, holder: str, now: datetime, method: str | None, url: str | None
+    ) -> VerificationResult:
+        credentials = [(await self._credential(c, now=now))[0] for c in info.credentials]
+        problems: list[Problem] = [p for c in credentials for p in c.problems]
+        for credential in credentials:
+            if not credential.verified:
+                continue
+            exempt = self.policy.holder_binding_exempt_types.intersection(credential.types)
+            subject_ids = {c.get("id") for c in credential.claims}
+            if holder not in subject_ids and not exempt:
+                error = HolderBindingError(
+                    f"credential {credential.id or ''} is not about the holder {holder}"
+                )
+                credential.problems.append(Problem.from_error(error))
+                credential.verified = False
+                problems.append(Problem.from_error(error))
+        scopes = sorted(
+            {
+                scope
+                for c in credentials
+                if c.verified
+                for claim in c.claims
+                if claim.get("id") == holder
+                for scope in _as_list(claim.get("scope"))
+                if isinstance(scope, str)
+            }
+        )
+        problems.extend(self._apply_credential_policy(credentials, now))
+        if not problems and method is not None and url is not None:
+            from urllib.parse import urlsplit
+
+            required = self.policy.required_scopes(method, urlsplit(url).path or "/")
+            missing = sorted(required.difference(scopes))
+            if missing:
+                problems.append(
+                    Problem.from_error(
+                        InsufficientScopeError(f"this route needs scope(s): {', '.join(missing)}")
+                    )
+                )
+        return VerificationResult(
+            verified=not problems, holder=holder, credentials=credentials, scopes=scopes, problems=problems
+        )
+
+    def _apply_credential_policy(self, credentials: list[CredentialResult], now: datetime) -> list[Problem]:
+        policy = self.policy
+        problems: list[Problem] = []
+        verified = [c for c in credentials if c.verified]
+        for credential in verified:
+            trusted = policy.issuers_for(credential.types)
+            if trusted is not None and credential.issuer not in trusted:
+                problems.append(
+                    Problem.from_error(
+                        UntrustedIssuerError(
+                            f"{credential.issuer} is not trusted for {', '.join(credential.types)}"
+                        )
+                    )
+                )
+            age_limit = policy.max_credential_age
+            if (
+                age_limit is not None
+                and credential.valid_from is not None
+                and now - credential.valid_from > age_limit
+            ):
+                problems.append(
+                    Problem.from_error(CredentialTooOldError("the credential is older than policy allows"))
+                )
+        present = {t for c in verified for t in c.types}
+        missing = sorted(policy.required_types - present)
+        if missing:
+            problems.append(
+                Problem.from_error(
+                    MissingCredentialTypeError(f"a credential of type {', '.join(missing)} is required")
+                )
+            )
+        return problems
+
+
+def _holder_of(payload: dict[str, Any]) -> str | None:
+    holder = payload.get("holder")
+    if isinstance(holder, dict):
+        holder = holder.get("id")
+    return holder if isinstance(holder, str) else None
+
+
+def _as_list(value: Any) -> list[Any]:
+    if value is None:
+        return []
+    return value if isinstance(value, list) else [value]
+
+
+def _digest(value: Any) -> bytes | None:
+    """SHA-256 of a credential's exact content: the token text, or canonical-order JSON."""
+    if isinstance(value, str):
+        return hashlib.sha256(value.encode()).digest()
+    try:
+        text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    except (TypeError, ValueError, RecursionError):
+        return None
+    return hashlib.sha256(text.encode()).digest()
+
+
+def _load_credential(credential: dict[str, Any] | str | bytes) -> tuple[dict[str, Any], str | None]:
     """The credential's JSON, and its vc+jwt token when it came as one."""
     if isinstance(credential, dict):
         return credential, None
     if isinstance(credential, bytes):
-        if len(credential) > _MAX_INPUT_BYTES:
+        if len(credential) > 2 * 1024 * 1024:
             raise ParsingError("credential is too large")
         try:
             credential = credential.decode("utf-8")
@@ -125,10 +468,9 @@ def _load(credential: dict[str, Any] | str | bytes) -> tuple[dict[str, Any], str
     if not isinstance(credential, str):
         raise ParsingError("a credential must be a JSON object, JSON text or a vc+jwt")
     text = credential.strip()
-    if len(text) > _MAX_INPUT_BYTES:
+    if len(text) > 2 * 1024 * 1024:
         raise ParsingError("credential is too large")
     if text.startswith("{"):
-        document = strict_json_loads(text, what="credential")
-        return document, None
-    parsed = parse_jws(text, typ="vc+jwt")
+        return strict_json_loads(text, what="credential"), None
+    parsed = parse_jws(text, typ="vc+jwt", max_bytes=2 * 1024 * 1024)
     return parsed.payload, text

@@ -1,0 +1,174 @@
+"""Guarded HTTP fetching for DID documents and status lists (the SSRF rules of docs/design.md).
+
+- https only; plain http only when the caller passes ``allow_http=True`` (loopback tests).
+- Every address a name resolves to must be public (``ip.is_global``): no private, loopback,
+  link-local (169.254.169.254 included), multicast, reserved or shared ranges. The check runs
+  inside aiohttp's resolver, on the very addresses it connects to, so a DNS answer cannot
+  change between check and use; IP-literal hosts are checked before any connection.
+  ``allow_loopback=True`` admits 127.0.0.0/8 and ::1 only, for tests.
+- Redirects are followed by hand, at most ``max_redirects``, each hop checked again.
+- Bounded time (``timeout``), bounded size (``max_bytes``, read incrementally), and an allowed
+  set of content types.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urljoin, urlsplit
+
+import aiohttp
+from aiohttp.abc import AbstractResolver, ResolveResult
+from aiohttp.resolver import DefaultResolver
+
+__all__ = ["FetchError", "FetchPolicy", "Fetched", "GuardedFetcher", "address_allowed"]
+
+
+class FetchError(Exception):
+    """A fetch that was refused or failed; ``refused`` is true when a rule (not the network) said no."""
+
+    def __init__(self, message: str, *, refused: bool, status: int | None = None) -> None:
+        super().__init__(message)
+        self.refused = refused
+        self.status = status
+
+
+@dataclass(frozen=True)
+class FetchPolicy:
+    allow_http: bool = False
+    allow_loopback: bool = False
+    timeout: float = 5.0
+    max_bytes: int = 1024 * 1024
+    max_redirects: int = 3
+
+
+@dataclass(frozen=True)
+class Fetched:
+    url: str
+    status: int
+    content_type: str
+    body: bytes
+    headers: dict[str, str]
+
+
+def address_allowed(address: str, *, allow_loopback: bool) -> bool:
+    """True when ``address`` is a public unicast address (or loopback, when allowed)."""
+    try:
+        ip = ipaddress.ip_address(address.split("%", 1)[0])
+    except ValueError:
+        return False
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    if ip.is_loopback:
+        return allow_loopback
+    return ip.is_global and not ip.is_multicast
+
+
+class _GuardedResolver(AbstractResolver):
+    def __init__(self, policy: FetchPolicy) -> None:
+        self._inner = DefaultResolver()
+        self._policy = policy
+
+    async def resolve(
+        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
+    ) -> list[ResolveResult]:
+        results = await self._inner.resolve(host, port, family)
+        allowed = [
+            r for r in results if address_allowed(r["host"], allow_loopback=self._policy.allow_loopback)
+        ]
+        if not allowed:
+            raise FetchError(f"{host} resolves to no allowed address", refused=True)
+        return allowed
+
+    async def close(self) -> None:
+        await self._inner.close()
+
+
+class GuardedFetcher:
+    """Fetches documents under a :class:`FetchPolicy`; one aiohttp session, created lazily."""
+
+    def __init__(self, policy: FetchPolicy | None = None) -> None:
+        self.policy = policy or FetchPolicy()
+        self._session: aiohttp.ClientSession | None = None
+
+    async def _client(self) -> aiohttp.ClientSession:
+        if self._session is None or self._session.closed:
+            connector = aiohttp.TCPConnector(resolver=_GuardedResolver(self.policy), use_dns_cache=False)
+            self._session = aiohttp.ClientSession(
+                connector=connector,
+                timeout=aiohttp.ClientTimeout(total=self.policy.timeout),
+                auto_decompress=True,
+            )
+        return self._session
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+
+    def _check_url(self, url: str) -> None:
+        try:
+            parts = urlsplit(url)
+            parts.port  # noqa: B018 - raises on a malformed port
+        except ValueError:
+            raise FetchError(f"malformed URL {url[:100]!r}", refused=True) from None
+        if parts.scheme == "http" and not self.policy.allow_http:
+            raise FetchError("plain http is not allowed", refused=True)
+        if parts.scheme not in ("https", "http") or not parts.hostname or parts.username or parts.password:
+            raise FetchError(f"not an allowed URL: {url[:100]!r}", refused=True)
+        try:
+            ipaddress.ip_address(parts.hostname)
+        except ValueError:
+            return
+        if not address_allowed(parts.hostname, allow_loopback=self.policy.allow_loopback):
+            raise FetchError(f"address {parts.hostname} is not allowed", refused=True)
+
+    async def fetch(self, url: str, *, accept: Iterable[str]) -> Fetched:
+        """GET ``url`` under the policy; raises :class:`FetchError`."""
+        accepted = {a.lower() for a in accept}
+        client = await self._client()
+        for _ in range(self.policy.max_redirects + 1):
+            self._check_url(url)
+            try:
+                async with client.get(
+                    url, allow_redirects=False, headers={"Accept": ", ".join(sorted(accepted))}
+                ) as response:
+                    if response.status in (301, 302, 303, 307, 308):
+                        location = response.headers.get("Location")
+                        if not location:
+                            raise FetchError("redirect without Location", refused=True)
+                        url = urljoin(url, location)
+                        continue
+                    if response.status != 200:
+                        raise FetchError(
+                            f"HTTP {response.status} from {url[:100]}", refused=False, status=response.status
+                        )
+                    content_type = response.content_type.lower()
+                    if content_type not in accepted:
+                        raise FetchError(f"unexpected content type {content_type!r}", refused=True)
+                    declared = response.content_length
+                    if declared is not None and declared > self.policy.max_bytes:
+                        raise FetchError(f"response larger than {self.policy.max_bytes} bytes", refused=True)
+                    body = bytearray()
+                    async for chunk in response.content.iter_chunked(65536):
+                        body.extend(chunk)
+                        if len(body) > self.policy.max_bytes:
+                            raise FetchError(
+                                f"response larger than {self.policy.max_bytes} bytes", refused=True
+                            )
+                    headers = {k.lower(): v for k, v in response.headers.items()}
+                    return Fetched(url, response.status, content_type, bytes(body), headers)
+            except FetchError:
+                raise
+            except (TimeoutError, aiohttp.ClientError, OSError) as exc:
+                cause: Any = exc
+                while cause is not None and not isinstance(cause, FetchError):
+                    cause = cause.__cause__ or cause.__context__
+                if isinstance(cause, FetchError):
+                    raise cause from None
+                raise FetchError(
+                    f"could not fetch {url[:100]}: {type(exc).__name__}", refused=False
+                ) from None
+        raise FetchError(f"more than {self.policy.max_redirects} redirects", refused=True)
