@@ -55,3 +55,49 @@ async def signed(
         purpose=purpose,
         created=NOW,
     )
+
+
+AGENT_CONTEXT = "https://w3id.org/didvc/agent/v1"
+
+
+def agent_credential(issuer: Party, agent: str, scopes: list[str], **extra: Any) -> dict[str, Any]:
+    """An AgentCredential with scopes, as the issuer component issues them."""
+    body = credential(issuer, agent, **extra)
+    body["@context"] = [CREDENTIALS_V2, AGENT_CONTEXT]
+    body["type"] = ["VerifiableCredential", "AgentCredential"]
+    body["credentialSubject"] = {"id": agent, "agentName": "agent-7", "owner": "Acme", "scope": scopes}
+    return body
+
+
+def presentation(holder: Party, credentials: list[Any]) -> dict[str, Any]:
+    from didvc.credentials import make_presentation
+
+    return make_presentation(holder.did, credentials)
+
+
+async def request_token(
+    holder: Party,
+    credentials: list[Any],
+    *,
+    audience: str = "https://api.example",
+    method: str = "GET",
+    url: str = "https://api.example/orders",
+    body: bytes | None = None,
+    nonce: str | None = None,
+    lifetime: int = 60,
+    now: datetime = NOW,
+    signer: KeySigner | None = None,
+) -> str:
+    from didvc.request import sign_request_token
+
+    return await sign_request_token(
+        presentation(holder, credentials),
+        signer or holder.signer,
+        audience=audience,
+        method=method,
+        url=url,
+        body=body,
+        nonce=nonce,
+        lifetime=lifetime,
+        now=now.timestamp(),
+    )

@@ -30,18 +30,18 @@ class ReplayCacheFull(DidvcError):
 
 
 class ReplayCache(Protocol):
-    async def remember(self, key: str, expires_at: float) -> bool:
-        """Store ``key`` until ``expires_at`` (epoch seconds); False if it was already there."""
+    async def remember(self, key: str, expires_at: float, *, now: float) -> bool:
+        """Store ``key`` until ``expires_at``; False if it was already there. Both times are
+        epoch seconds on the verifier's clock."""
         ...
 
 
 class MemoryReplayCache:
     """A bounded in-process replay cache. Full (after purging expired keys) means fail closed."""
 
-    def __init__(self, *, max_entries: int = 1_000_000, clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, *, max_entries: int = 1_000_000) -> None:
         self._entries: dict[str, float] = {}
         self._max = max_entries
-        self._clock = clock
         self._next_purge = 0.0
 
     def __len__(self) -> int:
@@ -51,9 +51,8 @@ class MemoryReplayCache:
         self._entries = {k: v for k, v in self._entries.items() if v > now}
         self._next_purge = now + 1.0
 
-    async def remember(self, key: str, expires_at: float) -> bool:
+    async def remember(self, key: str, expires_at: float, *, now: float) -> bool:
         # No await between the look-up and the store: atomic within the event loop.
-        now = self._clock()
         seen = self._entries.get(key)
         if seen is not None and seen > now:
             return False

@@ -312,7 +312,9 @@ class Verifier:
             max_lifetime=self.policy.max_token_lifetime,
             clock_skew=self.policy.clock_skew,
         )
-        if not await self.replay_cache.remember(f"{holder}|{jti}", expires + self.policy.clock_skew):
+        if not await self.replay_cache.remember(
+            f"{holder}|{jti}", expires + self.policy.clock_skew, now=now.timestamp()
+        ):
             raise ReplayDetectedError("this token has been used before")
         info = check_presentation(payload)
         return await self._finish(info, holder, now, method, url)
@@ -348,7 +350,9 @@ class Verifier:
                 raise RequestBindingError("a Data Integrity presentation is verified against a challenge")
             proof_key = hashlib.sha256(str(proof.proof.get("proofValue")).encode()).hexdigest()
             expires = now.timestamp() + self.policy.max_token_lifetime + self.policy.clock_skew
-            if not await self.replay_cache.remember(f"{info.holder}|vp|{proof_key}", expires):
+            if not await self.replay_cache.remember(
+                f"{info.holder}|vp|{proof_key}", expires, now=now.timestamp()
+            ):
                 raise ReplayDetectedError("this presentation has been used before")
         return await self._finish(info, info.holder, now, method, url)
 

@@ -1,0 +1,425 @@
+"""verify_presentation: the request token and the Data Integrity VP, each hostile case with its code."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import socket
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from didvc.credentials import sign_vc_jwt
+from didvc.encoding import b64url_encode
+from didvc.proofs import Authentication, add_proof
+from resolvers import StaticResolver, default_resolver, did_key_document
+from tests.helpers import NOW, Party, agent_credential, presentation, request_token, signed
+from verifier import Policy, Verifier
+
+API = dict(audience="https://api.example", method="GET", url="https://api.example/orders")
+
+
+@pytest.fixture(autouse=True)
+def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("network access attempted")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+
+
+def _verifier(**kwargs: Any) -> Verifier:
+    kwargs.setdefault("resolver", default_resolver())
+    return Verifier(clock=lambda: NOW, **kwargs)
+
+
+async def _agent_vc(
+    issuer: Party, agent: Party, scopes: list[str] | None = None, **extra: Any
+) -> dict[str, Any]:
+    return await signed(agent_credential(issuer, agent.did, scopes or ["orders:read"], **extra), issuer)
+
+
+def _codes(result: Any) -> list[str]:
+    return [code for code, _ in result.problems]
+
+
+async def test_request_token_happy_path() -> None:
+    issuer, agent = Party(), Party()
+    vc = await _agent_vc(issuer, agent, ["orders:read", "orders:write"])
+    token = await request_token(agent, [vc])
+    result = await _verifier().verify_presentation(token, **API)
+    assert result.verified, result.problems
+    assert result.holder == agent.did
+    assert result.scopes == ["orders:read", "orders:write"]
+    assert result.credentials[0].issuer == issuer.did
+    assert result.credentials[0].types == ("VerifiableCredential", "AgentCredential")
+
+
+@pytest.mark.parametrize(
+    ("override", "code"),
+    [
+        ({"audience": "https://other.example"}, "REQUEST_BINDING_ERROR"),
+        ({"method": "POST"}, "REQUEST_BINDING_ERROR"),
+        ({"url": "https://api.example/admin"}, "REQUEST_BINDING_ERROR"),
+        ({"url": "https://evil.example/orders"}, "REQUEST_BINDING_ERROR"),
+    ],
+)
+async def test_other_audience_method_or_url(override: dict[str, str], code: str) -> None:
+    issuer, agent = Party(), Party()
+    token = await request_token(agent, [await _agent_vc(issuer, agent)])
+    result = await _verifier().verify_presentation(token, **{**API, **override})
+    assert _codes(result) == [code]
+
+
+async def test_query_string_does_not_matter_but_body_does() -> None:
+    issuer, agent = Party(), Party()
+    vc = await _agent_vc(issuer, agent)
+    token = await request_token(agent, [vc], method="POST", body=b'{"qty": 1}')
+    ok = await _verifier().verify_presentation(
+        token, audience=API["audience"], method="POST", url=API["url"] + "?page=2", body=b'{"qty": 1}'
+    )
+    assert ok.verified, ok.problems
+    token = await request_token(agent, [vc], method="POST", body=b'{"qty": 1}')
+    result = await _verifier().verify_presentation(
+        token, audience=API["audience"], method="POST", url=API["url"], body=b'{"qty": 1000}'
+    )
+    assert _codes(result) == ["REQUEST_BINDING_ERROR"]
+
+
+@pytest.mark.parametrize(
+    ("lifetime", "token_time", "code"),
+    [
+        (60, NOW - timedelta(minutes=5), "REQUEST_BINDING_ERROR"),  # expired
+        (60, NOW + timedelta(minutes=5), "REQUEST_BINDING_ERROR"),  # issued in the future
+        (3600, NOW, "REQUEST_BINDING_ERROR"),  # lifetime above the cap
+    ],
+    ids=["expired", "future", "too long-lived"],
+)
+async def test_token_time_window(lifetime: int, token_time: Any, code: str) -> None:
+    issuer, agent = Party(), Party()
+    token = await request_token(agent, [await _agent_vc(issuer, agent)], lifetime=lifetime, now=token_time)
+    result = await _verifier().verify_presentation(token, **API)
+    assert _codes(result) == [code]
+
+
+async def test_replayed_token() -> None:
+    issuer, agent = Party(), Party()
+    token = await request_token(agent, [await _agent_vc(issuer, agent)])
+    verifier = _verifier()
+    assert (await verifier.verify_presentation(token, **API)).verified
+    again = await verifier.verify_presentation(token, **API)
+    assert _codes(again) == ["REPLAY_DETECTED_ERROR"]
+
+
+async def test_fifty_concurrent_copies_exactly_one_accepted() -> None:
+    issuer, agent = Party(), Party()
+    token = await request_token(agent, [await _agent_vc(issuer, agent)])
+    verifier = _verifier()
+    results = await asyncio.gather(*(verifier.verify_presentation(token, **API) for _ in range(50)))
+    assert sum(r.verified for r in results) == 1
+    assert all(_codes(r) == ["REPLAY_DETECTED_ERROR"] for r in results if not r.verified)
+
+
+async def test_presentation_signed_by_someone_other_than_the_subject() -> None:
+    issuer, agent, thief = Party(), Party(), Party()
+    vc = await _agent_vc(issuer, agent)  # the thief copied the agent's credential
+    token = await request_token(thief, [vc])
+    result = await _verifier().verify_presentation(token, **API)
+    assert _codes(result) == ["HOLDER_BINDING_ERROR"]
+
+
+async def test_holder_binding_exemption_by_policy() -> None:
+    issuer, agent, delegate = Party(), Party(), Party()
+    vc = await _agent_vc(issuer, agent)
+    token = await request_token(delegate, [vc])
+    policy = Policy(holder_binding_exempt_types=frozenset({"AgentCredential"}))
+    result = await _verifier(policy=policy).verify_presentation(token, **API)
+    assert result.verified, result.problems
+    assert result.scopes == []  # scopes belong to the subject, never to someone presenting it
+
+
+async def test_token_claiming_another_holder() -> None:
+    issuer, agent, thief = Party(), Party(), Party()
+    vc = await _agent_vc(issuer, agent)
+    # the thief signs with its own key but names the agent as holder: the kid gives it away
+    from didvc.jose import sign_jws
+
+    payload = {
+        **presentation(agent, [vc]),
+        "iss": agent.did,
+        "aud": API["audience"],
+        "iat": int(NOW.timestamp()),
+        "exp": int(NOW.timestamp()) + 60,
+        "jti": "abcdefgh12",
+        "htm": "GET",
+        "htu": API["url"],
+    }
+    token = await sign_jws(payload, thief.signer, typ="vp+jwt")
+    result = await _verifier().verify_presentation(token, **API)
+    assert _codes(result) == ["HOLDER_BINDING_ERROR"]
+
+
+async def test_holder_key_must_be_an_authentication_key() -> None:
+    issuer, agent = Party(), Party()
+    vc = await _agent_vc(issuer, agent)
+    token = await request_token(agent, [vc])
+    document = did_key_document(agent.did)
+    document["authentication"] = []
+    resolver = StaticResolver({agent.did: document, issuer.did: did_key_document(issuer.did)})
+    result = await _verifier(resolver=resolver).verify_presentation(token, **API)
+    assert _codes(result) == ["INVALID_RELATIONSHIP_FOR_VERIFICATION_METHOD"]
+
+
+async def test_tampered_credential_fails_the_whole_presentation() -> None:
+    issuer, agent = Party(), Party()
+    good = await _agent_vc(issuer, agent, ["orders:read"])
+    bad = await _agent_vc(issuer, agent, ["orders:read"], id="urn:uuid:00000000-0000-4000-8000-00000000000b")
+    bad["credentialSubject"]["scope"] = ["orders:read", "admin"]
+    token = await request_token(agent, [good, bad])
+    result = await _verifier().verify_presentation(token, **API)
+    assert not result.verified
+    assert _codes(result) == ["PROOF_VERIFICATION_ERROR"]
+    assert "admin" not in result.scopes
+
+
+async def test_tampered_token_signature() -> None:
+    issuer, agent = Party(), Party()
+    token = await request_token(agent, [await _agent_vc(issuer, agent)])
+    head, payload, sig = token.split(".")
+    claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    claims["htu"] = "https://api.example/admin"
+    forged = f"{head}.{b64url_encode(json.dumps(claims).encode())}.{sig}"
+    result = await _verifier().verify_presentation(forged, **API | {"url": "https://api.example/admin"})
+    assert _codes(result) == ["CRYPTOGRAPHIC_SECURITY_ERROR"]
+
+
+@pytest.mark.parametrize(
+    ("valid_from", "valid_until", "code"),
+    [
+        ("2026-01-01T00:00:00Z", "2026-05-30T00:00:00Z", "CREDENTIAL_EXPIRED_ERROR"),
+        ("2026-06-03T00:00:00Z", "2027-01-01T00:00:00Z", "CREDENTIAL_NOT_YET_VALID_ERROR"),
+    ],
+)
+async def test_expired_and_not_yet_valid_credentials(valid_from: str, valid_until: str, code: str) -> None:
+    issuer, agent = Party(), Party()
+    vc = await _agent_vc(issuer, agent, validFrom=valid_from, validUntil=valid_until)
+    result = await _verifier().verify_presentation(await request_token(agent, [vc]), **API)
+    assert code in _codes(result)
+
+
+async def test_enveloped_vc_jwt_credential() -> None:
+    issuer, agent = Party(), Party()
+    token_vc = await sign_vc_jwt(agent_credential(issuer, agent.did, ["orders:read"]), issuer.signer)
+    result = await _verifier().verify_presentation(await request_token(agent, [token_vc]), **API)
+    assert result.verified, result.problems
+    assert result.credentials[0].format == "jwt"
+    assert result.scopes == ["orders:read"]
+
+
+async def test_proof_results_cached_by_exact_bytes() -> None:
+    issuer, agent = Party(), Party()
+    vc = await _agent_vc(issuer, agent)
+    verifier = _verifier()
+    for _ in range(3):
+        assert (await verifier.verify_presentation(await request_token(agent, [vc]), **API)).verified
+    assert len(verifier._proofs) == 1
+    tampered = json.loads(json.dumps(vc))
+    tampered["credentialSubject"]["scope"] = ["orders:read", "orders:delete"]
+    result = await verifier.verify_presentation(await request_token(agent, [tampered]), **API)
+    assert _codes(result) == ["PROOF_VERIFICATION_ERROR"]
+
+
+async def test_server_nonce() -> None:
+    issuer, agent = Party(), Party()
+    vc = await _agent_vc(issuer, agent)
+    token = await request_token(agent, [vc], nonce="n-1")
+    assert (await _verifier().verify_presentation(token, **API, nonce="n-1")).verified
+    token = await request_token(agent, [vc])
+    assert _codes(await _verifier().verify_presentation(token, **API, nonce="n-2")) == [
+        "REQUEST_BINDING_ERROR"
+    ]
+
+
+async def test_request_binding_arguments_required_for_tokens() -> None:
+    issuer, agent = Party(), Party()
+    token = await request_token(agent, [await _agent_vc(issuer, agent)])
+    assert _codes(await _verifier().verify_presentation(token)) == ["REQUEST_BINDING_ERROR"]
+
+
+# --- Data Integrity presentations ---------------------------------------------------------------
+
+
+async def _di_vp(
+    agent: Party, credentials: list[Any], challenge: str = "c-1", domain: str = "https://api.example"
+) -> dict[str, Any]:
+    return await add_proof(
+        presentation(agent, credentials),
+        agent.signer,
+        purpose=Authentication(challenge=challenge, domain=domain),
+        created=NOW,
+    )
+
+
+@pytest.mark.parametrize("form", ["object", "json", "base64url"])
+async def test_data_integrity_presentation(form: str) -> None:
+    issuer, agent = Party(), Party()
+    vp = await _di_vp(agent, [await _agent_vc(issuer, agent)])
+    value: Any = {"object": vp, "json": json.dumps(vp), "base64url": b64url_encode(json.dumps(vp).encode())}[
+        form
+    ]
+    result = await _verifier().verify_presentation(value, challenge="c-1", **API)
+    assert result.verified, result.problems
+    assert result.scopes == ["orders:read"]
+
+
+async def test_data_integrity_presentation_hostile_cases() -> None:
+    issuer, agent, thief = Party(), Party(), Party()
+    vc = await _agent_vc(issuer, agent)
+    vp = await _di_vp(agent, [vc])
+    verifier = _verifier()
+    assert _codes(await verifier.verify_presentation(vp, challenge="other", **API)) == [
+        "INVALID_CHALLENGE_ERROR"
+    ]
+    wrong_domain = {**API, "audience": "https://evil.example"}
+    assert _codes(await verifier.verify_presentation(vp, challenge="c-1", **wrong_domain)) == [
+        "INVALID_DOMAIN_ERROR"
+    ]
+    assert (await verifier.verify_presentation(vp, challenge="c-1", **API)).verified
+    assert _codes(await verifier.verify_presentation(vp, challenge="c-1", **API)) == ["REPLAY_DETECTED_ERROR"]
+    stolen = await _di_vp(thief, [vc])
+    assert _codes(await _verifier().verify_presentation(stolen, challenge="c-1", **API)) == [
+        "HOLDER_BINDING_ERROR"
+    ]
+    tampered = json.loads(json.dumps(await _di_vp(agent, [vc])))
+    tampered["verifiableCredential"][0]["credentialSubject"]["scope"] = ["admin"]
+    assert "PROOF_VERIFICATION_ERROR" in _codes(
+        await _verifier().verify_presentation(tampered, challenge="c-1", **API)
+    )
+    no_challenge = await _verifier().verify_presentation(await _di_vp(agent, [vc]), **API)
+    assert _codes(no_challenge) == ["REQUEST_BINDING_ERROR"]
+    old = await add_proof(
+        presentation(agent, [vc]),
+        agent.signer,
+        purpose=Authentication(challenge="c-1", domain=API["audience"]),
+        created=NOW - timedelta(hours=1),
+    )
+    assert _codes(await _verifier().verify_presentation(old, challenge="c-1", **API)) == [
+        "REQUEST_BINDING_ERROR"
+    ]
+
+
+# --- policy -------------------------------------------------------------------------------------
+
+
+async def test_policy_trusted_issuers_required_types_and_scopes(tmp_path: Path) -> None:
+    issuer, rogue, agent = Party(), Party(), Party()
+    policy_file = tmp_path / "policy.toml"
+    policy_file.write_text(
+        f"""
+trusted_issuers = {{ AgentCredential = ["{issuer.did}"] }}
+required_types = ["AgentCredential"]
+max_credential_age = 172800
+
+[[routes]]
+method = "GET"
+path = "/orders*"
+scopes = ["orders:read"]
+
+[[routes]]
+method = "DELETE"
+path = "/orders/*"
+scopes = ["orders:admin"]
+"""
+    )
+    policy = Policy.load(policy_file)
+    verifier = _verifier(policy=policy)
+    good = await _agent_vc(issuer, agent, ["orders:read"])
+    assert (await verifier.verify_presentation(await request_token(agent, [good]), **API)).verified
+    forbidden = await verifier.verify_presentation(
+        await request_token(agent, [good], method="DELETE", url="https://api.example/orders/7"),
+        audience=API["audience"],
+        method="DELETE",
+        url="https://api.example/orders/7",
+    )
+    assert _codes(forbidden) == ["INSUFFICIENT_SCOPE_ERROR"]
+    untrusted = await _agent_vc(rogue, agent, ["orders:read"])
+    assert _codes(await verifier.verify_presentation(await request_token(agent, [untrusted]), **API)) == [
+        "UNTRUSTED_ISSUER_ERROR"
+    ]
+    assert "MISSING_CREDENTIAL_TYPE_ERROR" in _codes(
+        await verifier.verify_presentation(await request_token(agent, []), **API)
+    )
+    old = await _agent_vc(issuer, agent, ["orders:read"], validFrom="2026-01-01T00:00:00Z")
+    assert _codes(await verifier.verify_presentation(await request_token(agent, [old]), **API)) == [
+        "CREDENTIAL_TOO_OLD_ERROR"
+    ]
+
+
+def test_policy_files_json_and_errors(tmp_path: Path) -> None:
+    path = tmp_path / "p.json"
+    path.write_text(
+        json.dumps({"allowed_suites": ["eddsa-rdfc-2022"], "routes": [{"path": "*", "scopes": "x"}]})
+    )
+    policy = Policy.load(path)
+    assert policy.required_scopes("GET", "/anything") == frozenset({"x"})
+    path.write_text(json.dumps({"no_such_setting": 1}))
+    from didvc.errors import MalformedValueError
+
+    with pytest.raises(MalformedValueError):
+        Policy.load(path)
+    path.write_text("{not json")
+    with pytest.raises(MalformedValueError):
+        Policy.load(path)
+
+
+async def test_policy_allowed_suites_and_algorithms() -> None:
+    issuer, agent = Party(), Party()
+    vc = await signed(
+        agent_credential(issuer, agent.did, ["orders:read"]), issuer, cryptosuite="eddsa-jcs-2022"
+    )
+    strict = _verifier(policy=Policy(allowed_suites=frozenset({"eddsa-rdfc-2022"})))
+    assert _codes(await strict.verify_presentation(await request_token(agent, [vc]), **API)) == [
+        "PROOF_VERIFICATION_ERROR"
+    ]
+    es_only = _verifier(policy=Policy(allowed_algorithms=frozenset({"ES256"})))
+    assert _codes(await es_only.verify_presentation(await request_token(agent, [vc]), **API)) == [
+        "UNSUPPORTED_ALGORITHM_ERROR"
+    ]
+
+
+# --- hostile input ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "",
+        "x" * 300_000,
+        "a.b.c",
+        "[" * 100_000 + "]" * 100_000,
+        "{" + '"a":' * 50_000 + "1" + "}" * 50_000,
+        b"\xff\xfe\x00",
+        "eyJhbGciOiJub25lIn0.e30.",
+        b64url_encode(b"[" * 100_000),
+        {"@context": ["https://www.w3.org/ns/credentials/v2"], "type": ["VerifiablePresentation"]},
+        42,
+    ],
+    ids=[
+        "empty",
+        "oversized",
+        "garbage jws",
+        "deep array",
+        "deep object",
+        "binary",
+        "alg none",
+        "deep b64",
+        "no holder",
+        "int",
+    ],
+)
+async def test_hostile_presentations_are_results_not_exceptions(value: Any) -> None:
+    result = await _verifier().verify_presentation(value, challenge="c", **API)
+    assert not result.verified
+    assert result.problems
