@@ -177,11 +177,12 @@ class DidDocument:
             )
         if relationship not in RELATIONSHIPS:
             raise InvalidRelationshipForVerificationMethodError(f"unknown relationship {relationship!r}")
+        method = self.method(url)  # the spec's order: the method must exist before its relationship
         if url not in self.relationship_ids(relationship):
             raise InvalidRelationshipForVerificationMethodError(
                 f"{_short(url)} is not an {relationship} method of {self.id}"
             )
-        return self.method(url)
+        return method
 
     def method(self, url: str) -> VerificationMethod:
         """The verification method with this absolute id, key validated; no relationship check."""

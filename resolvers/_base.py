@@ -30,6 +30,13 @@ class ResolverRegistry:
     def methods(self) -> frozenset[str]:
         return frozenset(self._resolvers)
 
+    async def close(self) -> None:
+        """Close what the registered resolvers hold open (HTTP sessions)."""
+        for resolver in self._resolvers.values():
+            close = getattr(resolver, "close", None)
+            if close is not None:
+                await close()
+
     async def resolve(self, did: str) -> DidDocument:
         parsed = parse_did(did)
         resolver = self._resolvers.get(parsed.method)
@@ -84,6 +91,11 @@ class CachingResolver:
 
     def clear(self) -> None:
         self._cache.clear()
+
+    async def close(self) -> None:
+        close = getattr(self._inner, "close", None)
+        if close is not None:
+            await close()
 
     async def resolve(self, did: str) -> DidDocument:
         entry = self._cache.get(did)

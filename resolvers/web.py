@@ -65,6 +65,9 @@ class WebResolver:
     def __init__(self, *, fetcher: GuardedFetcher | None = None, policy: FetchPolicy | None = None) -> None:
         self.fetcher = fetcher or GuardedFetcher(policy or FetchPolicy(max_bytes=MAX_DOCUMENT_BYTES))
 
+    async def close(self) -> None:
+        await self.fetcher.close()
+
     async def resolve(self, did: str) -> DidDocument:
         url = did_web_url(did)
         if self.fetcher.policy.allow_http and url.startswith("https://"):

@@ -100,6 +100,7 @@ class Verifier:
         proof_cache_ttl: float = 300.0,
         max_clock_skew: timedelta | None = None,
     ) -> None:
+        self._owns_resolver = resolver is None
         if resolver is None:
             from resolvers import default_resolver
 
@@ -120,8 +121,18 @@ class Verifier:
         self._proof_cache_ttl = proof_cache_ttl
 
     async def close(self) -> None:
-        """Close the HTTP session used for status lists."""
+        """Close the HTTP sessions this verifier opened (status lists, and did:web if it made
+        its own resolver)."""
         await self.status.fetcher.close()
+        close = getattr(self.resolver, "close", None)
+        if self._owns_resolver and close is not None:
+            await close()
+
+    async def __aenter__(self) -> Verifier:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.close()
 
     # --- credentials ---------------------------------------------------------------------------
 
