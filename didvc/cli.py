@@ -80,16 +80,65 @@ def keygen(key_type: str, show_secret: bool, as_json: bool) -> None:
 
 @main.command()
 @click.argument("source", type=click.File("rb"), metavar="FILE|-")
+@click.option("--audience", help="The audience a request token must name (the API's origin).")
+@click.option("--method", help="The HTTP method a request token must be bound to.")
+@click.option("--url", help="The URL a request token must be bound to.")
+@click.option("--body-file", type=click.File("rb"), help="The request body a token's digest must match.")
+@click.option("--challenge", help="The challenge a Data Integrity presentation must carry.")
+@click.option("--nonce", help="The server nonce a request token must carry.")
+@click.option(
+    "--policy", "policy_file", type=click.Path(exists=True, dir_okay=False), help="A policy file (TOML/JSON)."
+)
+@click.option(
+    "--allow-loopback", is_flag=True, hidden=True, help="Allow did:web and status lists on loopback http."
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the verification result as JSON.")
-def verify(source: Any, as_json: bool) -> None:
-    """Verify a credential (Data Integrity JSON or vc+jwt); exit 0 only when it verifies."""
-    from verifier import Verifier
+def verify(
+    source: Any,
+    audience: str | None,
+    method: str | None,
+    url: str | None,
+    body_file: Any,
+    challenge: str | None,
+    nonce: str | None,
+    policy_file: str | None,
+    allow_loopback: bool,
+    as_json: bool,
+) -> None:
+    """Verify a credential or a presentation; exit 0 only when it verifies.
+
+    FILE holds a Data Integrity credential or presentation (JSON), a vc+jwt, or a vp+jwt
+    request token ("-" reads standard input).
+    """
+    from verifier import Policy, Verifier
 
     data = source.read(2 * 1024 * 1024 + 1)
-    result = _run(lambda: Verifier().verify_credential(data), as_json)
+    body = body_file.read() if body_file is not None else None
+
+    async def go() -> Any:
+        policy = Policy.load(policy_file) if policy_file else None
+        async with Verifier(
+            policy=policy, allow_http=allow_loopback, allow_loopback=allow_loopback
+        ) as verifier:
+            if _is_presentation(data):
+                return await verifier.verify_presentation(
+                    data,
+                    audience=audience,
+                    method=method,
+                    url=url,
+                    body=body,
+                    challenge=challenge,
+                    nonce=nonce,
+                )
+            return await verifier.verify_credential(data)
+
+    result = _run(go, as_json)
     if as_json:
         click.echo(json.dumps(result.to_json()))
     else:
+        if result.holder:
+            click.echo(f"holder:  {result.holder}")
+            click.echo(f"scopes:  {', '.join(result.scopes) or '(none)'}")
         for credential in result.credentials:
             click.echo(f"credential {credential.id or '(no id)'}")
             click.echo(f"  issuer:  {credential.issuer}")
@@ -103,6 +152,24 @@ def verify(source: Any, as_json: bool) -> None:
         for code, message in result.problems:
             click.echo(f"  [{code}] {message}")
     sys.exit(0 if result.verified else 1)
+
+
+def _is_presentation(data: bytes) -> bool:
+    """A vp+jwt, or JSON (or base64url JSON) typed VerifiablePresentation."""
+    from didvc.encoding import b64url_decode
+    from didvc.errors import DidvcError
+    from didvc.jose import strict_json_loads
+
+    text = data.strip()
+    try:
+        if text.count(b".") == 2 and not text.startswith(b"{"):
+            header = strict_json_loads(b64url_decode(text.split(b".")[0]))
+            return isinstance(header, dict) and str(header.get("typ", "")).lower().endswith("vp+jwt")
+        document = strict_json_loads(text if text.startswith(b"{") else b64url_decode(text))
+    except DidvcError:
+        return False
+    types = document.get("type") if isinstance(document, dict) else None
+    return "VerifiablePresentation" in (types if isinstance(types, list) else [types])
 
 
 @main.command()

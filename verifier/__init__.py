@@ -7,6 +7,7 @@
 >>> result.verified, result.holder, result.scopes, result.problems            # doctest: +SKIP
 """
 
+from verifier._middleware import NONCE_HEADER, VERIFICATION_RESULT, middleware
 from verifier._policy import Policy, RouteRule
 from verifier._replay import MemoryNonceStore, MemoryReplayCache, RedisNonceStore, RedisReplayCache
 from verifier._result import CredentialResult, Problem, VerificationResult
@@ -14,6 +15,8 @@ from verifier._status import StatusChecker
 from verifier._verifier import Verifier
 
 __all__ = [
+    "NONCE_HEADER",
+    "VERIFICATION_RESULT",
     "CredentialResult",
     "MemoryNonceStore",
     "MemoryReplayCache",
@@ -25,4 +28,5 @@ __all__ = [
     "StatusChecker",
     "VerificationResult",
     "Verifier",
+    "middleware",
 ]

@@ -128,6 +128,12 @@ class Verifier:
         if self._owns_resolver and close is not None:
             await close()
 
+    def middleware(self, *, audience: str, **options: Any) -> Any:
+        """The aiohttp middleware for this verifier (see :func:`verifier.middleware`)."""
+        from verifier._middleware import middleware
+
+        return middleware(self, audience=audience, **options)
+
     async def __aenter__(self) -> Verifier:
         return self
 

@@ -255,3 +255,49 @@ def test_malformed_presentations(vp: Any) -> None:
     with pytest.raises(DidvcError) as info:
         check_presentation(vp)
     assert info.value.code in {"MALFORMED_VALUE_ERROR", "PARSING_ERROR"}
+
+
+def test_cli_verifies_presentations(tmp_path: Path) -> None:
+    import asyncio
+
+    from didvc.cli import main
+    from tests.helpers import agent_credential, request_token
+
+    issuer, agent = Party(), Party()
+
+    async def make() -> str:
+        vc = await signed(
+            agent_credential(issuer, agent.did, ["orders:read"], validUntil="2099-01-01T00:00:00Z"), issuer
+        )
+        from datetime import UTC, datetime
+
+        return await request_token(
+            agent, [vc], method="POST", url="https://api.example/orders", body=b"{}", now=datetime.now(UTC)
+        )
+
+    token = asyncio.run(make())
+    path = tmp_path / "token.txt"
+    path.write_text(token)
+    body = tmp_path / "body.json"
+    body.write_bytes(b"{}")
+    args = [
+        "verify",
+        str(path),
+        "--audience",
+        "https://api.example",
+        "--method",
+        "POST",
+        "--url",
+        "https://api.example/orders",
+        "--body-file",
+        str(body),
+        "--json",
+    ]
+    ok = CliRunner().invoke(main, args)
+    assert ok.exit_code == 0, ok.output
+    assert json.loads(ok.output)["scopes"] == ["orders:read"]
+    wrong_args = [a if a != "https://api.example/orders" else "https://api.example/admin" for a in args]
+    wrong = CliRunner().invoke(main, wrong_args)
+    assert wrong.exit_code == 1
+    codes = [p["code"] for p in json.loads(wrong.output)["problems"]]
+    assert codes == ["REQUEST_BINDING_ERROR"]

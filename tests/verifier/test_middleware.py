@@ -1,0 +1,223 @@
+"""The aiohttp middleware through a real server on 127.0.0.1 and a real client."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+import aiohttp
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestServer
+
+from didvc.encoding import b64url_encode
+from resolvers import default_resolver
+from tests.helpers import NOW, Party, agent_credential, request_token, signed
+from verifier import NONCE_HEADER, VERIFICATION_RESULT, Policy, RouteRule, Verifier
+
+AUDIENCE = "https://api.example"
+POLICY = Policy(
+    routes=(
+        RouteRule("GET", "/orders*", frozenset({"orders:read"})),
+        RouteRule("POST", "/orders", frozenset({"orders:write"})),
+        RouteRule("*", "/admin*", frozenset({"admin"})),
+    )
+)
+
+
+class Api:
+    def __init__(self, server: TestServer, verifier: Verifier) -> None:
+        self.server = server
+        self.verifier = verifier
+
+    def url(self, path: str) -> str:
+        return f"{AUDIENCE}{path}"
+
+    async def call(
+        self, method: str, path: str, headers: dict[str, str] | None = None, body: bytes | None = None
+    ) -> tuple[int, dict[str, Any], Any]:
+        async with (
+            aiohttp.ClientSession() as session,
+            session.request(
+                method, f"http://127.0.0.1:{self.server.port}{path}", headers=headers or {}, data=body
+            ) as response,
+        ):
+            text = await response.text()
+            try:
+                payload = json.loads(text)
+            except ValueError:
+                payload = text
+            return response.status, dict(response.headers), payload
+
+
+async def _start(policy: Policy = POLICY, **options: Any) -> Api:
+    verifier = Verifier(resolver=default_resolver(), clock=lambda: NOW, policy=policy)
+
+    async def orders(request: web.Request) -> web.Response:
+        result = request[VERIFICATION_RESULT]
+        return web.json_response({"agent": result.holder, "scopes": result.scopes})
+
+    app = web.Application(
+        middlewares=[verifier.middleware(audience=AUDIENCE, public_url=AUDIENCE, **options)],
+        # presentation headers with several credentials outgrow aiohttp's 8 KiB default
+        handler_args={"max_field_size": 128 * 1024, "max_line_size": 128 * 1024},
+    )
+    app.router.add_get("/orders", orders)
+    app.router.add_post("/orders", orders)
+    app.router.add_get("/admin", orders)
+
+    async def health(request: web.Request) -> web.Response:
+        return web.json_response({"ok": True})
+
+    app.router.add_get("/health", health)
+    server = TestServer(app, host="127.0.0.1")
+    await server.start_server()
+    return Api(server, verifier)
+
+
+@pytest.fixture
+async def api() -> AsyncIterator[Api]:
+    started = await _start(public_paths=["/health"])
+    yield started
+    await started.server.close()
+
+
+async def _header(
+    agent: Party, vc: dict[str, Any], method: str = "GET", path: str = "/orders", **kwargs: Any
+) -> dict[str, str]:
+    token = await request_token(agent, [vc], method=method, url=f"{AUDIENCE}{path}", **kwargs)
+    return {"Authorization": f"VP {token}"}
+
+
+@pytest.fixture
+async def agent_and_vc() -> tuple[Party, dict[str, Any]]:
+    issuer, agent = Party(), Party()
+    vc = await signed(agent_credential(issuer, agent.did, ["orders:read", "orders:write"]), issuer)
+    return agent, vc
+
+
+async def test_allowed_request_reaches_the_handler(api: Api, agent_and_vc: Any) -> None:
+    agent, vc = agent_and_vc
+    status, _, body = await api.call("GET", "/orders", await _header(agent, vc))
+    assert status == 200, body
+    assert body == {"agent": agent.did, "scopes": ["orders:read", "orders:write"]}
+
+
+async def test_body_bound_post(api: Api, agent_and_vc: Any) -> None:
+    agent, vc = agent_and_vc
+    headers = await _header(agent, vc, method="POST", body=b'{"item": 1}')
+    status, _, _ = await api.call(
+        "POST", "/orders", {**headers, "Content-Type": "application/json"}, b'{"item": 1}'
+    )
+    assert status == 200
+    headers = await _header(agent, vc, method="POST", body=b'{"item": 1}')
+    status, _, body = await api.call("POST", "/orders", headers, b'{"item": 999}')
+    assert status == 401
+    assert body["problems"][0]["code"] == "REQUEST_BINDING_ERROR"
+
+
+async def test_missing_presentation_is_401_with_problem_json(api: Api) -> None:
+    status, headers, body = await api.call("GET", "/orders")
+    assert status == 401
+    assert headers["WWW-Authenticate"].startswith("VP ")
+    assert headers["Content-Type"].startswith("application/problem+json")
+    assert body["type"].endswith("MISSING_PRESENTATION")
+
+
+async def test_public_paths_need_nothing(api: Api) -> None:
+    status, _, body = await api.call("GET", "/health")
+    assert (status, body) == (200, {"ok": True})
+
+
+async def test_out_of_scope_is_403(api: Api, agent_and_vc: Any) -> None:
+    agent, vc = agent_and_vc
+    status, _, body = await api.call("GET", "/admin", await _header(agent, vc, path="/admin"))
+    assert status == 403
+    assert body["problems"][0]["code"] == "INSUFFICIENT_SCOPE_ERROR"
+
+
+async def test_replayed_header_refused(api: Api, agent_and_vc: Any) -> None:
+    agent, vc = agent_and_vc
+    headers = await _header(agent, vc)
+    assert (await api.call("GET", "/orders", headers))[0] == 200
+    status, _, body = await api.call("GET", "/orders", headers)
+    assert status == 401
+    assert body["problems"][0]["code"] == "REPLAY_DETECTED_ERROR"
+
+
+async def test_header_for_another_route_refused(api: Api, agent_and_vc: Any) -> None:
+    agent, vc = agent_and_vc
+    status, _, body = await api.call("GET", "/orders", await _header(agent, vc, path="/other"))
+    assert status == 401
+    assert body["problems"][0]["code"] == "REQUEST_BINDING_ERROR"
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "VP ",
+        "VP garbage",
+        "Bearer abc.def.ghi",
+        "VP " + "A" * 70_000,
+        "VP " + b64url_encode(b"[" * 30_000),
+        "VP eyJhbGciOiJub25lIiwidHlwIjoidnArand0In0.e30.",
+        "VP a.b.c.d.e",
+    ],
+    ids=["empty", "garbage", "wrong scheme", "oversized", "deep json", "alg none", "jwe"],
+)
+async def test_hostile_headers_are_401_never_500(api: Api, value: str) -> None:
+    status, _, body = await api.call("GET", "/orders", {"Authorization": value})
+    assert status == 401
+    assert body["problems"]
+
+
+async def test_custom_header_name() -> None:
+    issuer, agent = Party(), Party()
+    vc = await signed(agent_credential(issuer, agent.did, ["orders:read"]), issuer)
+    api = await _start(header="X-Verifiable-Presentation", scheme=None)
+    try:
+        token = await request_token(agent, [vc], url=f"{AUDIENCE}/orders")
+        status, _, _ = await api.call("GET", "/orders", {"X-Verifiable-Presentation": token})
+        assert status == 200
+    finally:
+        await api.server.close()
+
+
+async def test_server_nonce_flow() -> None:
+    issuer, agent = Party(), Party()
+    vc = await signed(agent_credential(issuer, agent.did, ["orders:read"]), issuer)
+    api = await _start(policy=Policy(routes=POLICY.routes, require_nonce=True))
+    try:
+        status, headers, _ = await api.call("GET", "/orders", await _header(agent, vc))
+        assert status == 401
+        assert 'error="use_nonce"' in headers["WWW-Authenticate"]
+        nonce = headers[NONCE_HEADER]
+        status, _, body = await api.call("GET", "/orders", await _header(agent, vc, nonce=nonce))
+        assert status == 200, body
+        status, headers, _ = await api.call("GET", "/orders", await _header(agent, vc, nonce=nonce))
+        assert status == 401  # a nonce works once
+        assert headers[NONCE_HEADER] != nonce
+    finally:
+        await api.server.close()
+
+
+async def test_audit_log_has_the_decision_never_the_token(caplog: pytest.LogCaptureFixture) -> None:
+    issuer, agent = Party(), Party()
+    vc = await signed(agent_credential(issuer, agent.did, ["orders:read"]), issuer)
+    api = await _start(audit=logging.getLogger("didvc.audit"))
+    try:
+        headers = await _header(agent, vc)
+        with caplog.at_level(logging.INFO, logger="didvc.audit"):
+            await api.call("GET", "/orders", headers)
+            await api.call("GET", "/orders", headers)
+        lines = [json.loads(r.getMessage()) for r in caplog.records if r.name == "didvc.audit"]
+        assert [line["verdict"] for line in lines] == ["allow", "deny"]
+        assert lines[0]["holder"] == agent.did
+        assert lines[0]["issuers"] == [issuer.did]
+        assert lines[1]["problems"] == ["REPLAY_DETECTED_ERROR"]
+        token = headers["Authorization"][3:]
+        assert all(token not in r.getMessage() and token[:40] not in r.getMessage() for r in caplog.records)
+    finally:
+        await api.server.close()

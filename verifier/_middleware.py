@@ -1,0 +1,164 @@
+"""aiohttp middleware: verify the presentation in each request's headers before the handler runs.
+
+>>> app = web.Application(middlewares=[middleware(verifier, audience="https://api.example")])
+>>> async def handler(request):                                          # doctest: +SKIP
+...     result = request[VERIFICATION_RESULT]
+...     return web.json_response({"agent": result.holder, "scopes": result.scopes})
+
+Answers ``401`` (``WWW-Authenticate: VP ...`` and an RFC 9457 problem body) when the
+presentation is missing or does not verify, with a fresh nonce in ``VP-Nonce`` when the policy
+requires nonces; ``403`` when it verifies but lacks the route's scopes. Hostile input never
+produces a 500. An optional audit logger gets one JSON line per decision, never the token.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Any, Final
+
+from aiohttp import web
+
+from didvc.errors import DidvcError
+from didvc.jose import parse_jws
+from verifier._replay import MemoryNonceStore, NonceStore
+from verifier._result import Problem, VerificationResult
+from verifier._verifier import Verifier
+
+__all__ = ["NONCE_HEADER", "VERIFICATION_RESULT", "middleware"]
+
+VERIFICATION_RESULT: Final = web.RequestKey("didvc_verification_result", VerificationResult)
+NONCE_HEADER: Final = "VP-Nonce"
+PROBLEM_TYPE: Final = "https://w3id.org/didvc/problems#"
+_log = logging.getLogger("didvc.verifier")
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def middleware(
+    verifier: Verifier,
+    *,
+    audience: str,
+    header: str = "Authorization",
+    scheme: str | None = "VP",
+    public_url: str | None = None,
+    public_paths: Iterable[str] = (),
+    nonces: NonceStore | None = None,
+    max_header_bytes: int = 64 * 1024,
+    audit: logging.Logger | None = None,
+) -> Callable[[web.Request, Handler], Awaitable[web.StreamResponse]]:
+    """Build the middleware.
+
+    ``header``/``scheme``: where the token is (``Authorization: VP <token>`` by default; for a
+    header of its own, e.g. ``X-Verifiable-Presentation``, pass ``scheme=None``).
+    ``public_url``: the origin clients use (e.g. behind a proxy); default: the request's URL.
+    ``public_paths``: paths served without a presentation. ``nonces``: where server nonces are
+    kept when ``verifier.policy.require_nonce`` is on (default: in memory).
+    """
+    open_paths = frozenset(public_paths)
+    nonce_store = nonces or MemoryNonceStore()
+    require_nonce = verifier.policy.require_nonce
+    prefix = f"{scheme} " if scheme else ""
+
+    async def deny(
+        request: web.Request, status: int, problems: list[Problem], result: VerificationResult | None
+    ) -> web.Response:
+        headers = {}
+        if status == 401:
+            first = problems[0].code if problems else "MISSING_PRESENTATION"
+            challenge = f'{scheme or "VP"} error="invalid_token", error_code="{first}"'
+            if require_nonce:
+                headers[NONCE_HEADER] = await nonce_store.issue()
+                if first in ("USE_NONCE", "REQUEST_BINDING_ERROR"):
+                    challenge = f'{scheme or "VP"} error="use_nonce"'
+            headers["WWW-Authenticate"] = challenge
+        body = {
+            "type": PROBLEM_TYPE + (problems[0].code if problems else "MISSING_PRESENTATION"),
+            "title": "Forbidden" if status == 403 else "Unauthorized",
+            "status": status,
+            "problems": [p.to_json() for p in problems],
+        }
+        _audit(audit, request, status, result, problems)
+        return web.json_response(
+            body, status=status, headers=headers, content_type="application/problem+json"
+        )
+
+    @web.middleware
+    async def verify_request(request: web.Request, handler: Handler) -> web.StreamResponse:
+        if request.path in open_paths:
+            return await handler(request)
+        raw = request.headers.get(header)
+        if raw is None:
+            return await deny(
+                request, 401, [Problem("MISSING_PRESENTATION", f"send a presentation in {header}")], None
+            )
+        if len(raw) > max_header_bytes:
+            return await deny(
+                request, 401, [Problem("PARSING_ERROR", "the presentation header is too large")], None
+            )
+        if prefix and not raw.startswith(prefix):
+            return await deny(
+                request, 401, [Problem("PARSING_ERROR", f"expected '{prefix}<token>' in {header}")], None
+            )
+        token = raw[len(prefix) :].strip()
+        url = (public_url.rstrip("/") + request.path_qs) if public_url else str(request.url)
+        try:
+            body = await request.read() if request.body_exists else None
+            nonce = None
+            if require_nonce:
+                nonce = _token_nonce(token)
+                if nonce is None or not await nonce_store.consume(nonce):
+                    return await deny(
+                        request, 401, [Problem("USE_NONCE", "a fresh server nonce is required")], None
+                    )
+            result = await verifier.verify_presentation(
+                token, audience=audience, method=request.method, url=url, body=body, nonce=nonce
+            )
+        except web.HTTPException:
+            raise
+        except Exception:  # a bug must not turn hostile input into a 500
+            _log.exception("presentation verification failed unexpectedly")
+            return await deny(
+                request, 401, [Problem("INTERNAL_ERROR", "the presentation could not be verified")], None
+            )
+        request[VERIFICATION_RESULT] = result
+        if not result.verified:
+            codes = {p.code for p in result.problems}
+            status = 403 if codes == {"INSUFFICIENT_SCOPE_ERROR"} else 401
+            return await deny(request, status, result.problems, result)
+        response = await handler(request)
+        _audit(audit, request, response.status, result, [])
+        return response
+
+    return verify_request
+
+
+def _token_nonce(token: str) -> str | None:
+    try:
+        nonce = parse_jws(token, typ="vp+jwt").payload.get("nonce")
+    except DidvcError:
+        return None
+    return nonce if isinstance(nonce, str) else None
+
+
+def _audit(
+    logger: logging.Logger | None,
+    request: web.Request,
+    status: int,
+    result: VerificationResult | None,
+    problems: list[Problem],
+) -> None:
+    if logger is None:
+        return
+    line: dict[str, Any] = {
+        "event": "didvc.decision",
+        "route": f"{request.method} {request.path}",
+        "verdict": "allow" if result is not None and result.verified else "deny",
+        "status": status,
+        "holder": result.holder if result else None,
+        "issuers": sorted({c.issuer for c in result.credentials if c.issuer}) if result else [],
+        "credentials": [c.id for c in result.credentials if c.id] if result else [],
+        "problems": [p.code for p in problems],
+    }
+    logger.info(json.dumps(line, separators=(",", ":")))
