@@ -77,11 +77,10 @@ class RedisReplayCache:
 
         return cls(redis.from_url(url), **kwargs)
 
-    async def remember(self, key: str, expires_at: float) -> bool:
+    async def remember(self, key: str, expires_at: float, *, now: float) -> bool:
+        lifetime_ms = max(1, int((expires_at - now) * 1000) + 1)
         try:
-            stored = await self._client.set(
-                self._prefix + key, b"1", nx=True, pxat=int(expires_at * 1000) + 1
-            )
+            stored = await self._client.set(self._prefix + key, b"1", nx=True, px=lifetime_ms)
         except Exception as exc:  # redis errors: connection refused, timeouts, ...
             raise ReplayCacheFull(f"the replay cache is unreachable ({type(exc).__name__})") from None
         return bool(stored)
