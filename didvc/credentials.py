@@ -12,6 +12,7 @@ These functions only look at the JSON; proofs are checked by :mod:`didvc.proofs`
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
@@ -90,8 +91,11 @@ def _types(value: Any, required: str) -> tuple[str, ...]:
     return tuple(types)
 
 
+_WHITESPACE: Final = re.compile(r"\s")
+
+
 def _url(value: Any, what: str) -> str:
-    if not isinstance(value, str) or ":" not in value or any(c.isspace() for c in value):
+    if not isinstance(value, str) or ":" not in value or _WHITESPACE.search(value):
         raise MalformedValueError(f"{what} must be a URL")
     return value
 

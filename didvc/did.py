@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, Final, Protocol
 
 import pydid
@@ -92,6 +93,13 @@ def parse_did(did: str) -> DidUrl:
 def parse_did_url(url: str) -> DidUrl:
     """Parse a DID URL (DID Core §3.2); ``invalidDidUrl`` on bad syntax."""
     if not isinstance(url, str) or len(url) > _MAX_DID_URL:
+        raise InvalidDidUrlError("DID URL must be a string of reasonable length")
+    return _parse_did_url(url)
+
+
+@lru_cache(maxsize=4096)
+def _parse_did_url(url: str) -> DidUrl:
+    if len(url) > _MAX_DID_URL:  # pragma: no cover - checked by the caller
         raise InvalidDidUrlError("DID URL must be a string of reasonable length")
     match = _DID_URL_RE.fullmatch(url)
     if match is None:

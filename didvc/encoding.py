@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import re
 from typing import Final
 
 import base58
@@ -44,7 +43,6 @@ MULTICODEC: Final[dict[str, int]] = {
 }
 _CODEC_NAMES: Final[dict[int, str]] = {code: name for name, code in MULTICODEC.items()}
 
-_B64URL = re.compile(r"[A-Za-z0-9_-]*")
 _MAX_MULTIBASE_CHARS: Final = 1 << 20
 
 
@@ -55,20 +53,29 @@ def b64url_encode(data: bytes) -> str:
 
 def b64url_decode(text: str | bytes) -> bytes:
     """Decode unpadded base64url strictly: alphabet, length and canonical trailing bits."""
-    if isinstance(text, bytes):
+    if isinstance(text, str):
         try:
-            text = text.decode("ascii")
-        except UnicodeDecodeError:
+            raw = text.encode("ascii")
+        except UnicodeEncodeError:
             raise MalformedValueError("base64url value is not ASCII") from None
-    if not _B64URL.fullmatch(text) or len(text) % 4 == 1:
+    else:
+        raw = text
+    remainder = len(raw) % 4
+    if remainder == 1 or b"=" in raw or b"+" in raw or b"/" in raw:
         raise MalformedValueError("malformed base64url value")
     try:
-        data = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-    except binascii.Error as exc:  # pragma: no cover - the regex and length check catch these
-        raise MalformedValueError(f"malformed base64url value: {exc}") from None
-    if b64url_encode(data) != text:
+        data = base64.b64decode(raw + b"=" * (-len(raw) % 4), altchars=b"-_", validate=True)
+    except (binascii.Error, ValueError):
+        raise MalformedValueError("malformed base64url value") from None
+    # A canonical encoding leaves the unused low bits of its last character zero.
+    if remainder and _B64URL_VALUES[raw[-1]] & (0x0F if remainder == 2 else 0x03):
         raise MalformedValueError("non-canonical base64url value")
     return data
+
+
+_B64URL_VALUES: Final = {
+    c: i for i, c in enumerate(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
+}
 
 
 def multibase_encode(data: bytes, base: str = "z") -> str:

@@ -17,6 +17,7 @@ import hashlib
 import secrets
 import time
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, Final, TypeGuard
 from urllib.parse import urlsplit, urlunsplit
 
@@ -49,6 +50,7 @@ def new_jti() -> str:
     return b64url_encode(secrets.token_bytes(16))
 
 
+@lru_cache(maxsize=4096)
 def normalize_htu(url: str) -> str:
     """The ``htu`` form of a URL: scheme and host lower-cased, default port dropped, no query or
     fragment, an empty path as ``/`` (RFC 9449 §4.3 compares URIs this way)."""

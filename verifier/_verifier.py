@@ -20,7 +20,9 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from typing import Any, Final
+from urllib.parse import urlsplit
 
 from didvc.credentials import (
     CredentialInfo,
@@ -402,10 +404,8 @@ class Verifier:
             }
         )
         problems.extend(self._apply_credential_policy(credentials, now))
-        if not problems and method is not None and url is not None:
-            from urllib.parse import urlsplit
-
-            required = self.policy.required_scopes(method, urlsplit(url).path or "/")
+        if not problems and method is not None and url is not None and self.policy.routes:
+            required = self.policy.required_scopes(method, _path_of(url))
             missing = sorted(required.difference(scopes))
             if missing:
                 problems.append(
@@ -451,6 +451,11 @@ class Verifier:
         return problems
 
 
+@lru_cache(maxsize=4096)
+def _path_of(url: str) -> str:
+    return urlsplit(url).path or "/"
+
+
 def _holder_of(payload: dict[str, Any]) -> str | None:
     holder = payload.get("holder")
     if isinstance(holder, dict):
@@ -465,11 +470,13 @@ def _as_list(value: Any) -> list[Any]:
 
 
 def _digest(value: Any) -> bytes | None:
-    """SHA-256 of a credential's exact content: the token text, or canonical-order JSON."""
+    """SHA-256 of a credential's exact content: the token text, or its JSON re-serialized in the
+    order it arrived (equal digests mean equal members in equal order; a reordered copy is just
+    a cache miss, never a false hit)."""
     if isinstance(value, str):
         return hashlib.sha256(value.encode()).digest()
     try:
-        text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+        text = json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
     except (TypeError, ValueError, RecursionError):
         return None
     return hashlib.sha256(text.encode()).digest()
