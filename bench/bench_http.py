@@ -1,0 +1,148 @@
+"""HTTP benchmark: requests/s of one aiohttp endpoint, bare and behind the didvc middleware.
+
+Run: ``python bench/bench_http.py`` (needs ``wrk``, from Debian's package of that name). Each
+server is one Python process on 127.0.0.1; wrk runs one thread with 16 connections for 5 s.
+Behind the middleware every request carries its own fresh request token (a replayed one would be
+refused), read by wrk's Lua script from a file of pre-signed tokens; only 2xx answers count.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from didvc.credentials import make_presentation
+from didvc.keys import KeyPair, KeySigner
+from didvc.proofs import add_proof
+from didvc.request import sign_request_token
+from resolvers import did_key_from_public_key
+
+HERE = Path(__file__).resolve().parent
+DURATION = 5
+CONNECTIONS = 16
+LUA = """
+local tokens = {}
+for line in io.lines(os.getenv("DIDVC_TOKENS")) do tokens[#tokens + 1] = line end
+local i = 0
+request = function()
+  i = i + 1
+  if i > #tokens then i = 1 end
+  return wrk.format("GET", "/orders", {["Authorization"] = "VP " .. tokens[i]})
+end
+"""
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _party() -> tuple[str, KeySigner]:
+    pair = KeyPair.generate()
+    did = did_key_from_public_key(pair.public_key)
+    return did, KeySigner(pair, f"{did}#{did.removeprefix('did:key:')}")
+
+
+async def _tokens(port: int, count: int) -> list[str]:
+    now = datetime.now(UTC)
+    issuer, issuer_signer = _party()
+    agent, agent_signer = _party()
+    vc = await add_proof(
+        {
+            "@context": ["https://www.w3.org/ns/credentials/v2", "https://w3id.org/didvc/agent/v1"],
+            "id": "urn:uuid:5d7c0e1a-2b3c-4d5e-8f90-112233445566",
+            "type": ["VerifiableCredential", "AgentCredential"],
+            "issuer": issuer,
+            "validFrom": (now - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "validUntil": (now + timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "credentialSubject": {
+                "id": agent,
+                "agentName": "bench",
+                "owner": "Acme",
+                "scope": ["orders:read"],
+            },
+        },
+        issuer_signer,
+    )
+    presentation = make_presentation(agent, [vc])
+    audience = f"http://127.0.0.1:{port}"
+    return [
+        await sign_request_token(
+            presentation,
+            agent_signer,
+            audience=audience,
+            method="GET",
+            url=f"{audience}/orders",
+            lifetime=600,
+        )
+        for _ in range(count)
+    ]
+
+
+def _run(mode: str, port: int, env: dict[str, str]) -> tuple[float, int]:
+    server = subprocess.Popen(
+        [sys.executable, str(HERE / "_http_server.py"), "--port", str(port), "--mode", mode],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        for _ in range(100):
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            except OSError:
+                time.sleep(0.1)
+        args = ["wrk", "-t1", f"-c{CONNECTIONS}", f"-d{DURATION}s", f"http://127.0.0.1:{port}/orders"]
+        if mode == "middleware":
+            args[1:1] = ["-s", env["DIDVC_LUA"]]
+        out = subprocess.run(
+            args, capture_output=True, text=True, env=env, timeout=DURATION + 30, check=True
+        ).stdout
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+    total = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
+    seconds = float(re.search(r"requests in ([\d.]+)s", out).group(1))  # type: ignore[union-attr]
+    bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    failed = int(bad.group(1)) if bad else 0
+    return (total - failed) / seconds, failed
+
+
+def main() -> None:
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk is not installed (apt-get install wrk)")
+    bare_port, mw_port = _free_port(), _free_port()
+    tokens = asyncio.run(_tokens(mw_port, 60_000))
+    with tempfile.TemporaryDirectory() as tmp:
+        token_file = Path(tmp) / "tokens.txt"
+        token_file.write_text("\n".join(tokens) + "\n")
+        lua = Path(tmp) / "tokens.lua"
+        lua.write_text(LUA)
+        env = {**os.environ, "DIDVC_TOKENS": str(token_file), "DIDVC_LUA": str(lua)}
+        bare, _ = _run("bare", bare_port, env)
+        guarded, failed = _run("middleware", mw_port, env)
+    print("## HTTP (bench/bench_http.py)\n")
+    print("| endpoint | requests/s (2xx) | × bare |")
+    print("| --- | ---: | ---: |")
+    print(f"| bare aiohttp handler | {bare:,.0f} | 1.00 |")
+    print(
+        f"| behind the didvc middleware (fresh vp+jwt per request) | {guarded:,.0f} | {guarded / bare:.2f} |"
+    )
+    if failed:
+        print(
+            f"\n{failed} non-2xx answers behind the middleware (tokens reused after {len(tokens)} requests)."
+        )
+
+
+if __name__ == "__main__":
+    main()
