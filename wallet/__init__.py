@@ -1,3 +1,31 @@
-"""The agent wallet: DIDs, encrypted keys, credentials, request presentations (not built yet; issue #5)."""
+"""The agent wallet: DIDs, keys encrypted at rest, credentials, and a presentation per request.
 
-__all__: list[str] = []
+>>> from wallet import Wallet, WalletSession
+>>> async with await Wallet.open("agent.wallet", passphrase=secret) as wallet:    # doctest: +SKIP
+...     async with WalletSession(wallet) as http:
+...         response = await http.get("https://api.example/orders")
+"""
+
+from wallet._client import WalletSession
+from wallet._crypto import KdfParams, WrongPassphraseError, passphrase_from
+from wallet._wallet import (
+    CredentialRecord,
+    DidRecord,
+    Wallet,
+    WalletCorruptedError,
+    WalletError,
+    WalletLockedError,
+)
+
+__all__ = [
+    "CredentialRecord",
+    "DidRecord",
+    "KdfParams",
+    "Wallet",
+    "WalletCorruptedError",
+    "WalletError",
+    "WalletLockedError",
+    "WalletSession",
+    "WrongPassphraseError",
+    "passphrase_from",
+]
