@@ -2,36 +2,19 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import sys
-from collections.abc import Callable, Coroutine
-from typing import Any, NoReturn, TypeVar
+from typing import Any, TypeVar
 
 import click
 
 from didvc import __version__
-from didvc.errors import DidvcError
+from didvc._cli_support import run
 from didvc.keys import KeyPair, KeyType
 
 T = TypeVar("T")
 
 _KEY_TYPES = [str(t) for t in KeyType if t is not KeyType.X25519]
-
-
-def _fail(error: DidvcError, as_json: bool) -> NoReturn:
-    if as_json:
-        click.echo(json.dumps({"error": {"code": error.code, "message": str(error)}}))
-    else:
-        click.echo(f"error [{error.code}]: {error}", err=True)
-    sys.exit(1)
-
-
-def _run(coro_fn: Callable[[], Coroutine[Any, Any, T]], as_json: bool) -> T:
-    try:
-        return asyncio.run(coro_fn())
-    except DidvcError as error:
-        _fail(error, as_json)
 
 
 @click.group()
@@ -51,7 +34,7 @@ def resolve(did: str, as_json: bool) -> None:
         document = await default_resolver().resolve(did)
         return document.data
 
-    document = _run(go, as_json)
+    document = run(go, as_json)
     click.echo(json.dumps(document, indent=None if as_json else 2))
 
 
@@ -132,7 +115,7 @@ def verify(
                 )
             return await verifier.verify_credential(data)
 
-    result = _run(go, as_json)
+    result = run(go, as_json)
     if as_json:
         click.echo(json.dumps(result.to_json()))
     else:
@@ -178,5 +161,14 @@ def demo(as_json: bool) -> None:
     """Run the end-to-end demo on embedded defaults; exit 0 only if every expectation held."""
     from didvc._demo import run_demo
 
-    ok = _run(lambda: run_demo(as_json), as_json)
+    ok = run(lambda: run_demo(as_json), as_json)
     sys.exit(0 if ok else 1)
+
+
+def _add_component_groups() -> None:
+    from wallet._cli import wallet_group
+
+    main.add_command(wallet_group, "wallet")
+
+
+_add_component_groups()

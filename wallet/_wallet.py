@@ -514,6 +514,12 @@ class Wallet:
             purpose=Authentication(challenge=challenge, domain=domain),
         )
 
+    async def data_integrity_header(self, *, challenge: str, domain: str, **options: Any) -> dict[str, str]:
+        """The Data Integrity VP as a header value: ``{"Authorization": "VP <base64url JSON>"}``."""
+        presentation = await self.data_integrity_presentation(challenge=challenge, domain=domain, **options)
+        encoded = b64url_encode(json.dumps(presentation, separators=(",", ":")).encode())
+        return {"Authorization": f"VP {encoded}"}
+
     # --- backups -------------------------------------------------------------------------------
 
     async def export_backup(self, path: str | os.PathLike[str], *, passphrase: str | bytes) -> None:

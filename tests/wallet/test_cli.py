@@ -1,0 +1,149 @@
+"""didvc wallet through click's runner and as a subprocess."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from didvc.cli import main
+from tests.helpers import Party, agent_credential, signed
+from verifier import Verifier
+
+
+def _cli(tmp_path: Path, *args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(
+        main,
+        [
+            "wallet",
+            "--wallet",
+            str(tmp_path / "agent.wallet"),
+            "--passphrase-file",
+            str(tmp_path / "pass"),
+            "--json",
+            *args,
+        ],
+    )
+    return result.exit_code, result.output
+
+
+def test_wallet_journey(tmp_path: Path) -> None:
+    (tmp_path / "pass").write_text("a long passphrase\n")
+    (tmp_path / "bpass").write_text("backup passphrase\n")
+    code, out = _cli(tmp_path, "init")
+    assert code == 0, out
+    did = json.loads(out)["did"]
+    assert _cli(tmp_path, "init")[0] == 1  # never overwrites
+
+    issuer = Party()
+    vc = asyncio.run(
+        signed(
+            agent_credential(
+                issuer,
+                did,
+                ["orders:read"],
+                validFrom="2026-01-01T00:00:00Z",
+                validUntil="2099-01-01T00:00:00Z",
+            ),
+            issuer,
+        )
+    )
+    (tmp_path / "vc.json").write_text(json.dumps(vc))
+    code, out = _cli(tmp_path, "import", str(tmp_path / "vc.json"))
+    assert code == 0, out
+    code, out = _cli(tmp_path, "list")
+    assert json.loads(out)[0]["scopes"] == ["orders:read"]
+
+    code, out = _cli(tmp_path, "present", "--method", "GET", "--url", "https://api.example/orders")
+    assert code == 0, out
+    header = json.loads(out)
+    assert header["header"] == "Authorization" and header["value"].startswith("VP ")
+    result = asyncio.run(
+        Verifier().verify_presentation(
+            header["value"][3:],
+            audience="https://api.example",
+            method="GET",
+            url="https://api.example/orders",
+        )
+    )
+    assert result.verified, result.problems
+
+    code, out = _cli(
+        tmp_path, "export", str(tmp_path / "backup.json"), "--backup-passphrase-file", str(tmp_path / "bpass")
+    )
+    assert code == 0, out
+    restored = CliRunner().invoke(
+        main,
+        [
+            "wallet",
+            "--wallet",
+            str(tmp_path / "restored.wallet"),
+            "--passphrase-file",
+            str(tmp_path / "pass"),
+            "--json",
+            "import-backup",
+            str(tmp_path / "backup.json"),
+            "--backup-passphrase-file",
+            str(tmp_path / "bpass"),
+        ],
+    )
+    assert restored.exit_code == 0, restored.output
+    assert json.loads(restored.output)["dids"] == 1
+
+
+def test_wrong_passphrase_and_someone_elses_credential(tmp_path: Path) -> None:
+    (tmp_path / "pass").write_text("right\n")
+    assert _cli(tmp_path, "init")[0] == 0
+    issuer = Party()
+    foreign = asyncio.run(signed(agent_credential(issuer, Party().did, ["x"]), issuer))
+    (tmp_path / "vc.json").write_text(json.dumps(foreign))
+    code, out = _cli(tmp_path, "import", str(tmp_path / "vc.json"))
+    assert code == 1
+    assert json.loads(out)["error"]["code"] == "WALLET_ERROR"
+    (tmp_path / "pass").write_text("wrong\n")
+    code, out = _cli(tmp_path, "did", "list")
+    assert code == 1
+    assert json.loads(out)["error"]["code"] == "WRONG_PASSPHRASE_ERROR"
+
+
+def test_present_as_a_subprocess_with_env_passphrase(tmp_path: Path) -> None:
+    env = {
+        **os.environ,
+        "DIDVC_WALLET": str(tmp_path / "w"),
+        "DIDVC_WALLET_PASSPHRASE": "from the environment",
+    }
+    init = subprocess.run(
+        [sys.executable, "-m", "didvc", "wallet", "init"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert init.returncode == 0, init.stderr
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "didvc",
+            "wallet",
+            "present",
+            "--method",
+            "POST",
+            "--url",
+            "https://api.example/x",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("Authorization: VP ey")
+    assert "from the environment" not in done.stdout + done.stderr

@@ -1,0 +1,93 @@
+"""WalletSession against a real aiohttp API behind the verifier middleware, over loopback."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestServer
+
+from resolvers import default_resolver
+from tests.helpers import Party, agent_credential, signed
+from verifier import VERIFICATION_RESULT, Policy, RouteRule, Verifier
+from wallet import KdfParams, Wallet, WalletSession
+
+FAST = KdfParams.new(memory_kib=8192, iterations=1, lanes=1)
+
+
+async def _api(require_nonce: bool) -> TestServer:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    policy = Policy(
+        routes=(RouteRule("*", "/orders", frozenset({"orders:read"})),), require_nonce=require_nonce
+    )
+    verifier = Verifier(resolver=default_resolver(), policy=policy)
+    app = web.Application(middlewares=[verifier.middleware(audience=f"http://127.0.0.1:{port}")])
+
+    async def orders(request: web.Request) -> web.Response:
+        result = request[VERIFICATION_RESULT]
+        body = await request.json() if request.body_exists else None
+        return web.json_response({"agent": result.holder, "scopes": result.scopes, "echo": body})
+
+    app.router.add_get("/orders", orders)
+    app.router.add_post("/orders", orders)
+    server = TestServer(app, host="127.0.0.1", port=port)
+    await server.start_server()
+    return server
+
+
+@pytest.fixture
+async def wallet(tmp_path: Path) -> AsyncIterator[Wallet]:
+    async with await Wallet.open(
+        tmp_path / "w", passphrase="pw", kdf=FAST, resolver=default_resolver()
+    ) as opened:
+        did = await opened.create_did()
+        issuer = Party()
+        vc = await signed(
+            agent_credential(
+                issuer,
+                did,
+                ["orders:read"],
+                validFrom="2026-01-01T00:00:00Z",
+                validUntil="2099-01-01T00:00:00Z",
+            ),
+            issuer,
+        )
+        await opened.store_credential(vc)
+        yield opened
+
+
+@pytest.mark.parametrize("require_nonce", [False, True])
+async def test_every_request_carries_a_fresh_bound_presentation(wallet: Wallet, require_nonce: bool) -> None:
+    server = await _api(require_nonce)
+    base = f"http://127.0.0.1:{server.port}"
+    try:
+        async with WalletSession(wallet) as http:
+            for _ in range(3):
+                response = await http.get(f"{base}/orders")
+                assert response.status == 200, await response.text()
+                payload: dict[str, Any] = await response.json()
+                assert payload["agent"] == await wallet.default_did()
+                assert payload["scopes"] == ["orders:read"]
+            response = await http.post(f"{base}/orders", json={"item": 42})
+            assert response.status == 200
+            assert (await response.json())["echo"] == {"item": 42}
+    finally:
+        await server.close()
+
+
+async def test_refused_requests_are_returned_not_raised(wallet: Wallet) -> None:
+    server = await _api(False)
+    try:
+        async with WalletSession(wallet, audience="https://someone-else.example") as http:
+            response = await http.get(f"http://127.0.0.1:{server.port}/orders")
+            assert response.status == 401
+            assert (await response.json())["problems"][0]["code"] == "REQUEST_BINDING_ERROR"
+    finally:
+        await server.close()

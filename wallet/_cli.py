@@ -1,0 +1,268 @@
+"""``didvc wallet``: the agent's wallet from the shell.
+
+The wallet file comes from ``--wallet`` (or ``DIDVC_WALLET``, default ``agent.wallet``); the
+passphrase from ``--passphrase-file``, the ``DIDVC_WALLET_PASSPHRASE`` environment variable, or
+a prompt. ``present`` prints a header line, so a shell user can write::
+
+    curl -H "$(didvc wallet present --method GET --url https://api.example/orders)" https://api.example/orders
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from didvc._cli_support import fail, run
+from didvc.keys import KeyType
+from wallet._crypto import passphrase_from
+from wallet._wallet import Wallet, WalletError
+
+__all__ = ["wallet_group"]
+
+T = TypeVar("T")
+PASSPHRASE_ENV = "DIDVC_WALLET_PASSPHRASE"  # noqa: S105 - the variable's name, not a secret
+_KEY_TYPES = [str(t) for t in KeyType if t is not KeyType.X25519]
+
+
+class _Options:
+    def __init__(self, path: Path, passphrase_file: str | None, as_json: bool) -> None:
+        self.path = path
+        self.passphrase_file = passphrase_file
+        self.as_json = as_json
+
+    def passphrase(self, *, confirm: bool = False) -> bytes:
+        if self.passphrase_file or os.environ.get(PASSPHRASE_ENV):
+            return passphrase_from(file=self.passphrase_file, env=PASSPHRASE_ENV)
+        value = click.prompt("Wallet passphrase", hide_input=True, confirmation_prompt=confirm, err=True)
+        return passphrase_from(value)
+
+
+def _with_wallet(options: _Options, work: Callable[[Wallet], Awaitable[T]], *, create: bool = False) -> T:
+    async def go() -> T:
+        if not create and not options.path.exists():
+            raise WalletError(f"no wallet at {options.path} (run 'didvc wallet init')")
+        async with await Wallet.open(
+            options.path, passphrase=options.passphrase(confirm=create), create=create
+        ) as wallet:
+            return await work(wallet)
+
+    return run(go, options.as_json)
+
+
+def _emit(options: _Options, data: Any, text: str) -> None:
+    click.echo(json.dumps(data) if options.as_json else text)
+
+
+@click.group()
+@click.option(
+    "--wallet",
+    "path",
+    envvar="DIDVC_WALLET",
+    default="agent.wallet",
+    show_default=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The wallet file.",
+)
+@click.option(
+    "--passphrase-file", type=click.Path(exists=True, dir_okay=False), help="Read the passphrase from a file."
+)
+@click.option("--json", "as_json", is_flag=True, help="Print results as JSON.")
+@click.pass_context
+def wallet_group(ctx: click.Context, path: Path, passphrase_file: str | None, as_json: bool) -> None:
+    """The agent's wallet: DIDs, keys, credentials and request headers."""
+    ctx.obj = _Options(path, passphrase_file, as_json)
+
+
+@wallet_group.command("init")
+@click.option("--key-type", type=click.Choice(_KEY_TYPES), default="Ed25519", show_default=True)
+@click.option("--method", type=click.Choice(["key", "jwk"]), default="key", show_default=True)
+@click.pass_obj
+def init(options: _Options, key_type: str, method: str) -> None:
+    """Create a new wallet with a first DID."""
+    if options.path.exists():
+        fail(WalletError(f"{options.path} already exists"), options.as_json)
+
+    async def work(wallet: Wallet) -> str:
+        return await wallet.create_did(method, key_type)
+
+    did = _with_wallet(options, work, create=True)
+    _emit(options, {"wallet": str(options.path), "did": did}, f"created {options.path}\ndid: {did}")
+
+
+@wallet_group.group("did")
+def did_group() -> None:
+    """The wallet's DIDs."""
+
+
+@did_group.command("create")
+@click.option("--key-type", type=click.Choice(_KEY_TYPES), default="Ed25519", show_default=True)
+@click.option("--method", type=click.Choice(["key", "jwk"]), default="key", show_default=True)
+@click.option("--default", "make_default", is_flag=True, help="Make it the default DID.")
+@click.pass_obj
+def did_create(options: _Options, key_type: str, method: str, make_default: bool) -> None:
+    """Create another DID."""
+
+    async def work(wallet: Wallet) -> str:
+        return await wallet.create_did(method, key_type, default=make_default or None)
+
+    did = _with_wallet(options, work)
+    _emit(options, {"did": did}, did)
+
+
+@did_group.command("list")
+@click.pass_obj
+def did_list(options: _Options) -> None:
+    """List the wallet's DIDs (the default is marked *)."""
+
+    async def work(wallet: Wallet) -> list[Any]:
+        return await wallet.list_dids()
+
+    records = _with_wallet(options, work)
+    rows = [
+        {"did": r.did, "method": r.method, "keyType": r.key_type, "default": r.is_default} for r in records
+    ]
+    _emit(
+        options, rows, "\n".join(f"{'*' if r.is_default else ' '} {r.did}  ({r.key_type})" for r in records)
+    )
+
+
+@wallet_group.command("import")
+@click.argument("source", type=click.File("rb"), metavar="FILE|-")
+@click.option("--strict", is_flag=True, help="Refuse a credential whose issuer cannot be resolved now.")
+@click.pass_obj
+def import_credential(options: _Options, source: Any, strict: bool) -> None:
+    """Store a credential (Data Integrity JSON or vc+jwt) issued to one of the wallet's DIDs."""
+    data = source.read(2 * 1024 * 1024).strip()
+    credential: Any = json.loads(data) if data.startswith(b"{") else data.decode("ascii", "replace")
+
+    async def work(wallet: Wallet) -> Any:
+        return await wallet.store_credential(credential, strict=strict)
+
+    record = _with_wallet(options, work)
+    _emit(
+        options,
+        {
+            "id": record.id,
+            "issuer": record.issuer,
+            "scopes": list(record.scopes),
+            "warnings": list(record.warnings),
+        },
+        f"stored {record.id} from {record.issuer}" + "".join(f"\nwarning: {w}" for w in record.warnings),
+    )
+
+
+@wallet_group.command("list")
+@click.option("--type", "credential_type", help="Only credentials of this type.")
+@click.option("--issuer", help="Only credentials from this issuer.")
+@click.option("--scope", help="Only credentials granting this scope.")
+@click.pass_obj
+def list_credentials(
+    options: _Options, credential_type: str | None, issuer: str | None, scope: str | None
+) -> None:
+    """List stored credentials (expired ones are flagged)."""
+
+    async def work(wallet: Wallet) -> list[Any]:
+        return await wallet.list_credentials(type=credential_type, issuer=issuer, scope=scope)
+
+    records = _with_wallet(options, work)
+    rows = [
+        {
+            "id": r.id,
+            "subject": r.subject,
+            "issuer": r.issuer,
+            "types": list(r.types),
+            "scopes": list(r.scopes),
+            "validUntil": r.valid_until.isoformat() if r.valid_until else None,
+            "expired": r.expired(),
+        }
+        for r in records
+    ]
+    lines = [
+        f"{r.id}  {', '.join(r.types)}  scopes={','.join(r.scopes) or '-'}  issuer={r.issuer}"
+        + ("  EXPIRED" if r.expired() else "")
+        for r in records
+    ]
+    _emit(options, rows, "\n".join(lines) or "(no credentials)")
+
+
+@wallet_group.command("present")
+@click.option("--method", required=True, help="The HTTP method of the request.")
+@click.option("--url", required=True, help="The URL of the request.")
+@click.option("--body-file", type=click.File("rb"), help="The exact request body, to bind the token to it.")
+@click.option("--audience", help="The API's audience (default: the URL's origin).")
+@click.option("--scope", "scopes", multiple=True, help="Present only credentials granting these scopes.")
+@click.option("--nonce", help="A nonce the server asked for.")
+@click.option("--header-name", default="Authorization", show_default=True)
+@click.pass_obj
+def present(
+    options: _Options,
+    method: str,
+    url: str,
+    body_file: Any,
+    audience: str | None,
+    scopes: tuple[str, ...],
+    nonce: str | None,
+    header_name: str,
+) -> None:
+    """Print a request header with a fresh presentation bound to METHOD, URL and body."""
+    body = body_file.read() if body_file is not None else None
+
+    async def work(wallet: Wallet) -> dict[str, str]:
+        return await wallet.request_headers(
+            method,
+            url,
+            body=body,
+            audience=audience,
+            nonce=nonce,
+            scopes=list(scopes) or None,
+            header=header_name,
+            scheme="VP" if header_name.lower() == "authorization" else None,
+        )
+
+    headers = _with_wallet(options, work)
+    name, value = next(iter(headers.items()))
+    _emit(options, {"header": name, "value": value}, f"{name}: {value}")
+
+
+@wallet_group.command("export")
+@click.argument("destination", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--backup-passphrase-file", type=click.Path(exists=True, dir_okay=False), required=True)
+@click.pass_obj
+def export(options: _Options, destination: Path, backup_passphrase_file: str) -> None:
+    """Write an encrypted backup of every DID, key and credential."""
+    backup_passphrase = passphrase_from(file=backup_passphrase_file)
+
+    async def work(wallet: Wallet) -> None:
+        await wallet.export_backup(destination, passphrase=backup_passphrase)
+
+    _with_wallet(options, work)
+    _emit(options, {"backup": str(destination)}, f"backup written to {destination}")
+
+
+@wallet_group.command("import-backup")
+@click.argument("source", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--backup-passphrase-file", type=click.Path(exists=True, dir_okay=False), required=True)
+@click.pass_obj
+def import_backup(options: _Options, source: Path, backup_passphrase_file: str) -> None:
+    """Create the wallet (at --wallet) from a backup."""
+
+    async def go() -> int:
+        backup_passphrase = passphrase_from(file=backup_passphrase_file)
+        wallet = await Wallet.import_backup(
+            source,
+            options.path,
+            backup_passphrase=backup_passphrase,
+            passphrase=options.passphrase(confirm=True),
+        )
+        async with wallet:
+            return len(await wallet.list_dids())
+
+    count = run(go, options.as_json)
+    _emit(
+        options, {"wallet": str(options.path), "dids": count}, f"restored {count} DID(s) into {options.path}"
+    )
