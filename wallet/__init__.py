@@ -6,8 +6,8 @@
 ...         response = await http.get("https://api.example/orders")
 """
 
+from didvc.sealing import KdfParams, WrongPassphraseError, passphrase_from
 from wallet._client import WalletSession
-from wallet._crypto import KdfParams, WrongPassphraseError, passphrase_from
 from wallet._wallet import (
     CredentialRecord,
     DidRecord,

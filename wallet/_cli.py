@@ -19,7 +19,7 @@ import click
 
 from didvc._cli_support import fail, run
 from didvc.keys import KeyType
-from wallet._crypto import passphrase_from
+from didvc.sealing import passphrase_from
 from wallet._wallet import Wallet, WalletError
 
 __all__ = ["wallet_group"]

@@ -32,8 +32,8 @@ from didvc.jose import parse_jws, strict_json_loads
 from didvc.keys import KeyPair, KeySigner, KeyType
 from didvc.proofs import Authentication, add_proof
 from didvc.request import DEFAULT_LIFETIME, sign_request_token
+from didvc.sealing import KdfParams, SealedBox, WrongPassphraseError
 from resolvers import did_jwk_from_public_key, did_key_from_public_key
-from wallet._crypto import KdfParams, SealedBox, WrongPassphraseError
 
 __all__ = [
     "CredentialRecord",

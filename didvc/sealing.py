@@ -1,4 +1,4 @@
-"""Secrets at rest: a passphrase → Argon2id → a 256-bit key → ChaCha20-Poly1305.
+"""Secrets at rest, for the wallet and the issuer: passphrase → Argon2id → key → ChaCha20-Poly1305.
 
 The KDF parameters are stored beside the data and bounded on the way in, so a tampered file
 cannot make opening it cost minutes or gigabytes before the passphrase is even checked. Every
@@ -27,7 +27,7 @@ _NONCE_BYTES: Final = 12
 
 
 class WrongPassphraseError(DidvcError):
-    """The passphrase does not open this wallet or backup; nothing was changed."""
+    """The passphrase does not open this wallet, issuer store or backup; nothing was changed."""
 
     code = "WRONG_PASSPHRASE_ERROR"
 
