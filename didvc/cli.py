@@ -166,8 +166,10 @@ def demo(as_json: bool) -> None:
 
 
 def _add_component_groups() -> None:
+    from issuer._cli import issuer_group
     from wallet._cli import wallet_group
 
+    main.add_command(issuer_group, "issuer")
     main.add_command(wallet_group, "wallet")
 
 

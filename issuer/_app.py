@@ -1,0 +1,102 @@
+"""``didvc issuer serve``: the issuer's public web presence, and an optional VC-API endpoint.
+
+- the DID document at ``/.well-known/did.json`` (or the did:web path's ``/did.json``)
+- the signed status lists at ``/status/<n>``, with ``Cache-Control: max-age`` = their ``ttl``
+- our agent context at ``/contexts/agent/v1``
+- ``POST /credentials/issue`` (W3C VC-API) when an operator token is configured; the caller
+  sends ``Authorization: Bearer <token>``
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+from importlib import resources
+from typing import Any, Final
+
+from aiohttp import web
+
+from didvc.errors import DidvcError
+from issuer._issuer import Issuer
+from resolvers import did_web_url
+
+__all__ = ["ISSUER", "create_app"]
+
+ISSUER: Final = web.AppKey("issuer", Issuer)
+_MAX_BODY: Final = 256 * 1024
+
+
+def _problem(status: int, code: str, detail: str) -> web.Response:
+    body = {
+        "type": f"https://w3id.org/didvc/problems#{code}",
+        "status": status,
+        "code": code,
+        "detail": detail,
+    }
+    return web.json_response(body, status=status, content_type="application/problem+json")
+
+
+def create_app(issuer: Issuer, *, operator_token: str | None = None) -> web.Application:
+    app = web.Application(client_max_size=_MAX_BODY)
+    app[ISSUER] = issuer
+    ttl_seconds = max(0, issuer.status_ttl_ms // 1000)
+
+    async def did_document(request: web.Request) -> web.Response:
+        return web.json_response(issuer.did_document(), content_type="application/did+json")
+
+    async def status_list(request: web.Request) -> web.Response:
+        try:
+            list_id = int(request.match_info["list_id"])
+            document = await issuer.status_list_credential(list_id)
+        except (ValueError, DidvcError):
+            return _problem(404, "NOT_FOUND", "no such status list")
+        return web.Response(
+            text=json.dumps(document),
+            content_type="application/vc+ld+json",
+            headers={"Cache-Control": f"public, max-age={ttl_seconds}"},
+        )
+
+    async def agent_context(request: web.Request) -> web.Response:
+        text = resources.files("didvc").joinpath("contexts/didvc-agent-v1.jsonld").read_text(encoding="utf-8")
+        return web.Response(
+            text=text, content_type="application/ld+json", headers={"Cache-Control": "public, max-age=86400"}
+        )
+
+    async def issue(request: web.Request) -> web.Response:
+        supplied = request.headers.get("Authorization", "")
+        if operator_token is None or not hmac.compare_digest(
+            supplied.encode(), f"Bearer {operator_token}".encode()
+        ):
+            return _problem(401, "UNAUTHORIZED", "an operator token is required")
+        try:
+            payload: Any = await request.json()
+            credential = payload["credential"]
+            subject = dict(credential["credentialSubject"])
+            agent = subject.pop("id")
+            types = [
+                t for t in credential.get("type", []) if t not in ("VerifiableCredential", "AgentCredential")
+            ]
+            options = payload.get("options", {}) or {}
+            issued = await issuer.issue(
+                agent,
+                claims=subject,
+                types=types,
+                cryptosuite=options.get("cryptosuite", "eddsa-rdfc-2022"),
+                format="jwt" if options.get("format") == "vc+jwt" else "ldp",
+            )
+        except DidvcError as error:
+            return _problem(400, error.code, str(error))
+        except (ValueError, KeyError, TypeError, AttributeError):
+            return _problem(
+                400, "MALFORMED_VALUE_ERROR", "expected {credential: {credentialSubject: {id, ...}}}"
+            )
+        return web.json_response({"verifiableCredential": issued}, status=201)
+
+    did_path = (
+        "/" + did_web_url(issuer.did).split("/", 3)[3] if issuer.is_did_web else "/.well-known/did.json"
+    )
+    app.router.add_get(did_path, did_document)
+    app.router.add_get(f"{issuer.base_path}/status/{{list_id}}", status_list)
+    app.router.add_get("/contexts/agent/v1", agent_context)
+    app.router.add_post("/credentials/issue", issue)
+    return app

@@ -1,0 +1,344 @@
+"""``didvc issuer``: a consortium operator's commands.
+
+The store comes from ``--store`` (or ``DIDVC_ISSUER_STORE``, default ``issuer.db``); the
+passphrase from ``--passphrase-file``, the ``DIDVC_ISSUER_PASSPHRASE`` environment variable, or
+a prompt. It is never printed or logged.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from didvc._cli_support import fail, run
+from didvc.errors import DidvcError
+from didvc.keys import KeyType
+from didvc.sealing import passphrase_from
+from issuer._issuer import Issuer, IssuerError
+
+__all__ = ["issuer_group"]
+
+T = TypeVar("T")
+PASSPHRASE_ENV = "DIDVC_ISSUER_PASSPHRASE"  # noqa: S105 - the variable's name, not a secret
+_KEY_TYPES = [str(t) for t in KeyType if t is not KeyType.X25519]
+_DURATION = re.compile(r"(\d+)\s*([smhdw])")
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+def parse_duration(text: str) -> timedelta:
+    """``90m``, ``24h``, ``7d``, ``1h30m`` → a timedelta."""
+    parts = _DURATION.findall(text.strip().lower())
+    if not parts or _DURATION.sub("", text.strip().lower()).strip():
+        raise click.BadParameter(f"{text!r} is not a duration like 30m, 24h or 7d")
+    return timedelta(seconds=sum(int(n) * _UNITS[u] for n, u in parts))
+
+
+class _Options:
+    def __init__(self, store: str, passphrase_file: str | None, as_json: bool) -> None:
+        self.store = store
+        self.passphrase_file = passphrase_file
+        self.as_json = as_json
+
+    def passphrase(self, *, confirm: bool = False) -> bytes:
+        if self.passphrase_file or os.environ.get(PASSPHRASE_ENV):
+            return passphrase_from(file=self.passphrase_file, env=PASSPHRASE_ENV)
+        return passphrase_from(
+            click.prompt("Issuer passphrase", hide_input=True, confirmation_prompt=confirm, err=True)
+        )
+
+    def path(self) -> Path:
+        if self.store.startswith(("postgresql://", "postgres://")):
+            raise IssuerError(
+                "the PostgreSQL store is not available in this version; use a SQLite file",
+                code="NOT_SUPPORTED",
+            )
+        return Path(self.store)
+
+
+def _with_issuer(options: _Options, work: Callable[[Issuer], Awaitable[T]]) -> T:
+    async def go() -> T:
+        async with await Issuer.open(options.path(), passphrase=options.passphrase()) as issuer:
+            return await work(issuer)
+
+    return run(go, options.as_json)
+
+
+def _emit(options: _Options, data: Any, text: str) -> None:
+    click.echo(json.dumps(data) if options.as_json else text)
+
+
+@click.group()
+@click.option(
+    "--store",
+    envvar="DIDVC_ISSUER_STORE",
+    default="issuer.db",
+    show_default=True,
+    help="The issuer store (a SQLite file).",
+)
+@click.option(
+    "--passphrase-file", type=click.Path(exists=True, dir_okay=False), help="Read the passphrase from a file."
+)
+@click.option("--json", "as_json", is_flag=True, help="Print results as JSON.")
+@click.pass_context
+def issuer_group(ctx: click.Context, store: str, passphrase_file: str | None, as_json: bool) -> None:
+    """Issue, list, suspend and revoke agent credentials."""
+    ctx.obj = _Options(store, passphrase_file, as_json)
+
+
+@issuer_group.command("init")
+@click.option("--did-web", help="Create a did:web identity for host[:port][:path] (else a did:key).")
+@click.option("--base-url", help="Where status lists are published (default for did:web: its https origin).")
+@click.option("--key-type", type=click.Choice(_KEY_TYPES), default="Ed25519", show_default=True)
+@click.option(
+    "--validity", default="24h", show_default=True, help="Default credential lifetime (e.g. 1h, 24h, 7d)."
+)
+@click.option(
+    "--status-ttl", default="5m", show_default=True, help="How long verifiers may cache status lists."
+)
+@click.option(
+    "--did-json",
+    "did_json",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also write the did.json to publish.",
+)
+@click.pass_obj
+def init(
+    options: _Options,
+    did_web: str | None,
+    base_url: str | None,
+    key_type: str,
+    validity: str,
+    status_ttl: str,
+    did_json: Path | None,
+) -> None:
+    """Create an issuer identity with keys encrypted at rest."""
+
+    async def go() -> dict[str, Any]:
+        issuer = await Issuer.create(
+            options.path(),
+            passphrase=options.passphrase(confirm=True),
+            did_web=did_web,
+            base_url=base_url,
+            key_type=key_type,
+            default_validity=parse_duration(validity),
+            status_ttl_ms=int(parse_duration(status_ttl).total_seconds() * 1000),
+        )
+        async with issuer:
+            if did_json is not None:
+                did_json.write_text(json.dumps(issuer.did_document(), indent=2))
+            return {"did": issuer.did, "baseUrl": issuer.base_url, "store": str(options.path())}
+
+    out = run(go, options.as_json)
+    text = f"issuer {out['did']}\nstatus lists at {out['baseUrl']}/status/<n>"
+    if did_json is not None:
+        text += f"\nDID document written to {did_json} (publish it at the did:web URL)"
+    _emit(options, out, text)
+
+
+@issuer_group.command("issue")
+@click.argument("agent")
+@click.option("--scope", "scopes", multiple=True, help="A scope the agent may use (repeatable).")
+@click.option("--owner", help="Who owns the agent.")
+@click.option("--name", "agent_name", help="The agent's name.")
+@click.option(
+    "--audience", "audiences", multiple=True, help="An API the credential is meant for (repeatable)."
+)
+@click.option("--claims-file", type=click.File("rb"), help="More claims as a JSON object.")
+@click.option(
+    "--type", "types", multiple=True, help="An extra credential type (must be defined by a bundled context)."
+)
+@click.option("--valid-for", help="Lifetime (default: the issuer's, e.g. 24h).")
+@click.option("--suite", default="eddsa-rdfc-2022", show_default=True, help="Cryptosuite, or 'vc+jwt'.")
+@click.option(
+    "--out", "out_file", type=click.Path(dir_okay=False, path_type=Path), help="Write the credential here."
+)
+@click.pass_obj
+def issue(
+    options: _Options,
+    agent: str,
+    scopes: tuple[str, ...],
+    owner: str | None,
+    agent_name: str | None,
+    audiences: tuple[str, ...],
+    claims_file: Any,
+    types: tuple[str, ...],
+    valid_for: str | None,
+    suite: str,
+    out_file: Path | None,
+) -> None:
+    """Issue a credential to the agent DID AGENT."""
+    claims: dict[str, Any] = json.loads(claims_file.read()) if claims_file is not None else {}
+    if not isinstance(claims, dict):
+        fail(IssuerError("--claims-file must hold a JSON object"), options.as_json)
+    if scopes:
+        claims["scope"] = list(scopes)
+    if owner:
+        claims["owner"] = owner
+    if agent_name:
+        claims["agentName"] = agent_name
+    if audiences:
+        claims["audience"] = list(audiences)
+
+    async def work(issuer: Issuer) -> Any:
+        return await issuer.issue(
+            agent,
+            claims=claims,
+            types=types,
+            valid_for=parse_duration(valid_for) if valid_for else None,
+            cryptosuite=suite if suite != "vc+jwt" else "eddsa-rdfc-2022",
+            format="jwt" if suite == "vc+jwt" else "ldp",
+        )
+
+    credential = _with_issuer(options, work)
+    text = credential if isinstance(credential, str) else json.dumps(credential, indent=2)
+    if out_file is not None:
+        out_file.write_text(text)
+    if options.as_json:
+        click.echo(json.dumps({"credential": credential}))
+    else:
+        click.echo(text if out_file is None else f"written to {out_file}")
+
+
+def _status_command(name: str, help_text: str) -> None:
+    @issuer_group.command(name, help=help_text)
+    @click.argument("credential_id")
+    @click.pass_obj
+    def command(options: _Options, credential_id: str) -> None:
+        async def work(issuer: Issuer) -> None:
+            await getattr(issuer, name)(credential_id)
+
+        _with_issuer(options, work)
+        _emit(
+            options,
+            {"id": credential_id, "action": name},
+            f"{name}d {credential_id}" if name != "reinstate" else f"reinstated {credential_id}",
+        )
+
+
+_status_command("revoke", "Revoke a credential for good.")
+_status_command("suspend", "Suspend a credential (reversible with reinstate).")
+_status_command("reinstate", "Lift a suspension.")
+
+
+@issuer_group.command("revoke-all")
+@click.argument("agent")
+@click.pass_obj
+def revoke_all(options: _Options, agent: str) -> None:
+    """Emergency: revoke every credential of the agent DID AGENT."""
+
+    async def work(issuer: Issuer) -> list[str]:
+        return await issuer.revoke_all(agent)
+
+    ids = _with_issuer(options, work)
+    _emit(options, {"agent": agent, "revoked": ids}, f"revoked {len(ids)} credential(s) of {agent}")
+
+
+@issuer_group.command("list")
+@click.option("--agent", help="Only this agent's credentials.")
+@click.option("--status", type=click.Choice(["active", "suspended", "revoked", "expired"]))
+@click.option("--expiring-within", help="Only active credentials expiring within this time (e.g. 2h).")
+@click.pass_obj
+def list_command(
+    options: _Options, agent: str | None, status: str | None, expiring_within: str | None
+) -> None:
+    """The agent inventory: who holds what, until when, in what state."""
+
+    async def work(issuer: Issuer) -> list[Any]:
+        return await issuer.inventory(
+            agent=agent,
+            status=status,
+            expiring_within=parse_duration(expiring_within) if expiring_within else None,
+        )
+
+    entries = _with_issuer(options, work)
+    if options.as_json:
+        click.echo(json.dumps([e.to_json() for e in entries]))
+        return
+    if not entries:
+        click.echo("(no credentials)")
+        return
+    header = f"{'STATUS':10} {'AGENT':28} {'OWNER':12} {'SCOPES':24} {'VALID UNTIL':20} ID"
+    click.echo(header)
+    for e in entries:
+        agent_text = e.subject if len(e.subject) <= 28 else e.subject[:25] + "..."
+        until = e.valid_until.strftime("%Y-%m-%d %H:%M") if e.valid_until else "-"
+        owner, scopes = (e.owner or "-")[:12], ",".join(e.scopes)[:24]
+        click.echo(f"{e.status:10} {agent_text:28} {owner:12} {scopes:24} {until:20} {e.id}")
+
+
+@issuer_group.command("rotate-key")
+@click.pass_obj
+def rotate_key(options: _Options) -> None:
+    """A new assertion key signs from now on; the old stays published until retired."""
+
+    async def work(issuer: Issuer) -> str:
+        return await issuer.rotate_key()
+
+    key_id = _with_issuer(options, work)
+    _emit(options, {"activeKey": key_id}, f"now signing with {key_id} (republish the DID document)")
+
+
+@issuer_group.command("retire-key")
+@click.argument("key_id")
+@click.pass_obj
+def retire_key(options: _Options, key_id: str) -> None:
+    """Remove an old key from the DID document: what it signed stops verifying."""
+
+    async def work(issuer: Issuer) -> None:
+        await issuer.retire_key(key_id)
+
+    _with_issuer(options, work)
+    _emit(options, {"retired": key_id}, f"retired {key_id} (republish the DID document)")
+
+
+@issuer_group.command("publish")
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+@click.pass_obj
+def publish(options: _Options, directory: Path) -> None:
+    """Write the signed status lists (and the did:web DID document) under DIRECTORY."""
+
+    async def work(issuer: Issuer) -> list[Path]:
+        return await issuer.publish(directory)
+
+    paths = _with_issuer(options, work)
+    _emit(options, {"written": [str(p) for p in paths]}, "\n".join(f"wrote {p}" for p in paths))
+
+
+@issuer_group.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8080, show_default=True, type=int)
+@click.option(
+    "--operator-token-file",
+    type=click.Path(exists=True, dir_okay=False),
+    help="Enable POST /credentials/issue.",
+)
+@click.pass_obj
+def serve(options: _Options, host: str, port: int, operator_token_file: str | None) -> None:
+    """Serve the DID document, the status lists and the agent context over HTTP."""
+    from aiohttp import web
+
+    from issuer._app import create_app
+
+    token = Path(operator_token_file).read_text().strip() if operator_token_file else None
+
+    async def make() -> web.Application:
+        issuer = await Issuer.open(options.path(), passphrase=options.passphrase())
+        app = create_app(issuer, operator_token=token)
+
+        async def close(app: web.Application) -> None:
+            await issuer.close()
+
+        app.on_cleanup.append(close)
+        return app
+
+    try:
+        web.run_app(make(), host=host, port=port, print=lambda text: click.echo(text, err=True))
+    except DidvcError as error:
+        fail(error, options.as_json)
