@@ -1,0 +1,143 @@
+"""didvc issuer through click's runner and as a subprocess."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from didvc.cli import main
+from didvc.status import StatusList
+from tests.helpers import Party
+
+
+def _cli(tmp_path: Path, *args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(
+        main,
+        [
+            "issuer",
+            "--store",
+            str(tmp_path / "issuer.db"),
+            "--passphrase-file",
+            str(tmp_path / "pass"),
+            "--json",
+            *args,
+        ],
+    )
+    return result.exit_code, result.output
+
+
+def test_operator_journey(tmp_path: Path) -> None:
+    (tmp_path / "pass").write_text("operator passphrase\n")
+    code, out = _cli(
+        tmp_path,
+        "init",
+        "--did-web",
+        "issuer.example.com:agents",
+        "--validity",
+        "2h",
+        "--did-json",
+        str(tmp_path / "did.json"),
+    )
+    assert code == 0, out
+    did = json.loads(out)["did"]
+    assert did == "did:web:issuer.example.com:agents"
+    assert json.loads((tmp_path / "did.json").read_text())["id"] == did
+    assert "operator passphrase" not in out
+
+    agent = Party().did
+    code, out = _cli(
+        tmp_path,
+        "issue",
+        agent,
+        "--scope",
+        "orders:read",
+        "--scope",
+        "orders:write",
+        "--owner",
+        "Acme",
+        "--name",
+        "bot",
+    )
+    assert code == 0, out
+    vc = json.loads(out)["credential"]
+    assert vc["credentialSubject"]["scope"] == ["orders:read", "orders:write"]
+
+    code, out = _cli(tmp_path, "list", "--agent", agent)
+    assert [e["status"] for e in json.loads(out)] == ["active"]
+    assert _cli(tmp_path, "suspend", vc["id"])[0] == 0
+    assert _cli(tmp_path, "reinstate", vc["id"])[0] == 0
+    assert _cli(tmp_path, "revoke", vc["id"])[0] == 0
+    code, out = _cli(tmp_path, "revoke", vc["id"])
+    assert code == 1 and json.loads(out)["error"]["code"] == "STATUS_CHANGE_ERROR"
+    code, out = _cli(tmp_path, "reinstate", "urn:uuid:nope")
+    assert code == 1 and json.loads(out)["error"]["code"] == "UNKNOWN_CREDENTIAL_ERROR"
+
+    code, out = _cli(tmp_path, "publish", str(tmp_path / "site"))
+    assert code == 0, out
+    revocation = vc["credentialStatus"][0]
+    published = tmp_path / "site" / "agents" / "status" / revocation["statusListCredential"].rsplit("/", 1)[1]
+    bits = StatusList.decode(json.loads(published.read_text())["credentialSubject"]["encodedList"])
+    assert bits.get(int(revocation["statusListIndex"])) == 1
+    assert (tmp_path / "site" / "agents" / "did.json").exists()
+
+    code, out = _cli(tmp_path, "rotate-key")
+    assert json.loads(out)["activeKey"] == f"{did}#key-2"
+    code, out = _cli(tmp_path, "retire-key", f"{did}#key-1")
+    assert code == 0, out
+
+
+def test_bad_input(tmp_path: Path) -> None:
+    (tmp_path / "pass").write_text("pw\n")
+    assert _cli(tmp_path, "init", "--base-url", "https://status.example")[0] == 0
+    code, out = _cli(tmp_path, "issue", "not-a-did")
+    assert code == 1 and json.loads(out)["error"]["code"] == "invalidDid"
+    (tmp_path / "claims.json").write_text(json.dumps({"isAdmin": True}))
+    code, out = _cli(tmp_path, "issue", Party().did, "--claims-file", str(tmp_path / "claims.json"))
+    assert code == 1 and json.loads(out)["error"]["code"] == "DATA_LOSS_DETECTION_ERROR"
+    code, out = _cli(tmp_path, "rotate-key")
+    assert code == 1  # a did:key issuer cannot rotate
+    (tmp_path / "pass").write_text("wrong\n")
+    code, out = _cli(tmp_path, "list")
+    assert code == 1 and json.loads(out)["error"]["code"] == "WRONG_PASSPHRASE_ERROR"
+
+
+def test_as_a_subprocess(tmp_path: Path) -> None:
+    env = {
+        **os.environ,
+        "DIDVC_ISSUER_STORE": str(tmp_path / "i.db"),
+        "DIDVC_ISSUER_PASSPHRASE": "secret words",
+    }
+    init = subprocess.run(
+        [sys.executable, "-m", "didvc", "issuer", "init", "--base-url", "https://status.example"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert init.returncode == 0, init.stderr
+    issued = subprocess.run(
+        [sys.executable, "-m", "didvc", "issuer", "issue", Party().did, "--scope", "a", "--suite", "vc+jwt"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert issued.returncode == 0, issued.stderr
+    assert issued.stdout.strip().count(".") == 2
+    listed = subprocess.run(
+        [sys.executable, "-m", "didvc", "issuer", "list"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert "active" in listed.stdout
+    assert "secret words" not in init.stdout + init.stderr + issued.stdout + issued.stderr + listed.stdout

@@ -1,0 +1,296 @@
+"""The issuer with real SQLite, real signatures, and its web app on 127.0.0.1."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+import sqlite3
+import subprocess
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+from aiohttp.test_utils import TestServer
+
+from didvc.errors import DataLossDetectionError
+from didvc.sealing import KdfParams, WrongPassphraseError
+from didvc.status import StatusList
+from issuer import Issuer, IssuerError, StoreCorruptedError, StoreLockedError
+from issuer._app import create_app
+from tests.helpers import Party
+from verifier import Verifier
+
+FAST = KdfParams.new(memory_kib=8192, iterations=1, lanes=1)
+
+
+def _port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Served:
+    def __init__(self, issuer: Issuer, server: TestServer) -> None:
+        self.issuer = issuer
+        self.server = server
+        self.verifier = Verifier(allow_http=True, allow_loopback=True)
+
+    async def verify(self, credential: Any) -> list[str]:
+        self.verifier.status.clear()
+        result = await self.verifier.verify_credential(credential)
+        return [code for code, _ in result.problems]
+
+
+@pytest.fixture
+async def served(tmp_path: Path) -> AsyncIterator[Served]:
+    port = _port()
+    issuer = await Issuer.create(
+        tmp_path / "issuer.db",
+        passphrase="pw",
+        kdf=FAST,
+        did_web=f"127.0.0.1:{port}",
+        base_url=f"http://127.0.0.1:{port}",
+    )
+    server = TestServer(create_app(issuer, operator_token="op-token"), host="127.0.0.1", port=port)
+    await server.start_server()
+    state = Served(issuer, server)
+    yield state
+    await state.verifier.close()
+    await server.close()
+    await issuer.close()
+
+
+async def test_issue_suspend_reinstate_revoke(served: Served) -> None:
+    issuer, agent = served.issuer, Party()
+    vc = await issuer.issue(
+        agent.did, claims={"scope": ["orders:read"], "owner": "Acme", "agentName": "bot-7"}
+    )
+    assert isinstance(vc, dict)
+    assert vc["issuer"] == issuer.did
+    assert [s["statusPurpose"] for s in vc["credentialStatus"]] == ["revocation", "suspension"]
+    assert await served.verify(vc) == []
+
+    await issuer.suspend(vc["id"])
+    assert await served.verify(vc) == ["CREDENTIAL_SUSPENDED_ERROR"]
+    await issuer.reinstate(vc["id"])
+    assert await served.verify(vc) == []
+    await issuer.revoke(vc["id"])
+    assert await served.verify(vc) == ["CREDENTIAL_REVOKED_ERROR"]
+
+    from issuer._issuer import StatusChangeError, UnknownCredentialError
+
+    with pytest.raises(StatusChangeError):
+        await issuer.revoke(vc["id"])
+    with pytest.raises(StatusChangeError):
+        await issuer.reinstate(vc["id"])
+    with pytest.raises(StatusChangeError):
+        await issuer.suspend(vc["id"])
+    with pytest.raises(UnknownCredentialError) as info:
+        await issuer.revoke("urn:uuid:00000000-0000-4000-8000-000000000000")
+    assert info.value.code == "UNKNOWN_CREDENTIAL_ERROR"
+
+
+async def test_status_visible_in_the_published_list(served: Served, tmp_path: Path) -> None:
+    issuer, agent = served.issuer, Party()
+    vc = await issuer.issue(agent.did, claims={"scope": ["x"]})
+    assert isinstance(vc, dict)
+    await issuer.revoke(vc["id"])
+    written = await issuer.publish(tmp_path / "site")
+    revocation = vc["credentialStatus"][0]
+    list_file = tmp_path / "site" / "status" / revocation["statusListCredential"].rsplit("/", 1)[1]
+    assert list_file in written
+    document = json.loads(list_file.read_text())
+    bits = StatusList.decode(document["credentialSubject"]["encodedList"])
+    assert bits.get(int(revocation["statusListIndex"])) == 1
+    assert document["credentialSubject"]["ttl"] == issuer.status_ttl_ms
+    assert (tmp_path / "site" / ".well-known" / "did.json").exists()
+
+
+async def test_served_documents_and_cache_headers(served: Served) -> None:
+    issuer = served.issuer
+    await issuer.issue(Party().did)
+    base = f"http://127.0.0.1:{served.server.port}"
+    async with aiohttp.ClientSession() as http:
+        async with http.get(f"{base}/.well-known/did.json") as response:
+            assert (await response.json(content_type=None))["id"] == issuer.did
+        async with http.get(f"{base}/status/1") as response:
+            assert response.headers["Cache-Control"] == f"public, max-age={issuer.status_ttl_ms // 1000}"
+            assert response.content_type == "application/vc+ld+json"
+        async with http.get(f"{base}/status/999") as response:
+            assert response.status == 404
+        async with http.get(f"{base}/contexts/agent/v1") as response:
+            assert "scope" in (await response.json(content_type=None))["@context"]
+
+
+async def test_vc_api_issue_needs_the_operator_token(served: Served) -> None:
+    agent = Party()
+    base = f"http://127.0.0.1:{served.server.port}"
+    request = {
+        "credential": {
+            "type": ["VerifiableCredential"],
+            "credentialSubject": {"id": agent.did, "scope": ["a"]},
+        }
+    }
+    async with aiohttp.ClientSession() as http:
+        async with http.post(f"{base}/credentials/issue", json=request) as response:
+            assert response.status == 401
+        headers = {"Authorization": "Bearer op-token"}
+        async with http.post(f"{base}/credentials/issue", json=request, headers=headers) as response:
+            assert response.status == 201
+            vc = (await response.json())["verifiableCredential"]
+        async with http.post(f"{base}/credentials/issue", data=b"{nope", headers=headers) as response:
+            assert response.status == 400
+    assert await served.verify(vc) == []
+
+
+async def test_claims_outside_any_context_are_refused(served: Served) -> None:
+    with pytest.raises(DataLossDetectionError):
+        await served.issuer.issue(Party().did, claims={"isAdmin": True})
+    with pytest.raises(DataLossDetectionError):
+        await served.issuer.issue(Party().did, types=["SuperUser"])
+
+
+async def test_other_formats(served: Served) -> None:
+    agent = Party()
+    jwt = await served.issuer.issue(agent.did, claims={"scope": ["a"]}, format="jwt")
+    assert isinstance(jwt, str) and jwt.count(".") == 2
+    assert await served.verify(jwt) == []
+    jcs = await served.issuer.issue(agent.did, claims={"scope": ["a"]}, cryptosuite="eddsa-jcs-2022")
+    assert await served.verify(jcs) == []
+
+
+async def test_rotation_keeps_old_credentials_until_retired(served: Served) -> None:
+    issuer, agent = served.issuer, Party()
+    old = await issuer.issue(agent.did, claims={"scope": ["a"]})
+    new_key = await issuer.rotate_key()
+    new = await issuer.issue(agent.did, claims={"scope": ["a"]})
+    assert isinstance(old, dict) and isinstance(new, dict)
+    assert new["proof"]["verificationMethod"] == new_key
+    served.verifier.resolver.clear()  # type: ignore[attr-defined]
+    assert await served.verify(old) == []
+    assert await served.verify(new) == []
+    with pytest.raises(IssuerError):
+        await issuer.retire_key(new_key)  # never the active key
+    await issuer.retire_key(old["proof"]["verificationMethod"])
+    fresh = Verifier(allow_http=True, allow_loopback=True)
+    try:
+        assert [c for c, _ in (await fresh.verify_credential(old)).problems] == [
+            "INVALID_VERIFICATION_METHOD"
+        ]
+        assert (await fresh.verify_credential(new)).verified
+    finally:
+        await fresh.close()
+
+
+async def test_revoke_all_and_inventory(served: Served) -> None:
+    issuer, agent, other = served.issuer, Party(), Party()
+    a = await issuer.issue(agent.did, claims={"scope": ["a"], "owner": "Acme"})
+    b = await issuer.issue(agent.did, claims={"scope": ["b"]})
+    c = await issuer.issue(other.did, claims={"scope": ["c"]})
+    assert isinstance(a, dict) and isinstance(b, dict) and isinstance(c, dict)
+    await issuer.suspend(b["id"])
+    assert sorted(await issuer.revoke_all(agent.did)) == sorted([a["id"], b["id"]])
+    statuses = {e.id: e.status for e in await issuer.inventory()}
+    assert statuses == {a["id"]: "revoked", b["id"]: "revoked", c["id"]: "active"}
+    assert [e.id for e in await issuer.inventory(agent=other.did)] == [c["id"]]
+    assert [e.id for e in await issuer.inventory(status="active")] == [c["id"]]
+    from datetime import timedelta
+
+    assert [e.id for e in await issuer.inventory(expiring_within=timedelta(days=2))] == [c["id"]]
+    assert await issuer.inventory(expiring_within=timedelta(hours=1)) == []
+    assert (await issuer.inventory(agent=agent.did))[0].owner == "Acme"
+
+
+async def test_a_thousand_concurrent_issues_no_duplicate_index(tmp_path: Path) -> None:
+    issuer = await Issuer.create(
+        tmp_path / "i.db", passphrase="pw", kdf=FAST, base_url="https://status.example"
+    )
+    agents = [Party().did for _ in range(20)]
+    credentials = await asyncio.gather(
+        *(issuer.issue(agents[i % 20], claims={"scope": ["a"]}) for i in range(1000))
+    )
+    entries = [
+        (s["statusListCredential"], s["statusListIndex"])
+        for vc in credentials
+        for s in vc["credentialStatus"]
+    ]  # type: ignore[index]
+    assert len(entries) == 2000 == len(set(entries))
+    await issuer.close()
+
+
+WORKER = """
+import asyncio, sys
+sys.path.insert(0, {root!r})
+from issuer import Issuer
+async def main():
+    async with await Issuer.open({path!r}, passphrase="pw") as issuer:
+        for i in range({count}):
+            await issuer.issue("did:example:agent-" + str(i % 7), claims={{"scope": ["a"]}})
+asyncio.run(main())
+"""
+
+
+async def test_several_processes_on_one_sqlite_store(tmp_path: Path) -> None:
+    path = tmp_path / "shared.db"
+    await (await Issuer.create(path, passphrase="pw", kdf=FAST, base_url="https://status.example")).close()
+    code = WORKER.format(root=str(Path(__file__).resolve().parents[2]), path=str(path), count=150)
+    workers = [subprocess.Popen([sys.executable, "-c", code]) for _ in range(4)]
+    assert [w.wait(timeout=300) for w in workers] == [0, 0, 0, 0]
+    with sqlite3.connect(path) as db:
+        assert db.execute("SELECT COUNT(*) FROM credentials").fetchone()[0] == 600
+        assert db.execute("SELECT COUNT(*) FROM status_entries").fetchone()[0] == 1200
+        assert (
+            db.execute("SELECT COUNT(DISTINCT list_id || ':' || idx) FROM status_entries").fetchone()[0]
+            == 1200
+        )
+
+
+async def test_a_full_list_opens_a_new_one(tmp_path: Path) -> None:
+    issuer = await Issuer.create(
+        tmp_path / "i.db", passphrase="pw", kdf=FAST, base_url="https://status.example"
+    )
+    await issuer.issue(Party().did)
+    with sqlite3.connect(tmp_path / "i.db") as db:  # pretend the first two lists are nearly full
+        db.execute("UPDATE status_lists SET next_position = size - 1")
+    second = await issuer.issue(Party().did)
+    third = await issuer.issue(Party().did)
+    assert isinstance(second, dict) and isinstance(third, dict)
+    lists = {s["statusListCredential"] for s in second["credentialStatus"]}
+    assert lists == {f"https://status.example/status/{n}" for n in (1, 2)}
+    assert {s["statusListCredential"] for s in third["credentialStatus"]} == {
+        f"https://status.example/status/{n}" for n in (3, 4)
+    }
+    await issuer.close()
+
+
+async def test_wrong_passphrase_corrupted_and_locked_stores(tmp_path: Path) -> None:
+    path = tmp_path / "i.db"
+    await (await Issuer.create(path, passphrase="pw", kdf=FAST, base_url="https://s.example")).close()
+    with pytest.raises(WrongPassphraseError):
+        await Issuer.open(path, passphrase="nope")
+    with pytest.raises(IssuerError):
+        await Issuer.create(
+            path, passphrase="pw", kdf=FAST, base_url="https://s.example"
+        )  # never overwritten
+    garbage = tmp_path / "garbage.db"
+    garbage.write_bytes(b"\x00not sqlite" * 500)
+    with pytest.raises(StoreCorruptedError):
+        await Issuer.open(garbage, passphrase="pw")
+    issuer = await Issuer.open(path, passphrase="pw")
+    issuer.store.db.execute("PRAGMA busy_timeout = 200")
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    try:
+        with pytest.raises(StoreLockedError):
+            await issuer.issue(Party().did)
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert isinstance(await issuer.issue(Party().did), dict)
+    await issuer.close()
+    with pytest.raises(IssuerError):
+        await Issuer.create(tmp_path / "k.db", passphrase="pw", kdf=FAST)  # a did:key issuer needs a base URL
