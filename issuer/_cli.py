@@ -7,6 +7,7 @@ a prompt. It is never printed or logged.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -271,6 +272,96 @@ def list_command(
         until = e.valid_until.strftime("%Y-%m-%d %H:%M") if e.valid_until else "-"
         owner, scopes = (e.owner or "-")[:12], ",".join(e.scopes)[:24]
         click.echo(f"{e.status:10} {agent_text:28} {owner:12} {scopes:24} {until:20} {e.id}")
+
+
+class _Progress:
+    """A one-line progress bar on standard error."""
+
+    def __init__(self, total: int, *, quiet: bool) -> None:
+        self.total = max(total, 1)
+        self.count = 0
+        self.quiet = quiet
+
+    def step(self) -> None:
+        self.count += 1
+        if not self.quiet and (self.count % 50 == 0 or self.count == self.total):
+            filled = int(30 * self.count / self.total)
+            click.echo(
+                f"\r[{'#' * filled}{'.' * (30 - filled)}] {self.count}/{self.total}", nl=False, err=True
+            )
+
+    def done(self) -> None:
+        if not self.quiet:
+            click.echo("", err=True)
+
+
+@issuer_group.command("batch")
+@click.argument("source", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--out",
+    "out_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Append the credentials to one JSONL file.",
+)
+@click.option(
+    "--out-dir", type=click.Path(file_okay=False, path_type=Path), help="Write one file per credential."
+)
+@click.option("--suite", default="eddsa-rdfc-2022", show_default=True, help="Cryptosuite, or 'vc+jwt'.")
+@click.pass_obj
+def batch(options: _Options, source: Path, out_file: Path | None, out_dir: Path | None, suite: str) -> None:
+    """Issue a credential for every row of a CSV or JSONL file (re-run to resume)."""
+    from issuer._batch import read_rows
+
+    rows = list(read_rows(source))
+
+    async def work(issuer: Issuer) -> dict[str, Any]:
+        issued, skipped, failed = 0, 0, []
+        known = {
+            r[0] for r in issuer.store.query("SELECT batch_key FROM credentials WHERE batch_key IS NOT NULL")
+        }
+        if out_dir is not None:
+            out_dir.mkdir(parents=True, exist_ok=True)
+        progress = _Progress(len(rows), quiet=options.as_json)
+        for row in rows:
+            progress.step()
+            if row.error is not None or row.agent is None:
+                failed.append({"line": row.line, "error": row.error})
+                continue
+            batch_key = f"{source.name}:{row.key}"
+            if batch_key in known:
+                skipped += 1
+                continue
+            try:
+                credential = await issuer.issue(
+                    row.agent,
+                    claims=row.claims,
+                    valid_for=parse_duration(row.valid_for) if row.valid_for else None,
+                    cryptosuite=suite if suite != "vc+jwt" else "eddsa-rdfc-2022",
+                    format="jwt" if suite == "vc+jwt" else "ldp",
+                    batch_key=batch_key,
+                )
+            except (DidvcError, click.BadParameter) as error:
+                failed.append(
+                    {"line": row.line, "error": f"[{getattr(error, 'code', 'BAD_PARAMETER')}] {error}"}
+                )
+                continue
+            text = credential if isinstance(credential, str) else json.dumps(credential)
+            if out_file is not None:
+                with out_file.open("a", encoding="utf-8") as handle:
+                    handle.write(text + "\n")
+            if out_dir is not None:
+                name = hashlib.sha256(batch_key.encode()).hexdigest()[:24]
+                (out_dir / f"{name}.{'jwt' if isinstance(credential, str) else 'json'}").write_text(text)
+            issued += 1
+        progress.done()
+        return {"issued": issued, "skipped": skipped, "failed": failed}
+
+    report = _with_issuer(options, work)
+    counts = (report["issued"], report["skipped"], len(report["failed"]))
+    summary = "issued {}, skipped {} already issued, failed {}".format(*counts)
+    _emit(options, report, summary + "".join(f"\n  line {f['line']}: {f['error']}" for f in report["failed"]))
+    if report["failed"]:
+        raise SystemExit(1)
 
 
 @issuer_group.command("rotate-key")
