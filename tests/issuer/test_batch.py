@@ -72,6 +72,7 @@ def test_jsonl_to_a_directory(tmp_path: Path) -> None:
         + "\n{broken\n"
     )
     code, out = _cli(tmp_path, "batch", str(source), "--out-dir", str(tmp_path / "vcs"), "--suite", "vc+jwt")
+    assert code == 1  # one row failed
     assert json.loads(out)["issued"] == 4
     assert [f["line"] for f in json.loads(out)["failed"]] == [5]
     assert len(list((tmp_path / "vcs").iterdir())) == 4
