@@ -52,13 +52,15 @@ async def _publish(directory: Path, size: int) -> float:
     await issuer.issue("did:example:agent")
     with sqlite3.connect(path) as db:  # mark 1% of the list as revoked, as if issued and revoked
         picks = random.sample(range(size), size // 100)
-        db.executemany(
-            "INSERT OR IGNORE INTO status_entries (list_id, idx, credential_id, purpose, value) VALUES (1, ?, ?, 'revocation', 1)",
-            [(i, "urn:bench") for i in picks],
-        )
         db.execute(
-            "INSERT OR IGNORE INTO credentials (id, subject, types, scopes, valid_from, status, body, format, issued)"
-            " VALUES ('urn:bench', 'did:example:x', '[]', '[]', '2026-01-01T00:00:00Z', 'revoked', '{}', 'ldp', '')"
+            "INSERT OR IGNORE INTO credentials (id, subject, types, scopes, valid_from, status, body, format,"
+            " issued) VALUES ('urn:bench', 'did:example:x', '[]', '[]', '2026-01-01T00:00:00Z', 'revoked',"
+            " '{}', 'ldp', '')"
+        )
+        db.executemany(
+            "INSERT OR IGNORE INTO status_entries (list_id, idx, credential_id, purpose, value)"
+            " VALUES (1, ?, ?, 'revocation', 1)",
+            [(i, "urn:bench") for i in picks],
         )
     samples = []
     for _ in range(3):
