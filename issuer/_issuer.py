@@ -456,7 +456,7 @@ class Issuer:
     ) -> list[InventoryEntry]:
         rows = self.store.query(
             "SELECT id, subject, owner, agent_name, types, scopes, valid_from, valid_until, status, format"
-            " FROM credentials ORDER BY issued, id"
+            " FROM credentials ORDER BY issued, rowid"
         )
         now = self.clock()
         out = []

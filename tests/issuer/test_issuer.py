@@ -202,7 +202,8 @@ async def test_revoke_all_and_inventory(served: Served) -> None:
 
     assert [e.id for e in await issuer.inventory(expiring_within=timedelta(days=2))] == [c["id"]]
     assert await issuer.inventory(expiring_within=timedelta(hours=1)) == []
-    assert (await issuer.inventory(agent=agent.did))[0].owner == "Acme"
+    owners = {e.id: e.owner for e in await issuer.inventory(agent=agent.did)}
+    assert owners == {a["id"]: "Acme", b["id"]: None}
 
 
 async def test_a_thousand_concurrent_issues_no_duplicate_index(tmp_path: Path) -> None:
