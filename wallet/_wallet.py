@@ -399,7 +399,8 @@ class Wallet:
         include_expired: bool = True,
         now: datetime | None = None,
     ) -> list[CredentialRecord]:
-        records = [_record(row) for row in self._db.execute("SELECT * FROM credentials ORDER BY stored, rowid")]
+        rows = self._db.execute("SELECT * FROM credentials ORDER BY stored, rowid")
+        records = [_record(row) for row in rows]
         out = []
         for record in records:
             if type is not None and type not in record.types:
