@@ -56,7 +56,9 @@ class WalletSession:
         if self._owns_session and self._session is not None:
             await self._session.close()
 
-    def _client(self) -> aiohttp.ClientSession:
+    @property
+    def session(self) -> aiohttp.ClientSession:
+        """The underlying aiohttp session (requests sent on it carry no presentation)."""
         if self._session is None:
             self._session = aiohttp.ClientSession()
         return self._session
@@ -94,7 +96,7 @@ class WalletSession:
                 header=self.header,
                 scheme=self.scheme,
             )
-            response = await self._client().request(
+            response = await self.session.request(
                 method, url, data=body, headers={**extra, **presentation}, **kwargs
             )
             await response.read()

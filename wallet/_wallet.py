@@ -124,12 +124,18 @@ class Wallet:
     """An open wallet. Use :meth:`open` (an async context manager closes it)."""
 
     def __init__(
-        self, path: Path, connection: sqlite3.Connection, box: SealedBox, resolver: DidResolver | None
+        self,
+        path: Path,
+        connection: sqlite3.Connection,
+        box: SealedBox,
+        resolver: DidResolver | None,
+        allow_loopback: bool = False,
     ) -> None:
         self.path = path
         self._db = connection
         self._box = box
         self._resolver = resolver
+        self._allow_loopback = allow_loopback
         self._signers: dict[str, KeySigner] = {}
 
     # --- opening -------------------------------------------------------------------------------
@@ -144,8 +150,13 @@ class Wallet:
         resolver: DidResolver | None = None,
         kdf: KdfParams | None = None,
         timeout: float = 2.0,
+        allow_loopback: bool = False,
     ) -> Wallet:
-        """Open (or create) the wallet at ``path``; a wrong passphrase changes nothing."""
+        """Open (or create) the wallet at ``path``; a wrong passphrase changes nothing.
+
+        ``allow_loopback`` lets credential checks reach did:web documents and status lists on
+        plain-http loopback addresses (tests and demos only).
+        """
         path = Path(path)
         secret = passphrase.encode() if isinstance(passphrase, str) else passphrase
         if not secret:
@@ -175,7 +186,7 @@ class Wallet:
         except BaseException:
             connection.close()
             raise
-        return cls(path, connection, box, resolver)
+        return cls(path, connection, box, resolver, allow_loopback)
 
     async def close(self) -> None:
         self._db.close()
@@ -341,7 +352,10 @@ class Wallet:
         subject = next((s for s in info.subject_ids if s in ours), None)
         if subject is None:
             raise WalletError("this credential is not issued to any DID of this wallet")
-        async with Verifier(resolver=self._resolver) as verifier:
+        loopback = self._allow_loopback
+        async with Verifier(
+            resolver=self._resolver, allow_http=loopback, allow_loopback=loopback
+        ) as verifier:
             result = await verifier.verify_credential(credential)
         warnings: list[str] = []
         for problem in result.problems:
