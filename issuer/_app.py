@@ -42,7 +42,7 @@ def create_app(issuer: Issuer, *, operator_token: str | None = None) -> web.Appl
     ttl_seconds = max(0, issuer.status_ttl_ms // 1000)
 
     async def did_document(request: web.Request) -> web.Response:
-        return web.json_response(issuer.did_document(), content_type="application/did+json")
+        return web.json_response(await issuer.did_document(), content_type="application/did+json")
 
     async def status_list(request: web.Request) -> web.Response:
         try:

@@ -54,13 +54,9 @@ class _Options:
             click.prompt("Issuer passphrase", hide_input=True, confirmation_prompt=confirm, err=True)
         )
 
-    def path(self) -> Path:
-        if self.store.startswith(("postgresql://", "postgres://")):
-            raise IssuerError(
-                "the PostgreSQL store is not available in this version; use a SQLite file",
-                code="NOT_SUPPORTED",
-            )
-        return Path(self.store)
+    def path(self) -> str:
+        """A SQLite file path, or a postgresql:// URL."""
+        return self.store
 
 
 def _with_issuer(options: _Options, work: Callable[[Issuer], Awaitable[T]]) -> T:
@@ -133,7 +129,7 @@ def init(
         )
         async with issuer:
             if did_json is not None:
-                did_json.write_text(json.dumps(issuer.did_document(), indent=2))
+                did_json.write_text(json.dumps(await issuer.did_document(), indent=2))
             return {"did": issuer.did, "baseUrl": issuer.base_url, "store": str(options.path())}
 
     out = run(go, options.as_json)
@@ -317,7 +313,8 @@ def batch(options: _Options, source: Path, out_file: Path | None, out_dir: Path 
     async def work(issuer: Issuer) -> dict[str, Any]:
         issued, skipped, failed = 0, 0, []
         known = {
-            r[0] for r in issuer.store.query("SELECT batch_key FROM credentials WHERE batch_key IS NOT NULL")
+            r[0]
+            for r in await issuer.store.query("SELECT batch_key FROM credentials WHERE batch_key IS NOT NULL")
         }
         if out_dir is not None:
             out_dir.mkdir(parents=True, exist_ok=True)

@@ -30,7 +30,7 @@ from didvc.proofs import add_proof, format_datetime
 from didvc.sealing import KdfParams, SealedBox, WrongPassphraseError
 from didvc.status import MIN_ENTRIES, StatusList
 from issuer._allocation import index_for
-from issuer._store import SqliteStore
+from issuer._store import Store, Transaction, open_store
 from resolvers import did_key_from_public_key, did_web_url
 
 __all__ = ["AGENT_CONTEXT", "InventoryEntry", "Issuer", "IssuerError"]
@@ -105,7 +105,7 @@ def did_web_for(host_and_path: str) -> str:
 class Issuer:
     """An open issuer store. Create one with :meth:`create`, open it with :meth:`open`."""
 
-    def __init__(self, store: SqliteStore, box: SealedBox, meta: Mapping[str, str]) -> None:
+    def __init__(self, store: Store, box: SealedBox, meta: Mapping[str, str]) -> None:
         self.store = store
         self._box = box
         self.did: str = meta["did"]
@@ -141,10 +141,10 @@ class Issuer:
         """
         if list_size < MIN_ENTRIES:
             raise MalformedValueError(f"status lists need at least {MIN_ENTRIES} entries")
-        store = SqliteStore(path)
+        store = open_store(path)
         try:
-            if store.exists():
-                raise IssuerError(f"{path} already holds an issuer")
+            if await store.exists():
+                raise IssuerError(f"{store.description} already holds an issuer")
             pair = KeyPair.generate(key_type)
             if did_web:
                 did = did_web_for(did_web)
@@ -161,7 +161,7 @@ class Issuer:
             params = (kdf or KdfParams.new()).checked()
             secret = passphrase.encode() if isinstance(passphrase, str) else passphrase
             box = SealedBox(await asyncio.to_thread(params.derive, secret))
-            store.create_schema()
+            await store.create_schema()
             meta = {
                 "did": did,
                 "base_url": base,
@@ -171,35 +171,36 @@ class Issuer:
                 "default_validity": str(int(default_validity.total_seconds())),
                 "status_ttl_ms": str(status_ttl_ms),
             }
-            with store.transaction() as db:
-                db.executemany("INSERT INTO meta (name, value) VALUES (?, ?)", meta.items())
-                _insert_key(db, box, key_id, pair, active=True)
+            async with store.transaction() as tx:
+                await tx.many("INSERT INTO meta (name, value) VALUES (?, ?)", list(meta.items()))
+                await _insert_key(tx, box, key_id, pair, active=True)
         except BaseException:
-            store.close()
+            await store.close()
             raise
         return cls(store, box, meta)
 
     @classmethod
     async def open(cls, path: str | os.PathLike[str], *, passphrase: str | bytes) -> Issuer:
-        if not Path(path).exists():
+        is_url = str(path).startswith(("postgresql://", "postgres://"))
+        if not is_url and not Path(path).exists():
             raise IssuerError(f"no issuer store at {path} (run 'didvc issuer init')")
-        store = SqliteStore(path)
+        store = open_store(path)
         try:
-            if not store.exists():
-                raise IssuerError(f"{path} is not an issuer store")
-            meta = store.meta()
+            if not await store.exists():
+                raise IssuerError(f"{store.description} holds no issuer (run 'didvc issuer init')")
+            meta = await store.meta()
             params = KdfParams.from_json(json.loads(meta["kdf"]))
             secret = passphrase.encode() if isinstance(passphrase, str) else passphrase
             box = SealedBox(await asyncio.to_thread(params.derive, secret))
             if box.open(b64url_decode(meta["check"]), b"check") != _CHECK:
                 raise WrongPassphraseError("the passphrase does not open this issuer store")
         except BaseException:
-            store.close()
+            await store.close()
             raise
         return cls(store, box, meta)
 
     async def close(self) -> None:
-        self.store.close()
+        await self.store.close()
 
     async def __aenter__(self) -> Issuer:
         return self
@@ -213,9 +214,10 @@ class Issuer:
     def is_did_web(self) -> bool:
         return self.did.startswith("did:web:")
 
-    def signer(self) -> KeySigner:
+    async def signer(self) -> KeySigner:
+        """The signer of the active assertion key (decrypted once, kept in memory)."""
         if self._signer is None:
-            rows = self.store.query("SELECT key_id, key_type, sealed_secret FROM keys WHERE active = 1")
+            rows = await self.store.query("SELECT key_id, key_type, sealed_secret FROM keys WHERE active = 1")
             if not rows:
                 raise IssuerError("the issuer has no active key")
             key_id, key_type, sealed = rows[0]
@@ -223,13 +225,13 @@ class Issuer:
             self._signer = KeySigner(KeyPair.from_private_bytes(key_type, secret), key_id)
         return self._signer
 
-    def did_document(self) -> dict[str, Any]:
+    async def did_document(self) -> dict[str, Any]:
         """The DID document to publish (did:web): every key not yet retired asserts for us."""
         if not self.is_did_web:
             from resolvers import did_key_document
 
             return did_key_document(self.did)
-        rows = self.store.query(
+        rows = await self.store.query(
             "SELECT key_id, public_key FROM keys WHERE retired IS NULL ORDER BY created, key_id"
         )
         methods = [
@@ -250,32 +252,33 @@ class Issuer:
         """A new assertion key signs from now on; the old one stays published until retired."""
         if not self.is_did_web:
             raise IssuerError("a did:key issuer cannot rotate: its DID is its key (create a did:web issuer)")
-        current = self.signer()
+        current = await self.signer()
         pair = KeyPair.generate(key_type or current.algorithm)
-        count = self.store.query("SELECT COUNT(*) FROM keys")[0][0]
-        key_id = f"{self.did}#key-{count + 1}"
-        with self.store.transaction() as db:
-            db.execute("UPDATE keys SET active = 0")
-            _insert_key(db, self._box, key_id, pair, active=True)
+        async with self.store.transaction() as tx:
+            await tx.lock("keys")
+            count = (await tx.one("SELECT COUNT(*) FROM keys") or (0,))[0]
+            key_id = f"{self.did}#key-{count + 1}"
+            await tx.run("UPDATE keys SET active = 0")
+            await _insert_key(tx, self._box, key_id, pair, active=True)
         self._signer = None
         return key_id
 
     async def retire_key(self, key_id: str) -> None:
         """Take a key out of the DID document: credentials it signed stop verifying."""
-        rows = self.store.query("SELECT active, retired FROM keys WHERE key_id = ?", (key_id,))
+        rows = await self.store.query("SELECT active, retired FROM keys WHERE key_id = ?", key_id)
         if not rows:
             raise IssuerError(f"no key {key_id}")
         if rows[0][0]:
             raise IssuerError("the active key cannot be retired; rotate first")
         if rows[0][1]:
             raise IssuerError(f"{key_id} is already retired")
-        with self.store.transaction() as db:
-            db.execute(
-                "UPDATE keys SET retired = ? WHERE key_id = ?", (format_datetime(self.clock()), key_id)
+        async with self.store.transaction() as tx:
+            await tx.run(
+                "UPDATE keys SET retired = ? WHERE key_id = ?", format_datetime(self.clock()), key_id
             )
 
-    def keys(self) -> list[dict[str, Any]]:
-        rows = self.store.query(
+    async def keys(self) -> list[dict[str, Any]]:
+        rows = await self.store.query(
             "SELECT key_id, key_type, public_key, active, retired FROM keys ORDER BY created, key_id"
         )
         return [
@@ -310,7 +313,11 @@ class Issuer:
         batch_key: str | None = None,
     ) -> dict[str, Any] | str:
         """Issue an AgentCredential to ``subject`` with ``claims`` (``scope``, ``owner``,
-        ``agentName``, ``audience``, or any term a bundled ``contexts`` entry defines)."""
+        ``agentName``, ``audience``, or any term a bundled ``contexts`` entry defines).
+
+        The status indexes, the signature and the record are one transaction: when this returns
+        the credential is durable, and if it fails nothing is left half-issued.
+        """
         from didvc.did import parse_did
 
         parse_did(subject)
@@ -322,45 +329,34 @@ class Issuer:
         subject_claims = {"id": subject, **dict(claims or {})}
         if subject_claims["id"] != subject:
             raise IssuerError("claims may not change the subject id")
+        extra_types = [t for t in types if t not in ("VerifiableCredential", "AgentCredential")]
         body: dict[str, Any] = {
             "@context": [CREDENTIALS_V2, AGENT_CONTEXT, *contexts],
             "id": credential_id,
-            "type": [
-                "VerifiableCredential",
-                "AgentCredential",
-                *[t for t in types if t not in ("VerifiableCredential", "AgentCredential")],
-            ],
+            "type": ["VerifiableCredential", "AgentCredential", *extra_types],
             "issuer": self.did,
             "validFrom": format_datetime(start),
             "validUntil": format_datetime(until),
             "credentialSubject": subject_claims,
         }
-        signer = self.signer()
-        with self.store.transaction() as db:
+        signer = await self.signer()
+        async with self.store.transaction() as tx:
             if batch_key is not None:
-                done = db.execute(
-                    "SELECT body, format FROM credentials WHERE batch_key = ?", (batch_key,)
-                ).fetchone()
+                done = await tx.one("SELECT body, format FROM credentials WHERE batch_key = ?", batch_key)
                 if done is not None:
                     return _stored_credential(done[0], done[1])
             entries = []
             for purpose in PURPOSES:
-                list_id, index = _allocate(db, purpose, self.list_size, start)
+                list_id, index = await _allocate(tx, purpose, self.list_size, start)
                 url = self.status_list_url(list_id)
-                entries.append(
-                    (
-                        list_id,
-                        index,
-                        purpose,
-                        {
-                            "id": f"{url}#{index}",
-                            "type": "BitstringStatusListEntry",
-                            "statusPurpose": purpose,
-                            "statusListIndex": str(index),
-                            "statusListCredential": url,
-                        },
-                    )
-                )
+                entry = {
+                    "id": f"{url}#{index}",
+                    "type": "BitstringStatusListEntry",
+                    "statusPurpose": purpose,
+                    "statusListIndex": str(index),
+                    "statusListCredential": url,
+                }
+                entries.append((list_id, index, purpose, entry))
             body["credentialStatus"] = [entry for *_, entry in entries]
             check_credential(body, issuing=True)
             secured: dict[str, Any] | str
@@ -369,26 +365,24 @@ class Issuer:
             else:
                 secured = await add_proof(body, signer, cryptosuite=cryptosuite, created=start)
             scopes = subject_claims.get("scope", [])
-            db.execute(
+            await tx.run(
                 "INSERT INTO credentials (id, subject, owner, agent_name, types, scopes, valid_from,"
                 " valid_until, status, body, format, issued, batch_key)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'active', ?, ?, ?, ?)",
-                (
-                    credential_id,
-                    subject,
-                    _text(subject_claims.get("owner")),
-                    _text(subject_claims.get("agentName")),
-                    json.dumps(body["type"]),
-                    json.dumps(scopes if isinstance(scopes, list) else [scopes]),
-                    body["validFrom"],
-                    body["validUntil"],
-                    secured if isinstance(secured, str) else json.dumps(secured),
-                    format,
-                    format_datetime(self.clock()),
-                    batch_key,
-                ),
+                credential_id,
+                subject,
+                _text(subject_claims.get("owner")),
+                _text(subject_claims.get("agentName")),
+                json.dumps(body["type"]),
+                json.dumps(scopes if isinstance(scopes, list) else [scopes]),
+                body["validFrom"],
+                body["validUntil"],
+                secured if isinstance(secured, str) else json.dumps(secured),
+                format,
+                _precise(self.clock()),
+                batch_key,
             )
-            db.executemany(
+            await tx.many(
                 "INSERT INTO status_entries (list_id, idx, credential_id, purpose) VALUES (?, ?, ?, ?)",
                 [(list_id, index, credential_id, purpose) for list_id, index, purpose, _ in entries],
             )
@@ -396,56 +390,45 @@ class Issuer:
 
     # --- status changes ----------------------------------------------------------------------
 
-    def _status(self, credential_id: str) -> str:
-        rows = self.store.query("SELECT status FROM credentials WHERE id = ?", (credential_id,))
-        if not rows:
-            raise UnknownCredentialError(f"no credential {credential_id} was issued here")
-        return str(rows[0][0])
-
-    def _set(self, credential_id: str, *, status: str, purpose: str, value: int) -> None:
-        with self.store.transaction() as db:
-            db.execute("UPDATE credentials SET status = ? WHERE id = ?", (status, credential_id))
-            db.execute(
+    async def _change(
+        self, credential_id: str, allowed: tuple[str, ...], status: str, purpose: str, value: int
+    ) -> None:
+        async with self.store.transaction() as tx:
+            row = await tx.one("SELECT status FROM credentials WHERE id = ?", credential_id)
+            if row is None:
+                raise UnknownCredentialError(f"no credential {credential_id} was issued here")
+            if row[0] not in allowed:
+                raise StatusChangeError(f"{credential_id} is {row[0]}; cannot make it {status}")
+            await tx.run("UPDATE credentials SET status = ? WHERE id = ?", status, credential_id)
+            await tx.run(
                 "UPDATE status_entries SET value = ? WHERE credential_id = ? AND purpose = ?",
-                (value, credential_id, purpose),
+                value,
+                credential_id,
+                purpose,
             )
 
     async def revoke(self, credential_id: str) -> None:
         """Revoke for good (the revocation bit is set; it is never cleared)."""
-        if self._status(credential_id) == "revoked":
-            raise StatusChangeError(f"{credential_id} is already revoked")
-        self._set(credential_id, status="revoked", purpose="revocation", value=1)
+        await self._change(credential_id, ("active", "suspended"), "revoked", "revocation", 1)
 
     async def suspend(self, credential_id: str) -> None:
-        current = self._status(credential_id)
-        if current != "active":
-            raise StatusChangeError(
-                f"{credential_id} is {current}; only an active credential can be suspended"
-            )
-        self._set(credential_id, status="suspended", purpose="suspension", value=1)
+        """Suspend an active credential (reversible with :meth:`reinstate`)."""
+        await self._change(credential_id, ("active",), "suspended", "suspension", 1)
 
     async def reinstate(self, credential_id: str) -> None:
-        current = self._status(credential_id)
-        if current != "suspended":
-            raise StatusChangeError(
-                f"{credential_id} is {current}; only a suspended credential can be reinstated"
-            )
-        self._set(credential_id, status="active", purpose="suspension", value=0)
+        """Lift a suspension; a revoked credential stays revoked."""
+        await self._change(credential_id, ("suspended",), "active", "suspension", 0)
 
     async def revoke_all(self, agent: str) -> list[str]:
         """Emergency: revoke every credential of ``agent`` that is not revoked yet."""
-        with self.store.transaction() as db:
-            ids = [
-                r[0]
-                for r in db.execute(
-                    "SELECT id FROM credentials WHERE subject = ? AND status != 'revoked'", (agent,)
-                )
-            ]
+        async with self.store.transaction() as tx:
+            rows = await tx.all("SELECT id FROM credentials WHERE subject = ? AND status != 'revoked'", agent)
+            ids = [r[0] for r in rows]
             for credential_id in ids:
-                db.execute("UPDATE credentials SET status = 'revoked' WHERE id = ?", (credential_id,))
-                db.execute(
+                await tx.run("UPDATE credentials SET status = 'revoked' WHERE id = ?", credential_id)
+                await tx.run(
                     "UPDATE status_entries SET value = 1 WHERE credential_id = ? AND purpose = 'revocation'",
-                    (credential_id,),
+                    credential_id,
                 )
         return ids
 
@@ -454,9 +437,10 @@ class Issuer:
     async def inventory(
         self, *, agent: str | None = None, status: str | None = None, expiring_within: timedelta | None = None
     ) -> list[InventoryEntry]:
-        rows = self.store.query(
+        """Every issued credential, in issue order, with its current state."""
+        rows = await self.store.query(
             "SELECT id, subject, owner, agent_name, types, scopes, valid_from, valid_until, status, format"
-            " FROM credentials ORDER BY issued, rowid"
+            " FROM credentials ORDER BY issued, id"
         )
         now = self.clock()
         out = []
@@ -491,29 +475,31 @@ class Issuer:
         return out
 
     async def credential(self, credential_id: str) -> dict[str, Any] | str:
-        rows = self.store.query("SELECT body, format FROM credentials WHERE id = ?", (credential_id,))
+        rows = await self.store.query("SELECT body, format FROM credentials WHERE id = ?", credential_id)
         if not rows:
             raise UnknownCredentialError(f"no credential {credential_id} was issued here")
         return _stored_credential(rows[0][0], rows[0][1])
 
     # --- status lists ------------------------------------------------------------------------
 
-    def status_lists(self) -> list[tuple[int, str]]:
-        return [(r[0], r[1]) for r in self.store.query("SELECT id, purpose FROM status_lists ORDER BY id")]
+    async def status_lists(self) -> list[tuple[int, str]]:
+        return [
+            (r[0], r[1]) for r in await self.store.query("SELECT id, purpose FROM status_lists ORDER BY id")
+        ]
 
     async def status_list_credential(
         self, list_id: int, *, valid_for: timedelta | None = None
     ) -> dict[str, Any]:
         """The signed BitstringStatusListCredential of one list, as of now."""
-        rows = self.store.query(
-            "SELECT purpose, size, status_size FROM status_lists WHERE id = ?", (list_id,)
+        rows = await self.store.query(
+            "SELECT purpose, size, status_size FROM status_lists WHERE id = ?", list_id
         )
         if not rows:
             raise UnknownCredentialError(f"no status list {list_id}")
         purpose, size, status_size = rows[0]
         bits = StatusList(size, status_size=status_size)
-        for index, value in self.store.query(
-            "SELECT idx, value FROM status_entries WHERE list_id = ? AND value != 0", (list_id,)
+        for index, value in await self.store.query(
+            "SELECT idx, value FROM status_entries WHERE list_id = ? AND value != 0", list_id
         ):
             bits.set(index, value)
         url = self.status_list_url(list_id)
@@ -534,7 +520,7 @@ class Issuer:
         }
         if valid_for is not None:
             document["validUntil"] = format_datetime(now + valid_for)
-        return await add_proof(document, self.signer(), created=now)
+        return await add_proof(document, await self.signer(), created=now)
 
     async def publish(self, directory: str | os.PathLike[str]) -> list[Path]:
         """Write the signed status lists, and for did:web the DID document, into ``directory``
@@ -542,47 +528,53 @@ class Issuer:
         root = Path(directory)
         status_dir = root.joinpath(*[p for p in self.base_path.split("/") if p], "status")
         written = []
-        for list_id, _ in self.status_lists():
+        for list_id, _ in await self.status_lists():
             written.append(_write(status_dir / str(list_id), await self.status_list_credential(list_id)))
         if self.is_did_web:
             path = did_web_url(self.did).split("/", 3)[3]
-            written.append(_write(root / path, self.did_document()))
+            written.append(_write(root / path, await self.did_document()))
         return written
 
 
-def _allocate(db: Any, purpose: str, size: int, now: datetime) -> tuple[int, int]:
+async def _allocate(tx: Transaction, purpose: str, size: int, now: datetime) -> tuple[int, int]:
     """Next index on the open list for ``purpose`` (a new list when the last one is full)."""
-    row = db.execute(
+    await tx.lock(f"allocate:{purpose}")
+    row = await tx.one(
         "SELECT id, size, secret, next_position FROM status_lists WHERE purpose = ? AND next_position < size"
         " ORDER BY id LIMIT 1",
-        (purpose,),
-    ).fetchone()
+        purpose,
+    )
     if row is None:
-        cursor = db.execute(
-            "INSERT INTO status_lists (purpose, size, secret, created) VALUES (?, ?, ?, ?)",
-            (purpose, size, os.urandom(32), format_datetime(now)),
+        row = await tx.one(
+            "INSERT INTO status_lists (purpose, size, secret, created) VALUES (?, ?, ?, ?)"
+            " RETURNING id, size, secret, next_position",
+            purpose,
+            size,
+            os.urandom(32),
+            format_datetime(now),
         )
-        row = db.execute(
-            "SELECT id, size, secret, next_position FROM status_lists WHERE id = ?", (cursor.lastrowid,)
-        ).fetchone()
+        assert row is not None
     list_id, list_size, secret, position = row
-    db.execute("UPDATE status_lists SET next_position = next_position + 1 WHERE id = ?", (list_id,))
+    await tx.run("UPDATE status_lists SET next_position = next_position + 1 WHERE id = ?", list_id)
     return int(list_id), index_for(bytes(secret), int(position), int(list_size))
 
 
-def _insert_key(db: Any, box: SealedBox, key_id: str, pair: KeyPair, *, active: bool) -> None:
-    db.execute(
+async def _insert_key(tx: Transaction, box: SealedBox, key_id: str, pair: KeyPair, *, active: bool) -> None:
+    await tx.run(
         "INSERT INTO keys (key_id, key_type, public_key, sealed_secret, created, active)"
         " VALUES (?, ?, ?, ?, ?, ?)",
-        (
-            key_id,
-            str(pair.key_type),
-            pair.public_key.to_multikey(),
-            box.seal(pair.private_bytes(), f"key|{key_id}|{pair.key_type}".encode()),
-            format_datetime(_now()),
-            int(active),
-        ),
+        key_id,
+        str(pair.key_type),
+        pair.public_key.to_multikey(),
+        box.seal(pair.private_bytes(), f"key|{key_id}|{pair.key_type}".encode()),
+        _precise(_now()),
+        int(active),
     )
+
+
+def _precise(moment: datetime) -> str:
+    """A sortable UTC timestamp to the microsecond (issue order for the inventory)."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def _stored_credential(body: str, fmt: str) -> dict[str, Any] | str:
