@@ -1,0 +1,147 @@
+"""The issuer on PostgreSQL (real server): shared lists, many processes, no duplicate index.
+
+Skipped with a reason when no server is reachable, unless DIDVC_REQUIRE_SERVICES is set (as in
+CI, which installs and starts PostgreSQL), where a missing server fails the run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from didvc.sealing import KdfParams, WrongPassphraseError
+from issuer import Issuer
+from issuer._store import StoreUnavailableError
+from tests.helpers import Party
+
+ADMIN_URL = os.environ.get("DIDVC_POSTGRES_URL", "postgresql://didvc:didvc@127.0.0.1:5432/didvc")
+FAST = KdfParams.new(memory_kib=8192, iterations=1, lanes=1)
+
+
+@pytest.fixture
+async def database() -> AsyncIterator[str]:
+    asyncpg = pytest.importorskip("asyncpg")
+    try:
+        admin = await asyncpg.connect(ADMIN_URL, timeout=3)
+    except Exception as exc:
+        message = f"no PostgreSQL server reachable at {ADMIN_URL.split('@')[-1]} ({type(exc).__name__})"
+        if os.environ.get("DIDVC_REQUIRE_SERVICES"):
+            pytest.fail(message)
+        pytest.skip(message)
+    name = f"didvc_test_{uuid.uuid4().hex[:12]}"
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    base, _, _ = ADMIN_URL.rpartition("/")
+    try:
+        yield f"{base}/{name}"
+    finally:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()
+
+
+async def test_lifecycle_on_postgresql(database: str) -> None:
+    issuer = await Issuer.create(database, passphrase="pw", kdf=FAST, base_url="https://status.example")
+    agent = Party()
+    vc = await issuer.issue(agent.did, claims={"scope": ["a"], "owner": "Acme"})
+    assert isinstance(vc, dict)
+    await issuer.suspend(vc["id"])
+    await issuer.reinstate(vc["id"])
+    await issuer.revoke(vc["id"])
+    assert [e.status for e in await issuer.inventory(agent=agent.did)] == ["revoked"]
+    document = await issuer.status_list_credential(1)
+    from didvc.status import StatusList
+
+    bits = StatusList.decode(document["credentialSubject"]["encodedList"])
+    assert bits.get(int(vc["credentialStatus"][0]["statusListIndex"])) == 1
+    await issuer.close()
+    with pytest.raises(WrongPassphraseError):
+        await Issuer.open(database, passphrase="wrong")
+    reopened = await Issuer.open(database, passphrase="pw")
+    assert reopened.did == issuer.did
+    await reopened.close()
+
+
+async def test_a_thousand_concurrent_issues_on_postgresql(database: str) -> None:
+    issuer = await Issuer.create(database, passphrase="pw", kdf=FAST, base_url="https://status.example")
+    credentials = await asyncio.gather(*(issuer.issue(f"did:example:agent-{i}") for i in range(1000)))
+    entries = {
+        (s["statusListCredential"], s["statusListIndex"])
+        for vc in credentials
+        for s in vc["credentialStatus"]
+    }  # type: ignore[index]
+    assert len(entries) == 2000
+    await issuer.close()
+
+
+WORKER = """
+import asyncio, sys
+sys.path.insert(0, {root!r})
+from issuer import Issuer
+async def main():
+    async with await Issuer.open({url!r}, passphrase="pw") as issuer:
+        await asyncio.gather(*(issuer.issue("did:example:w{worker}-" + str(i)) for i in range({count})))
+asyncio.run(main())
+"""
+
+
+async def test_several_issuer_processes_share_lists(database: str) -> None:
+    issuer = await Issuer.create(database, passphrase="pw", kdf=FAST, base_url="https://status.example")
+    await issuer.close()
+    root = str(Path(__file__).resolve().parents[2])
+    workers = [
+        subprocess.Popen([sys.executable, "-c", WORKER.format(root=root, url=database, worker=w, count=150)])
+        for w in range(4)
+    ]
+    assert [await asyncio.to_thread(w.wait, 300) for w in workers] == [0, 0, 0, 0]
+    import asyncpg
+
+    connection = await asyncpg.connect(database)
+    try:
+        assert await connection.fetchval("SELECT COUNT(*) FROM credentials") == 600
+        assert await connection.fetchval("SELECT COUNT(*) FROM status_entries") == 1200
+        assert await connection.fetchval("SELECT COUNT(DISTINCT (list_id, idx)) FROM status_entries") == 1200
+        assert await connection.fetchval("SELECT COUNT(*) FROM status_lists") == 2  # one per purpose, shared
+    finally:
+        await connection.close()
+
+
+async def test_unreachable_server_is_a_clear_error() -> None:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    with pytest.raises(StoreUnavailableError) as info:
+        await Issuer.open(f"postgresql://didvc:secret-pw@127.0.0.1:{port}/nothing", passphrase="pw")
+    assert info.value.code == "STORE_UNAVAILABLE_ERROR"
+    assert "secret-pw" not in str(info.value)
+
+
+async def test_cli_with_a_postgresql_store(database: str, tmp_path: Path) -> None:
+    import json
+
+    env = {**os.environ, "DIDVC_ISSUER_STORE": database, "DIDVC_ISSUER_PASSPHRASE": "pw"}
+
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "didvc", "issuer", "--json", *args],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+
+    init = await asyncio.to_thread(cli, "init", "--base-url", "https://status.example")
+    assert init.returncode == 0, init.stderr
+    issued = await asyncio.to_thread(cli, "issue", Party().did, "--scope", "a")
+    assert issued.returncode == 0, issued.stderr
+    listed = await asyncio.to_thread(cli, "list")
+    assert [e["status"] for e in json.loads(listed.stdout)] == ["active"]
+    assert "didvc:didvc" not in init.stdout + issued.stdout + listed.stdout
