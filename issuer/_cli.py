@@ -130,7 +130,7 @@ def init(
         async with issuer:
             if did_json is not None:
                 did_json.write_text(json.dumps(await issuer.did_document(), indent=2))
-            return {"did": issuer.did, "baseUrl": issuer.base_url, "store": str(options.path())}
+            return {"did": issuer.did, "baseUrl": issuer.base_url, "store": issuer.store.description}
 
     out = run(go, options.as_json)
     text = f"issuer {out['did']}\nstatus lists at {out['baseUrl']}/status/<n>"
