@@ -15,7 +15,7 @@ import asyncio
 import json
 import os
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -311,12 +311,17 @@ class Issuer:
         format: str = "ldp",
         credential_id: str | None = None,
         batch_key: str | None = None,
+        status_messages: Sequence[str] | None = None,
     ) -> dict[str, Any] | str:
         """Issue an AgentCredential to ``subject`` with ``claims`` (``scope``, ``owner``,
         ``agentName``, ``audience``, or any term a bundled ``contexts`` entry defines).
 
         The status indexes, the signature and the record are one transaction: when this returns
         the credential is durable, and if it fails nothing is left half-issued.
+
+        ``status_messages`` adds a third entry with ``statusPurpose: "message"``: a list of
+        messages, the n-th meaning status value n (``statusSize`` bits, as few as fit); the
+        credential starts at value 0, and :meth:`set_message` moves it.
         """
         from didvc.did import parse_did
 
@@ -346,16 +351,27 @@ class Issuer:
                 if done is not None:
                     return _stored_credential(done[0], done[1])
             entries = []
-            for purpose in PURPOSES:
-                list_id, index = await _allocate(tx, purpose, self.list_size, start)
+            purposes: list[tuple[str, int]] = [(purpose, 1) for purpose in PURPOSES]
+            if status_messages:
+                if not 2 <= len(status_messages) <= 256:
+                    raise IssuerError("status_messages needs 2 to 256 messages")
+                purposes.append(("message", max(1, (len(status_messages) - 1).bit_length())))
+            for purpose, status_size in purposes:
+                list_id, index = await _allocate(tx, purpose, self.list_size, start, status_size)
                 url = self.status_list_url(list_id)
-                entry = {
+                entry: dict[str, Any] = {
                     "id": f"{url}#{index}",
                     "type": "BitstringStatusListEntry",
                     "statusPurpose": purpose,
                     "statusListIndex": str(index),
                     "statusListCredential": url,
                 }
+                if purpose == "message":
+                    entry["statusSize"] = status_size
+                    entry["statusMessage"] = [
+                        {"status": hex(value), "message": str(text)}
+                        for value, text in enumerate(status_messages or [])
+                    ]
                 entries.append((list_id, index, purpose, entry))
             body["credentialStatus"] = [entry for *_, entry in entries]
             check_credential(body, issuing=True)
@@ -418,6 +434,24 @@ class Issuer:
     async def reinstate(self, credential_id: str) -> None:
         """Lift a suspension; a revoked credential stays revoked."""
         await self._change(credential_id, ("suspended",), "active", "suspension", 0)
+
+    async def set_message(self, credential_id: str, value: int) -> None:
+        """Move a credential's ``message`` status to ``value`` (an index into its messages)."""
+        async with self.store.transaction() as tx:
+            row = await tx.one(
+                "SELECT l.status_size FROM status_entries e JOIN status_lists l ON l.id = e.list_id"
+                " WHERE e.credential_id = ? AND e.purpose = 'message'",
+                credential_id,
+            )
+            if row is None:
+                raise UnknownCredentialError(f"{credential_id} has no message status")
+            if not 0 <= value < (1 << int(row[0])):
+                raise StatusChangeError(f"status value {value} does not fit in {row[0]} bits")
+            await tx.run(
+                "UPDATE status_entries SET value = ? WHERE credential_id = ? AND purpose = 'message'",
+                value,
+                credential_id,
+            )
 
     async def revoke_all(self, agent: str) -> list[str]:
         """Emergency: revoke every credential of ``agent`` that is not revoked yet."""
@@ -536,20 +570,24 @@ class Issuer:
         return written
 
 
-async def _allocate(tx: Transaction, purpose: str, size: int, now: datetime) -> tuple[int, int]:
+async def _allocate(
+    tx: Transaction, purpose: str, size: int, now: datetime, status_size: int = 1
+) -> tuple[int, int]:
     """Next index on the open list for ``purpose`` (a new list when the last one is full)."""
     await tx.lock(f"allocate:{purpose}")
     row = await tx.one(
-        "SELECT id, size, secret, next_position FROM status_lists WHERE purpose = ? AND next_position < size"
-        " ORDER BY id LIMIT 1",
+        "SELECT id, size, secret, next_position FROM status_lists"
+        " WHERE purpose = ? AND status_size = ? AND next_position < size ORDER BY id LIMIT 1",
         purpose,
+        status_size,
     )
     if row is None:
         row = await tx.one(
-            "INSERT INTO status_lists (purpose, size, secret, created) VALUES (?, ?, ?, ?)"
+            "INSERT INTO status_lists (purpose, size, status_size, secret, created) VALUES (?, ?, ?, ?, ?)"
             " RETURNING id, size, secret, next_position",
             purpose,
             size,
+            status_size,
             os.urandom(32),
             format_datetime(now),
         )

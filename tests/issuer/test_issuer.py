@@ -295,3 +295,29 @@ async def test_wrong_passphrase_corrupted_and_locked_stores(tmp_path: Path) -> N
     await issuer.close()
     with pytest.raises(IssuerError):
         await Issuer.create(tmp_path / "k.db", passphrase="pw", kdf=FAST)  # a did:key issuer needs a base URL
+
+
+async def test_status_messages_with_status_size(served: Served) -> None:
+    issuer, agent = served.issuer, Party()
+    messages = ["in service", "maintenance", "under review"]
+    vc = await issuer.issue(agent.did, claims={"scope": ["a"]}, status_messages=messages)
+    assert isinstance(vc, dict)
+    entry = vc["credentialStatus"][2]
+    assert entry["statusPurpose"] == "message" and entry["statusSize"] == 2
+    assert [m["message"] for m in entry["statusMessage"]] == messages
+    assert await served.verify(vc) == []
+    await issuer.set_message(vc["id"], 2)
+    document = await issuer.status_list_credential(int(entry["statusListCredential"].rsplit("/", 1)[1]))
+    bits = StatusList.decode(document["credentialSubject"]["encodedList"], status_size=2)
+    assert bits.get(int(entry["statusListIndex"])) == 2
+    served.verifier.status.clear()
+    from verifier._status import StatusChecker
+
+    checker: StatusChecker = served.verifier.status
+    from didvc.credentials import check_credential
+
+    outcomes = await checker.check(check_credential(vc))
+    assert [(o.purpose, o.value, o.message) for o in outcomes][2] == ("message", 2, "under review")
+    assert await served.verify(vc) == []  # a message is information, not a verdict
+    with pytest.raises(IssuerError):
+        await issuer.set_message(vc["id"], 4)
