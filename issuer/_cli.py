@@ -154,6 +154,9 @@ def init(
 @click.option("--valid-for", help="Lifetime (default: the issuer's, e.g. 24h).")
 @click.option("--suite", default="eddsa-rdfc-2022", show_default=True, help="Cryptosuite, or 'vc+jwt'.")
 @click.option(
+    "--status-message", "status_messages", multiple=True, help="A message status value (repeat: 0, 1, ...)."
+)
+@click.option(
     "--out", "out_file", type=click.Path(dir_okay=False, path_type=Path), help="Write the credential here."
 )
 @click.pass_obj
@@ -168,6 +171,7 @@ def issue(
     types: tuple[str, ...],
     valid_for: str | None,
     suite: str,
+    status_messages: tuple[str, ...],
     out_file: Path | None,
 ) -> None:
     """Issue a credential to the agent DID AGENT."""
@@ -191,6 +195,7 @@ def issue(
             valid_for=parse_duration(valid_for) if valid_for else None,
             cryptosuite=suite if suite != "vc+jwt" else "eddsa-rdfc-2022",
             format="jwt" if suite == "vc+jwt" else "ldp",
+            status_messages=list(status_messages) or None,
         )
 
     credential = _with_issuer(options, work)
@@ -222,6 +227,20 @@ def _status_command(name: str, help_text: str) -> None:
 _status_command("revoke", "Revoke a credential for good.")
 _status_command("suspend", "Suspend a credential (reversible with reinstate).")
 _status_command("reinstate", "Lift a suspension.")
+
+
+@issuer_group.command("set-message")
+@click.argument("credential_id")
+@click.argument("value", type=int)
+@click.pass_obj
+def set_message(options: _Options, credential_id: str, value: int) -> None:
+    """Set a credential's message status to VALUE (the index of one of its messages)."""
+
+    async def work(issuer: Issuer) -> None:
+        await issuer.set_message(credential_id, value)
+
+    _with_issuer(options, work)
+    _emit(options, {"id": credential_id, "message": value}, f"{credential_id}: message status {value}")
 
 
 @issuer_group.command("revoke-all")

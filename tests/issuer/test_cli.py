@@ -101,6 +101,12 @@ def test_bad_input(tmp_path: Path) -> None:
     assert code == 1 and json.loads(out)["error"]["code"] == "DATA_LOSS_DETECTION_ERROR"
     code, out = _cli(tmp_path, "rotate-key")
     assert code == 1  # a did:key issuer cannot rotate
+    code, out = _cli(tmp_path, "issue", Party().did, "--status-message", "ok", "--status-message", "paused")
+    assert code == 0, out
+    vc = json.loads(out)["credential"]
+    assert vc["credentialStatus"][2]["statusSize"] == 1
+    assert _cli(tmp_path, "set-message", vc["id"], "1")[0] == 0
+    assert _cli(tmp_path, "set-message", vc["id"], "2")[0] == 1
     (tmp_path / "pass").write_text("wrong\n")
     code, out = _cli(tmp_path, "list")
     assert code == 1 and json.loads(out)["error"]["code"] == "WRONG_PASSPHRASE_ERROR"
