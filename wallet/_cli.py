@@ -30,10 +30,13 @@ _KEY_TYPES = [str(t) for t in KeyType if t is not KeyType.X25519]
 
 
 class _Options:
-    def __init__(self, path: Path, passphrase_file: str | None, as_json: bool) -> None:
+    def __init__(
+        self, path: Path, passphrase_file: str | None, as_json: bool, allow_loopback: bool = False
+    ) -> None:
         self.path = path
         self.passphrase_file = passphrase_file
         self.as_json = as_json
+        self.allow_loopback = allow_loopback
 
     def passphrase(self, *, confirm: bool = False) -> bytes:
         if self.passphrase_file or os.environ.get(PASSPHRASE_ENV):
@@ -47,7 +50,10 @@ def _with_wallet(options: _Options, work: Callable[[Wallet], Awaitable[T]], *, c
         if not create and not options.path.exists():
             raise WalletError(f"no wallet at {options.path} (run 'didvc wallet init')")
         async with await Wallet.open(
-            options.path, passphrase=options.passphrase(confirm=create), create=create
+            options.path,
+            passphrase=options.passphrase(confirm=create),
+            create=create,
+            allow_loopback=options.allow_loopback,
         ) as wallet:
             return await work(wallet)
 
@@ -72,10 +78,15 @@ def _emit(options: _Options, data: Any, text: str) -> None:
     "--passphrase-file", type=click.Path(exists=True, dir_okay=False), help="Read the passphrase from a file."
 )
 @click.option("--json", "as_json", is_flag=True, help="Print results as JSON.")
+@click.option(
+    "--allow-loopback", is_flag=True, hidden=True, help="Development only: loopback http did:web/status."
+)
 @click.pass_context
-def wallet_group(ctx: click.Context, path: Path, passphrase_file: str | None, as_json: bool) -> None:
+def wallet_group(
+    ctx: click.Context, path: Path, passphrase_file: str | None, as_json: bool, allow_loopback: bool
+) -> None:
     """The agent's wallet: DIDs, keys, credentials and request headers."""
-    ctx.obj = _Options(path, passphrase_file, as_json)
+    ctx.obj = _Options(path, passphrase_file, as_json, allow_loopback)
 
 
 @wallet_group.command("init")

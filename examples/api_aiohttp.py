@@ -1,0 +1,94 @@
+"""An API protected by the didvc middleware (aiohttp). Run one or several behind a load balancer.
+
+    python examples/api_aiohttp.py --port 8081 --audience https://api.example \\
+        --public-url https://api.example [--redis-url redis://127.0.0.1:6379/0] [--policy policy.toml]
+
+Every request must carry ``Authorization: VP <token>``; handlers read who is calling and what
+it may do from ``request[VERIFICATION_RESULT]``. With ``--redis-url`` every instance shares one
+replay cache, so a header accepted by one is refused by all the others.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+
+from aiohttp import web
+
+from verifier import VERIFICATION_RESULT, Policy, RedisReplayCache, RouteRule, Verifier
+
+DEFAULT_POLICY = Policy(
+    routes=(
+        RouteRule("GET", "/orders*", frozenset({"orders:read"})),
+        RouteRule("POST", "/orders*", frozenset({"orders:write"})),
+        RouteRule("*", "/admin*", frozenset({"admin"})),
+    )
+)
+
+
+async def orders(request: web.Request) -> web.Response:
+    result = request[VERIFICATION_RESULT]
+    return web.json_response(
+        {
+            "served_by": request.app["name"],
+            "agent": result.holder,
+            "scopes": result.scopes,
+            "orders": ["#1001", "#1002"],
+        }
+    )
+
+
+def build_app(args: argparse.Namespace) -> web.Application:
+    policy = Policy.load(args.policy) if args.policy else DEFAULT_POLICY
+    replay = RedisReplayCache.from_url(args.redis_url) if args.redis_url else None
+    verifier = Verifier(
+        policy=policy, replay_cache=replay, allow_http=args.allow_loopback, allow_loopback=args.allow_loopback
+    )
+    audit = logging.getLogger("didvc.audit")
+    app = web.Application(
+        middlewares=[
+            verifier.middleware(
+                audience=args.audience, public_url=args.public_url, public_paths=["/health"], audit=audit
+            )
+        ],
+        handler_args={"max_field_size": 64 * 1024},
+    )
+    app["name"] = args.name or f"api-{args.port}"
+
+    async def health(request: web.Request) -> web.Response:
+        return web.json_response({"ok": True, "name": request.app["name"]})
+
+    async def close(app: web.Application) -> None:
+        await verifier.close()
+
+    app.on_cleanup.append(close)
+    app.router.add_get("/health", health)
+    app.router.add_get("/orders", orders)
+    app.router.add_post("/orders", orders)
+    app.router.add_post("/admin/reset", orders)
+    return app
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8081)
+    parser.add_argument(
+        "--audience", required=True, help="The audience tokens must name (your API's origin)."
+    )
+    parser.add_argument("--public-url", help="The origin clients use, when behind a proxy or load balancer.")
+    parser.add_argument("--redis-url", help="Share the replay cache with other instances.")
+    parser.add_argument("--policy", help="A policy file (TOML or JSON).")
+    parser.add_argument("--name", help="A name for this instance (shown in answers).")
+    parser.add_argument(
+        "--allow-loopback",
+        action="store_true",
+        help="Development only: did:web and status lists on loopback http.",
+    )
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    web.run_app(build_app(args), host=args.host, port=args.port, access_log=None)
+
+
+if __name__ == "__main__":
+    main()
