@@ -1,0 +1,105 @@
+"""Helpers for the end-to-end journeys: the CLI and the examples as real processes."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Processes:
+    """Runs commands; background servers are stopped when the test ends."""
+
+    def __init__(self, workdir: Path, env: dict[str, str]) -> None:
+        self.workdir = workdir
+        self.env = env
+        self.servers: list[subprocess.Popen[bytes]] = []
+
+    def didvc(
+        self, *args: str, check: bool = True, env: dict[str, str] | None = None
+    ) -> subprocess.CompletedProcess[str]:
+        done = subprocess.run(
+            [sys.executable, "-m", "didvc", *args],
+            cwd=self.workdir,
+            env={**self.env, **(env or {})},
+            capture_output=True,
+            text=True,
+            timeout=180,
+            check=False,
+        )
+        if check and done.returncode != 0:
+            raise AssertionError(
+                f"didvc {' '.join(args)} failed ({done.returncode}):\n{done.stdout}\n{done.stderr}"
+            )
+        return done
+
+    def json(self, *args: str) -> Any:
+        return json.loads(self.didvc(*args).stdout)
+
+    def example(self, name: str, *args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, str(ROOT / "examples" / name), *args],
+            cwd=self.workdir,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+
+    def serve(self, args: list[str], port: int, path: str = "/") -> None:
+        log = open(self.workdir / f"server-{port}.log", "wb")  # noqa: SIM115 - kept open for the process
+        process = subprocess.Popen(args, cwd=self.workdir, env=self.env, stdout=log, stderr=subprocess.STDOUT)
+        self.servers.append(process)
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            if process.poll() is not None:
+                raise AssertionError(
+                    f"server on {port} exited:\n{(self.workdir / f'server-{port}.log').read_text()}"
+                )
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                return
+            except OSError:
+                time.sleep(0.1)
+        raise AssertionError(f"server on {port} did not start")
+
+    def stop(self) -> None:
+        for process in self.servers:
+            process.terminate()
+        for process in self.servers:
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+
+@pytest.fixture
+def procs(tmp_path: Path) -> Iterator[Processes]:
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "DIDVC_ISSUER_STORE": str(tmp_path / "issuer.db"),
+        "DIDVC_ISSUER_PASSPHRASE": "operator-secret",
+        "DIDVC_WALLET": str(tmp_path / "agent.wallet"),
+        "DIDVC_WALLET_PASSPHRASE": "agent-secret",
+    }
+    running = Processes(tmp_path, env)
+    yield running
+    running.stop()
