@@ -105,6 +105,30 @@ def _typ_matches(typ: object, expected: str) -> bool:
     return value == expected.lower()
 
 
+@lru_cache(maxsize=4096)
+def _checked_header(encoded_header: str, typ: str) -> tuple[tuple[str, Any], ...]:
+    """Decode and check one protected header. A holder's tokens share theirs, so a header that
+    passed is remembered (by its exact text); a failing one is never cached."""
+    try:
+        header_bytes = b64url_decode(encoded_header)
+    except MalformedValueError as exc:
+        raise ParsingError(f"token part is not base64url: {exc}") from None
+    header = strict_json_loads(header_bytes, what="JOSE header")
+    if not isinstance(header, dict):
+        raise ParsingError("JOSE header is not a JSON object")
+    alg = header.get("alg")
+    if not isinstance(alg, str) or alg not in ALLOWED_ALGORITHMS:
+        raise UnsupportedAlgorithmError(f"JOSE alg {alg!r} is not allowed")
+    forbidden = sorted(_FORBIDDEN_HEADER.intersection(header))
+    if forbidden:
+        raise InvalidTokenHeaderError(f"JOSE header member(s) not accepted: {', '.join(forbidden)}")
+    if not _typ_matches(header.get("typ"), typ):
+        raise InvalidTokenHeaderError(f"JOSE typ must be {typ!r}, got {header.get('typ')!r}")
+    if "kid" in header and not isinstance(header["kid"], str):
+        raise InvalidTokenHeaderError("JOSE kid must be a string")
+    return tuple(header.items())
+
+
 def parse_jws(token: str | bytes, *, typ: str, max_bytes: int = MAX_TOKEN_BYTES) -> ParsedJws:
     """Decode a compact JWS and check its header; no signature work is done here."""
     if isinstance(token, bytes):
@@ -122,25 +146,12 @@ def parse_jws(token: str | bytes, *, typ: str, max_bytes: int = MAX_TOKEN_BYTES)
     if len(parts) != 3:
         raise ParsingError("token is not a compact JWS (three dot-separated parts)")
     encoded_header, encoded_payload, encoded_signature = parts
+    header = dict(_checked_header(encoded_header, typ))
     try:
-        header_bytes = b64url_decode(encoded_header)
         payload_bytes = b64url_decode(encoded_payload)
         signature = b64url_decode(encoded_signature)
     except MalformedValueError as exc:
         raise ParsingError(f"token part is not base64url: {exc}") from None
-    header = strict_json_loads(header_bytes, what="JOSE header")
-    if not isinstance(header, dict):
-        raise ParsingError("JOSE header is not a JSON object")
-    alg = header.get("alg")
-    if not isinstance(alg, str) or alg not in ALLOWED_ALGORITHMS:
-        raise UnsupportedAlgorithmError(f"JOSE alg {alg!r} is not allowed")
-    forbidden = sorted(_FORBIDDEN_HEADER.intersection(header))
-    if forbidden:
-        raise InvalidTokenHeaderError(f"JOSE header member(s) not accepted: {', '.join(forbidden)}")
-    if not _typ_matches(header.get("typ"), typ):
-        raise InvalidTokenHeaderError(f"JOSE typ must be {typ!r}, got {header.get('typ')!r}")
-    if "kid" in header and not isinstance(header["kid"], str):
-        raise InvalidTokenHeaderError("JOSE kid must be a string")
     if not signature:
         raise InvalidTokenHeaderError("token has no signature")
     payload = strict_json_loads(payload_bytes, what="JWS payload")
