@@ -6,6 +6,7 @@ import asyncio
 import statistics
 import time
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 
 def measure(fn: Callable[[], object], *, number: int = 2000, repeat: int = 7) -> float:
@@ -41,3 +42,40 @@ def table(rows: list[tuple[str, float]], baseline: float, baseline_name: str) ->
     for name, seconds in rows:
         lines.append(f"| {name} | {seconds * 1e6:,.1f} | {seconds / baseline:.2f} |")
     return "\n".join(lines)
+
+
+def party() -> tuple[str, Any]:
+    """A fresh did:key and its signer."""
+    from didvc.keys import KeyPair, KeySigner
+    from resolvers import did_key_from_public_key
+
+    pair = KeyPair.generate()
+    did = did_key_from_public_key(pair.public_key)
+    return did, KeySigner(pair, f"{did}#{did.removeprefix('did:key:')}")
+
+
+async def agent_credential(issuer: str, issuer_signer: Any, subject: str) -> dict[str, Any]:
+    """The eddsa-rdfc-2022 AgentCredential every benchmark presents (scope orders:read)."""
+    import uuid
+    from datetime import UTC, datetime, timedelta
+
+    from didvc.proofs import add_proof
+
+    now = datetime.now(UTC)
+    return await add_proof(
+        {
+            "@context": ["https://www.w3.org/ns/credentials/v2", "https://w3id.org/didvc/agent/v1"],
+            "id": f"urn:uuid:{uuid.uuid4()}",
+            "type": ["VerifiableCredential", "AgentCredential"],
+            "issuer": issuer,
+            "validFrom": (now - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "validUntil": (now + timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "credentialSubject": {
+                "id": subject,
+                "agentName": "bench",
+                "owner": "Acme",
+                "scope": ["orders:read"],
+            },
+        },
+        issuer_signer,
+    )

@@ -17,14 +17,14 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _harness import agent_credential, party
+
 from didvc.credentials import make_presentation
-from didvc.keys import KeyPair, KeySigner
-from didvc.proofs import add_proof
 from didvc.request import sign_request_token
-from resolvers import did_key_from_public_key
 
 HERE = Path(__file__).resolve().parent
 DURATION = 5
@@ -47,33 +47,10 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _party() -> tuple[str, KeySigner]:
-    pair = KeyPair.generate()
-    did = did_key_from_public_key(pair.public_key)
-    return did, KeySigner(pair, f"{did}#{did.removeprefix('did:key:')}")
-
-
 async def _tokens(port: int, count: int) -> list[str]:
-    now = datetime.now(UTC)
-    issuer, issuer_signer = _party()
-    agent, agent_signer = _party()
-    vc = await add_proof(
-        {
-            "@context": ["https://www.w3.org/ns/credentials/v2", "https://w3id.org/didvc/agent/v1"],
-            "id": "urn:uuid:5d7c0e1a-2b3c-4d5e-8f90-112233445566",
-            "type": ["VerifiableCredential", "AgentCredential"],
-            "issuer": issuer,
-            "validFrom": (now - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ"),
-            "validUntil": (now + timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ"),
-            "credentialSubject": {
-                "id": agent,
-                "agentName": "bench",
-                "owner": "Acme",
-                "scope": ["orders:read"],
-            },
-        },
-        issuer_signer,
-    )
+    issuer, issuer_signer = party()
+    agent, agent_signer = party()
+    vc = await agent_credential(issuer, issuer_signer, agent)
     presentation = make_presentation(agent, [vc])
     audience = f"http://127.0.0.1:{port}"
     return [

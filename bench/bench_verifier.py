@@ -14,51 +14,27 @@ import asyncio
 import statistics
 import sys
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _harness import measure, table
+from _harness import agent_credential, measure, party, table
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from didvc.credentials import make_presentation
-from didvc.keys import KeyPair, KeySigner
-from didvc.proofs import add_proof
 from didvc.request import sign_request_token
-from resolvers import default_resolver, did_key_from_public_key
+from resolvers import default_resolver
 from verifier import Verifier
 
 NOW = datetime.now(UTC)
 API = {"audience": "https://api.example", "method": "GET", "url": "https://api.example/orders"}
 
 
-def _party() -> tuple[str, KeySigner]:
-    pair = KeyPair.generate()
-    did = did_key_from_public_key(pair.public_key)
-    return did, KeySigner(pair, f"{did}#{did.removeprefix('did:key:')}")
-
-
 async def _setup(count: int) -> tuple[list[str], dict]:  # type: ignore[type-arg]
-    issuer, issuer_signer = _party()
-    agent, agent_signer = _party()
-    vc = await add_proof(
-        {
-            "@context": ["https://www.w3.org/ns/credentials/v2", "https://w3id.org/didvc/agent/v1"],
-            "id": "urn:uuid:3b9f6c3e-7f7e-4a55-9d0e-2f1a5b6c7d8e",
-            "type": ["VerifiableCredential", "AgentCredential"],
-            "issuer": issuer,
-            "validFrom": (NOW - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ"),
-            "validUntil": (NOW + timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ"),
-            "credentialSubject": {
-                "id": agent,
-                "agentName": "bench",
-                "owner": "Acme",
-                "scope": ["orders:read"],
-            },
-        },
-        issuer_signer,
-    )
+    issuer, issuer_signer = party()
+    agent, agent_signer = party()
+    vc = await agent_credential(issuer, issuer_signer, agent)
     presentation = make_presentation(agent, [vc])
     tokens = [await sign_request_token(presentation, agent_signer, **API, lifetime=300) for _ in range(count)]
     return tokens, vc

@@ -12,17 +12,13 @@ import statistics
 import sys
 import tempfile
 import time
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _harness import measure
+from _harness import agent_credential, measure, party
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
-from didvc.keys import KeyPair, KeySigner
-from didvc.proofs import add_proof
-from resolvers import did_key_from_public_key
 from wallet import KdfParams, Wallet
 
 
@@ -32,26 +28,8 @@ async def _headers(count: int) -> tuple[float, float]:
             Path(tmp) / "w", passphrase="bench", kdf=KdfParams.new(memory_kib=8192, iterations=1, lanes=1)
         )
         did = await wallet.create_did()
-        issuer_pair = KeyPair.generate()
-        issuer = did_key_from_public_key(issuer_pair.public_key)
-        now = datetime.now(UTC)
-        vc = await add_proof(
-            {
-                "@context": ["https://www.w3.org/ns/credentials/v2", "https://w3id.org/didvc/agent/v1"],
-                "id": "urn:uuid:7f1e2d3c-4b5a-4968-8776-655443322110",
-                "type": ["VerifiableCredential", "AgentCredential"],
-                "issuer": issuer,
-                "validFrom": (now - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ"),
-                "validUntil": (now + timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ"),
-                "credentialSubject": {
-                    "id": did,
-                    "agentName": "bench",
-                    "owner": "Acme",
-                    "scope": ["orders:read"],
-                },
-            },
-            KeySigner(issuer_pair, f"{issuer}#{issuer.removeprefix('did:key:')}"),
-        )
+        issuer, issuer_signer = party()
+        vc = await agent_credential(issuer, issuer_signer, did)
         await wallet.store_credential(vc)
         samples = []
         for _ in range(7):
