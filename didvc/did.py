@@ -99,8 +99,6 @@ def parse_did_url(url: str) -> DidUrl:
 
 @lru_cache(maxsize=4096)
 def _parse_did_url(url: str) -> DidUrl:
-    if len(url) > _MAX_DID_URL:  # pragma: no cover - checked by the caller
-        raise InvalidDidUrlError("DID URL must be a string of reasonable length")
     match = _DID_URL_RE.fullmatch(url)
     if match is None:
         raise InvalidDidUrlError(f"not a valid DID URL: {_short(url)}")
