@@ -80,6 +80,22 @@ class Processes:
                 time.sleep(0.1)
         raise AssertionError(f"server on {port} did not start")
 
+    def start_loopback_issuer(self, port: int) -> dict[str, Any]:
+        """``issuer init`` as did:web on 127.0.0.1:port (1 s status ttl), then ``issuer serve``."""
+        init = self.json(
+            "issuer",
+            "--json",
+            "init",
+            "--did-web",
+            f"127.0.0.1:{port}",
+            "--base-url",
+            f"http://127.0.0.1:{port}",
+            "--status-ttl",
+            "1s",
+        )
+        self.serve([sys.executable, "-m", "didvc", "issuer", "serve", "--port", str(port)], port)
+        return dict(init)
+
     def stop(self) -> None:
         for process in self.servers:
             process.terminate()
@@ -103,3 +119,23 @@ def procs(tmp_path: Path) -> Iterator[Processes]:
     running = Processes(tmp_path, env)
     yield running
     running.stop()
+
+
+def call(url: str, header: str, method: str = "GET") -> tuple[int, str, dict[str, Any]]:
+    """Send one request with a ``Name: value`` header line; (status, first problem code, body)."""
+    import asyncio
+
+    import aiohttp
+
+    name, _, value = header.partition(": ")
+
+    async def go() -> tuple[int, str, dict[str, Any]]:
+        async with (
+            aiohttp.ClientSession() as http,
+            http.request(method, url, headers={name: value}) as response,
+        ):
+            body = await response.json(content_type=None)
+            code = body["problems"][0]["code"] if response.status >= 400 else ""
+            return response.status, code, body
+
+    return asyncio.run(go())

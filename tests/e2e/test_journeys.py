@@ -2,23 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 import sys
 import time
 
-import aiohttp
-
-from tests.e2e.conftest import ROOT, Processes, free_port
+from tests.e2e.conftest import ROOT, Processes, call, free_port
 
 STATUS_TTL = 1.2  # the issuer is created with a 1 s status ttl; wait a little longer
-
-
-async def _get(url: str, header: str, method: str = "GET") -> tuple[int, str]:
-    name, _, value = header.partition(": ")
-    async with aiohttp.ClientSession() as http, http.request(method, url, headers={name: value}) as response:
-        payload = await response.json(content_type=None)
-        code = payload["problems"][0]["code"] if response.status >= 400 else ""
-        return response.status, code
 
 
 def _present(procs: Processes, method: str, url: str) -> str:
@@ -28,18 +17,7 @@ def _present(procs: Processes, method: str, url: str) -> str:
 def test_operator_agent_and_api(procs: Processes) -> None:
     issuer_port, api_port, wsgi_port = free_port(), free_port(), free_port()
     # the operator: a did:web issuer, served
-    init = procs.json(
-        "issuer",
-        "--json",
-        "init",
-        "--did-web",
-        f"127.0.0.1:{issuer_port}",
-        "--base-url",
-        f"http://127.0.0.1:{issuer_port}",
-        "--status-ttl",
-        "1s",
-    )
-    procs.serve([sys.executable, "-m", "didvc", "issuer", "serve", "--port", str(issuer_port)], issuer_port)
+    init = procs.start_loopback_issuer(issuer_port)
     # the agent: a wallet, a DID, and the credential the operator issues to it
     agent = procs.json("wallet", "--json", "init")["did"]
     issued = procs.json(
@@ -77,13 +55,13 @@ def test_operator_agent_and_api(procs: Processes) -> None:
     )
 
     header = _present(procs, "GET", f"{api}/orders")
-    assert asyncio.run(_get(f"{api}/orders", header)) == (200, "")
-    assert asyncio.run(_get(f"{api}/orders", header)) == (401, "REPLAY_DETECTED_ERROR")
+    assert call(f"{api}/orders", header)[:2] == (200, "")
+    assert call(f"{api}/orders", header)[:2] == (401, "REPLAY_DETECTED_ERROR")
     other = _present(procs, "GET", f"{api}/other")
-    assert asyncio.run(_get(f"{api}/orders", other)) == (401, "REQUEST_BINDING_ERROR")
+    assert call(f"{api}/orders", other)[:2] == (401, "REQUEST_BINDING_ERROR")
     admin = _present(procs, "POST", f"{api}/admin/reset")
-    assert asyncio.run(_get(f"{api}/admin/reset", admin, "POST")) == (403, "INSUFFICIENT_SCOPE_ERROR")
-    assert asyncio.run(_get(f"{wsgi}/orders", _present(procs, "GET", f"{wsgi}/orders")))[0] == 200
+    assert call(f"{api}/admin/reset", admin, "POST")[:2] == (403, "INSUFFICIENT_SCOPE_ERROR")
+    assert call(f"{wsgi}/orders", _present(procs, "GET", f"{wsgi}/orders"))[0] == 200
 
     client = procs.example("agent_client.py", "--allow-loopback", "GET", f"{api}/orders")
     assert client.returncode == 0, client.stdout + client.stderr
@@ -111,7 +89,7 @@ def test_operator_agent_and_api(procs: Processes) -> None:
     ):
         procs.didvc("issuer", action, credential_id)
         time.sleep(STATUS_TTL)
-        assert asyncio.run(_get(f"{api}/orders", _present(procs, "GET", f"{api}/orders"))) == expected, action
+        assert call(f"{api}/orders", _present(procs, "GET", f"{api}/orders"))[:2] == expected, action
     listed = procs.json("issuer", "--json", "list", "--agent", agent)
     assert [e["status"] for e in listed] == ["revoked"]
     failed = procs.example("agent_client.py", "--allow-loopback", "GET", f"{api}/orders")

@@ -16,10 +16,9 @@ import time
 import uuid
 from collections.abc import Iterator
 
-import aiohttp
 import pytest
 
-from tests.e2e.conftest import ROOT, Processes, free_port
+from tests.e2e.conftest import ROOT, Processes, call, free_port
 
 PUBLIC = "https://api.example"
 REDIS_URL = os.environ.get("DIDVC_REDIS_URL", "redis://127.0.0.1:6379/14")
@@ -62,33 +61,11 @@ def services() -> Iterator[tuple[str, str]]:
     asyncio.run(drop())
 
 
-async def _call(port: int, header: str) -> tuple[int, str, str]:
-    value = header.removeprefix("Authorization: ")
-    async with (
-        aiohttp.ClientSession() as http,
-        http.get(f"http://127.0.0.1:{port}/orders", headers={"Authorization": value}) as response,
-    ):
-        body = await response.json(content_type=None)
-        code = body["problems"][0]["code"] if response.status >= 400 else ""
-        return response.status, code, body.get("served_by", "")
-
-
 def test_two_issuers_one_postgresql_two_apis_one_redis(procs: Processes, services: tuple[str, str]) -> None:
     database, redis_url = services
     procs.env["DIDVC_ISSUER_STORE"] = database
     issuer_port, api_a, api_b = free_port(), free_port(), free_port()
-    procs.didvc(
-        "issuer",
-        "init",
-        "--did-web",
-        f"127.0.0.1:{issuer_port}",
-        "--base-url",
-        f"http://127.0.0.1:{issuer_port}",
-        "--status-ttl",
-        "1s",
-    )
-    # issuer process 1 serves the DID document and the status lists from PostgreSQL
-    procs.serve([sys.executable, "-m", "didvc", "issuer", "serve", "--port", str(issuer_port)], issuer_port)
+    procs.start_loopback_issuer(issuer_port)  # issuer process 1 serves from PostgreSQL
     # issuer processes 2 and 3 issue batches at the same time into the same lists
     for name in ("a", "b"):
         (procs.workdir / f"{name}.jsonl").write_text(
@@ -145,19 +122,20 @@ def test_two_issuers_one_postgresql_two_apis_one_redis(procs: Processes, service
     def header() -> str:
         return procs.didvc("wallet", "present", "--method", "GET", "--url", f"{PUBLIC}/orders").stdout.strip()
 
-    assert asyncio.run(_call(api_a, header()))[:3] == (200, "", "api-a")
-    assert asyncio.run(_call(api_b, header()))[:3] == (200, "", "api-b")
+    for port, name in ((api_a, "api-a"), (api_b, "api-b")):
+        status, code, body = call(f"http://127.0.0.1:{port}/orders", header())
+        assert (status, code, body["served_by"]) == (200, "", name)
     shared = header()
-    assert asyncio.run(_call(api_a, shared))[0] == 200
-    assert asyncio.run(_call(api_b, shared))[:2] == (
+    assert call(f"http://127.0.0.1:{api_a}/orders", shared)[0] == 200
+    assert call(f"http://127.0.0.1:{api_b}/orders", shared)[:2] == (
         401,
         "REPLAY_DETECTED_ERROR",
     )  # replay refused across APIs
 
     procs.didvc("issuer", "revoke", issued["credential"]["id"])  # one more issuer process
     time.sleep(1.3)
-    assert asyncio.run(_call(api_a, header()))[:2] == (401, "CREDENTIAL_REVOKED_ERROR")
-    assert asyncio.run(_call(api_b, header()))[:2] == (401, "CREDENTIAL_REVOKED_ERROR")
+    assert call(f"http://127.0.0.1:{api_a}/orders", header())[:2] == (401, "CREDENTIAL_REVOKED_ERROR")
+    assert call(f"http://127.0.0.1:{api_b}/orders", header())[:2] == (401, "CREDENTIAL_REVOKED_ERROR")
 
     async def distinct_indexes() -> tuple[int, int]:
         import asyncpg
