@@ -56,6 +56,12 @@ def _strings(value: Any, what: str) -> frozenset[str]:
     return frozenset(value)
 
 
+def _number(value: Any, what: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+        raise MalformedValueError(f"policy {what} must be a non-negative number of seconds")
+    return float(value)
+
+
 @dataclass(frozen=True)
 class Policy:
     trusted_issuers: Mapping[str, frozenset[str]] = field(default_factory=dict)
@@ -110,7 +116,9 @@ class Policy:
             trusted_issuers={k: _strings(v, f"trusted_issuers.{k}") for k, v in issuers.items()},
             required_types=_strings(data.get("required_types", []), "required_types"),
             routes=tuple(routes),
-            max_credential_age=timedelta(seconds=float(age)) if age is not None else None,
+            max_credential_age=timedelta(seconds=_number(age, "max_credential_age"))
+            if age is not None
+            else None,
             allowed_suites=_strings(data["allowed_suites"], "allowed_suites")
             if "allowed_suites" in data
             else None,
@@ -121,8 +129,8 @@ class Policy:
             ),
             holder_binding_exempt_types=_strings(data.get("holder_binding_exempt_types", []), "exempt types"),
             status_fail_open=bool(data.get("status_fail_open", False)),
-            max_token_lifetime=int(data.get("max_token_lifetime", 300)),
-            clock_skew=int(data.get("clock_skew", 60)),
+            max_token_lifetime=int(_number(data.get("max_token_lifetime", 300), "max_token_lifetime")),
+            clock_skew=int(_number(data.get("clock_skew", 60), "clock_skew")),
             require_nonce=bool(data.get("require_nonce", False)),
         )
 

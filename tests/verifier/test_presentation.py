@@ -372,6 +372,10 @@ def test_policy_files_json_and_errors(tmp_path: Path) -> None:
     path.write_text("{not json")
     with pytest.raises(MalformedValueError):
         Policy.load(path)
+    for bad in ({"max_credential_age": "a day"}, {"clock_skew": -5}, {"max_token_lifetime": True}):
+        path.write_text(json.dumps(bad))
+        with pytest.raises(MalformedValueError):
+            Policy.load(path)
 
 
 async def test_policy_allowed_suites_and_algorithms() -> None:
