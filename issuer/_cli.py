@@ -20,6 +20,7 @@ import click
 
 from didvc._cli_support import fail, run
 from didvc.errors import DidvcError
+from didvc.jose import strict_json_loads
 from didvc.keys import KeyType
 from didvc.sealing import passphrase_from
 from issuer._issuer import Issuer, IssuerError
@@ -175,7 +176,12 @@ def issue(
     out_file: Path | None,
 ) -> None:
     """Issue a credential to the agent DID AGENT."""
-    claims: dict[str, Any] = json.loads(claims_file.read()) if claims_file is not None else {}
+    try:
+        claims: Any = (
+            strict_json_loads(claims_file.read(), what="claims file") if claims_file is not None else {}
+        )
+    except DidvcError as error:
+        fail(error, options.as_json)
     if not isinstance(claims, dict):
         fail(IssuerError("--claims-file must hold a JSON object"), options.as_json)
     if scopes:

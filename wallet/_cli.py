@@ -18,6 +18,8 @@ from typing import Any, TypeVar
 import click
 
 from didvc._cli_support import fail, run
+from didvc.errors import DidvcError
+from didvc.jose import strict_json_loads
 from didvc.keys import KeyType
 from didvc.sealing import passphrase_from
 from wallet._wallet import Wallet, WalletError
@@ -149,7 +151,14 @@ def did_list(options: _Options) -> None:
 def import_credential(options: _Options, source: Any, strict: bool) -> None:
     """Store a credential (Data Integrity JSON or vc+jwt) issued to one of the wallet's DIDs."""
     data = source.read(2 * 1024 * 1024).strip()
-    credential: Any = json.loads(data) if data.startswith(b"{") else data.decode("ascii", "replace")
+    try:
+        credential: Any = (
+            strict_json_loads(data, what="credential")
+            if data.startswith(b"{")
+            else data.decode("ascii", "replace")
+        )
+    except DidvcError as error:
+        fail(error, options.as_json)
 
     async def work(wallet: Wallet) -> Any:
         return await wallet.store_credential(credential, strict=strict)

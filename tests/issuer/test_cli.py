@@ -99,6 +99,9 @@ def test_bad_input(tmp_path: Path) -> None:
     (tmp_path / "claims.json").write_text(json.dumps({"isAdmin": True}))
     code, out = _cli(tmp_path, "issue", Party().did, "--claims-file", str(tmp_path / "claims.json"))
     assert code == 1 and json.loads(out)["error"]["code"] == "DATA_LOSS_DETECTION_ERROR"
+    (tmp_path / "broken.json").write_text("{not json")
+    code, out = _cli(tmp_path, "issue", Party().did, "--claims-file", str(tmp_path / "broken.json"))
+    assert code == 1 and json.loads(out)["error"]["code"] == "PARSING_ERROR"
     code, out = _cli(tmp_path, "rotate-key")
     assert code == 1  # a did:key issuer cannot rotate
     code, out = _cli(tmp_path, "issue", Party().did, "--status-message", "ok", "--status-message", "paused")

@@ -105,6 +105,9 @@ def test_wrong_passphrase_and_someone_elses_credential(tmp_path: Path) -> None:
     code, out = _cli(tmp_path, "import", str(tmp_path / "vc.json"))
     assert code == 1
     assert json.loads(out)["error"]["code"] == "WALLET_ERROR"
+    (tmp_path / "broken.json").write_text('{"a": ')
+    code, out = _cli(tmp_path, "import", str(tmp_path / "broken.json"))
+    assert code == 1 and json.loads(out)["error"]["code"] == "PARSING_ERROR"
     (tmp_path / "pass").write_text("wrong\n")
     code, out = _cli(tmp_path, "did", "list")
     assert code == 1
