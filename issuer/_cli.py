@@ -7,6 +7,7 @@ a prompt. It is never printed or logged.
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import json
 import os
@@ -333,7 +334,13 @@ def batch(options: _Options, source: Path, out_file: Path | None, out_dir: Path 
     """Issue a credential for every row of a CSV or JSONL file (re-run to resume)."""
     from issuer._batch import read_rows
 
-    rows = list(read_rows(source))
+    try:
+        rows = list(read_rows(source))
+    except (UnicodeDecodeError, csv.Error) as error:
+        fail(
+            DidvcError(f"{source.name} is not a UTF-8 CSV or JSONL file: {error}", code="PARSING_ERROR"),
+            options.as_json,
+        )
 
     async def work(issuer: Issuer) -> dict[str, Any]:
         issued, skipped, failed = 0, 0, []

@@ -61,6 +61,13 @@ def test_csv_with_bad_rows_and_resume(tmp_path: Path) -> None:
     assert json.loads(out)["issued"] == 0 and json.loads(out)["skipped"] == 3
 
 
+def test_unreadable_batch_file(tmp_path: Path) -> None:
+    _init(tmp_path)
+    (tmp_path / "latin1.csv").write_bytes("agent,owner\ndid:example:1,Caf\xe9\n".encode("latin-1"))
+    code, out = _cli(tmp_path, "batch", str(tmp_path / "latin1.csv"))
+    assert code == 1 and json.loads(out)["error"]["code"] == "PARSING_ERROR"
+
+
 def test_jsonl_to_a_directory(tmp_path: Path) -> None:
     _init(tmp_path)
     source = tmp_path / "agents.jsonl"
