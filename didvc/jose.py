@@ -20,10 +20,6 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Final
 
-from jwcrypto import jwa as jwcrypto_jwa
-from jwcrypto import jwk as jwcrypto_jwk
-
-from didvc._ed25519 import small_order_encodings
 from didvc.encoding import b64url_decode, b64url_encode
 from didvc.errors import (
     InvalidSignatureError,
@@ -166,24 +162,18 @@ def parse_jws(token: str | bytes, *, typ: str, max_bytes: int = MAX_TOKEN_BYTES)
     )
 
 
-@lru_cache(maxsize=1024)
-def _jwcrypto_key(key: PublicKey) -> jwcrypto_jwk.JWK:
-    return jwcrypto_jwk.JWK(**key.to_jwk())
-
-
 def verify_jws(parsed: ParsedJws, key: PublicKey) -> None:
-    """Verify the signature with ``key`` (from a resolved DID document); raises on failure."""
+    """Verify the signature with ``key`` (from a resolved DID document); raises on failure.
+
+    JWS signatures are the raw forms :meth:`PublicKey.verify` checks (Ed25519; ECDSA ``r || s``
+    over SHA-256 for ES256/ES256K, SHA-384 for ES384), on the bytes :func:`parse_jws` checked.
+    """
     expected_type = key_type_for_jws_alg(parsed.alg)
     if expected_type is None or expected_type is not key.key_type:
         raise UnsupportedAlgorithmError(f"alg {parsed.alg} cannot be used with a {key.key_type} key")
-    # jwcrypto's algorithm engine on the bytes parse_jws already checked: JWS.deserialize would
-    # parse the token again and deep-copy its state, doubling the cost of a request check.
-    if parsed.alg == "EdDSA" and parsed.signature[:32] in small_order_encodings():
-        raise InvalidSignatureError("JWS signature has a small-order R")
-    engine = jwcrypto_jwa.JWA.signing_alg(parsed.alg)
     try:
-        engine.verify(_jwcrypto_key(key), parsed.signing_input, parsed.signature)
-    except Exception:  # jwcrypto raises InvalidSignature, ValueError... for a bad signature
+        key.verify(parsed.signature, parsed.signing_input)
+    except InvalidSignatureError:
         raise InvalidSignatureError("JWS signature is invalid") from None
 
 
