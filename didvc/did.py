@@ -123,7 +123,7 @@ class DidDocument:
     Keys are parsed once, on first use, and remembered with the document.
     """
 
-    __slots__ = ("_keys", "_methods", "data", "id")
+    __slots__ = ("_keys", "_methods", "_related", "data", "id")
 
     def __init__(self, data: dict[str, Any]) -> None:
         if not isinstance(data, dict):
@@ -150,6 +150,7 @@ class DidDocument:
                 if isinstance(entry, dict) and isinstance(entry.get("id"), str):
                     self._methods.setdefault(self._absolute(entry["id"]), entry)
         self._keys: dict[str, VerificationMethod] = {}
+        self._related: dict[tuple[str, str], VerificationMethod] = {}
 
     def _absolute(self, ref: str) -> str:
         return self.id + ref if ref.startswith("#") else ref
@@ -169,6 +170,9 @@ class DidDocument:
         ``url`` must be an absolute DID URL with a fragment whose DID is this document's id; the
         method must be controlled by this DID and listed under ``relationship``.
         """
+        checked = self._related.get((url, relationship))
+        if checked is not None:  # the document does not change: a method that passed still does
+            return checked
         if not url or not isinstance(url, str):
             raise InvalidVerificationMethodUrlError("verification method URL is empty")
         try:
@@ -188,6 +192,7 @@ class DidDocument:
             raise InvalidRelationshipForVerificationMethodError(
                 f"{_short(url)} is not an {relationship} method of {self.id}"
             )
+        self._related[(url, relationship)] = method
         return method
 
     def method(self, url: str) -> VerificationMethod:

@@ -74,7 +74,8 @@ class ParsedJws:
 def strict_json_loads(data: bytes | str, *, what: str = "JSON") -> Any:
     """Parse JSON refusing duplicate member names, NaN/Infinity and excessive nesting."""
     try:
-        return json.loads(data, object_pairs_hook=_no_duplicates, parse_constant=_no_constant)
+        text = data.decode(json.detect_encoding(data), "surrogatepass") if isinstance(data, bytes) else data
+        return _STRICT_DECODER.decode(text)
     except RecursionError:
         raise ParsingError(f"{what} is nested too deeply") from None
     except (ValueError, UnicodeDecodeError) as exc:
@@ -92,6 +93,10 @@ def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 
 def _no_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
+
+
+# One decoder for every call: json.loads with hooks builds a new JSONDecoder each time (≈ 2 µs).
+_STRICT_DECODER: Final = json.JSONDecoder(object_pairs_hook=_no_duplicates, parse_constant=_no_constant)
 
 
 def _typ_matches(typ: object, expected: str) -> bool:

@@ -17,7 +17,7 @@ from didvc.encoding import b64url_encode
 from didvc.proofs import Authentication, add_proof
 from resolvers import StaticResolver, default_resolver, did_key_document
 from tests.helpers import NOW, Party, agent_credential, presentation, request_token, signed
-from verifier import Policy, Verifier
+from verifier import Policy, RouteRule, Verifier
 
 API = dict(audience="https://api.example", method="GET", url="https://api.example/orders")
 
@@ -229,6 +229,81 @@ async def test_proof_results_cached_by_exact_bytes() -> None:
     tampered["credentialSubject"]["scope"] = ["orders:read", "orders:delete"]
     result = await verifier.verify_presentation(await request_token(agent, [tampered]), **API)
     assert _codes(result) == ["PROOF_VERIFICATION_ERROR"]
+
+
+class _Clock:
+    def __init__(self) -> None:
+        self.now = NOW
+
+    def __call__(self) -> Any:
+        return self.now
+
+
+async def test_settled_presentation_still_checks_time_scopes_and_policy() -> None:
+    """A repeat presentation takes the fast path, which must reach the verdicts of the full one."""
+    issuer, agent = Party(), Party()
+    vc = await _agent_vc(issuer, agent, ["orders:read"], validUntil="2026-06-01T13:00:00Z")
+    clock = _Clock()
+    verifier = Verifier(
+        resolver=default_resolver(),
+        clock=clock,
+        policy=Policy(routes=(RouteRule("DELETE", "/orders/*", frozenset({"orders:admin"})),)),
+    )
+
+    async def present(at: Any = NOW, **request: str) -> Any:
+        clock.now = at
+        api = {**API, **request}
+        token = await request_token(agent, [vc], method=api["method"], url=api["url"], now=at)
+        return await verifier.verify_presentation(token, **api)
+
+    first = await present()
+    assert first.verified and len(verifier._settled) == 1
+    again = await present()
+    assert again.verified and again.scopes == first.scopes == ["orders:read"]
+    assert again.credentials[0].to_json() == first.credentials[0].to_json()
+    again.credentials[0].claims[0]["scope"].append("orders:admin")  # a handler's change stays its own
+    assert (await present()).credentials[0].claims[0]["scope"] == ["orders:read"]
+
+    out_of_scope = await present(method="DELETE", url="https://api.example/orders/7")
+    assert _codes(out_of_scope) == ["INSUFFICIENT_SCOPE_ERROR"]
+    skew = timedelta(seconds=verifier.policy.clock_skew)
+    assert (await present(NOW + timedelta(hours=1) + skew)).verified  # validUntil, with the skew
+    late = await present(NOW + timedelta(hours=1) + skew + timedelta(seconds=1))
+    assert _codes(late) == ["CREDENTIAL_EXPIRED_ERROR"]
+
+    verifier.policy = Policy(trusted_issuers={"AgentCredential": frozenset({Party().did})})
+    assert _codes(await present()) == ["UNTRUSTED_ISSUER_ERROR"]
+    verifier.policy = Policy(max_credential_age=timedelta(days=1))  # validFrom is NOW - 1 day
+    assert (await present(NOW)).verified
+    assert _codes(await present(NOW + timedelta(seconds=1))) == ["CREDENTIAL_TOO_OLD_ERROR"]
+
+
+async def test_settled_presentation_is_exactly_the_same_presentation() -> None:
+    """Whatever a presentation check reads is part of the fast path's key."""
+    issuer, agent = Party(), Party()
+    vc = await _agent_vc(issuer, agent)
+    verifier = _verifier()
+    assert (await verifier.verify_presentation(await request_token(agent, [vc]), **API)).verified
+    empty = presentation(agent, [])
+    del empty["verifiableCredential"]
+    assert (await verifier.verify_presentation(await _signed_request(agent, empty), **API)).verified
+    assert len(verifier._settled) == 2
+    null_credentials = {**empty, "verifiableCredential": None}  # not the same as absent
+    result = await verifier.verify_presentation(await _signed_request(agent, null_credentials), **API)
+    assert _codes(result) == ["MALFORMED_VALUE_ERROR"]
+    reordered = {k: vc[k] for k in reversed(list(vc))}  # the same credential, a new key: a miss
+    assert (await verifier.verify_presentation(await request_token(agent, [reordered]), **API)).verified
+    assert len(verifier._settled) == 3
+
+
+async def _signed_request(agent: Party, vp: dict[str, Any]) -> str:
+    """A request token around ``vp`` as given (sign_request_token would refuse a malformed one)."""
+    from didvc.jose import sign_jws
+    from didvc.request import new_jti
+
+    iat = int(NOW.timestamp())
+    claims = {"iss": agent.did, "aud": API["audience"], "iat": iat, "exp": iat + 60, "jti": new_jti()}
+    return await sign_jws({**vp, **claims, "htm": "GET", "htu": API["url"]}, agent.signer, typ="vp+jwt")
 
 
 async def test_server_nonce() -> None:
