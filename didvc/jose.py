@@ -155,7 +155,11 @@ def parse_jws(token: str | bytes, *, typ: str, max_bytes: int = MAX_TOKEN_BYTES)
         raise ParsingError(f"token part is not base64url: {exc}") from None
     if not signature:
         raise InvalidTokenHeaderError("token has no signature")
-    payload = strict_json_loads(payload_bytes, what="JWS payload")
+    try:
+        payload_text = payload_bytes.decode("utf-8")  # RFC 7515 §3: the payload is UTF-8 JSON here
+    except UnicodeDecodeError:
+        raise ParsingError("JWS payload is not UTF-8") from None
+    payload = strict_json_loads(payload_text, what="JWS payload")
     if not isinstance(payload, dict):
         raise ParsingError("JWS payload is not a JSON object")
     return ParsedJws(

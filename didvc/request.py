@@ -126,7 +126,7 @@ def check_request_claims(
 
 
 def _is_number(value: Any) -> TypeGuard[int | float]:
-    return isinstance(value, int | float) and not isinstance(value, bool)
+    return type(value) is int or type(value) is float  # JSON numbers only: bool is not one
 
 
 async def sign_request_token(

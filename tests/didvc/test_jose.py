@@ -185,3 +185,15 @@ async def test_interoperates_with_jwcrypto_both_ways(key_type: KeyType) -> None:
         jwk.JWK(**pair.private_jwk()), None, json.dumps({"alg": alg, "typ": "vp+jwt", "kid": signer.key_id})
     )
     verify_jws(parse_jws(theirs.serialize(compact=True), typ="vp+jwt"), pair.public_key)
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [b'{"a": "\xff"}', '{"a": 1}'.encode("utf-16"), b"[1, 2]", b'{"a": 1, "a": 2}', b'{"a": NaN}'],
+    ids=["not UTF-8", "UTF-16", "not an object", "duplicate member", "NaN"],
+)
+def test_payload_must_be_one_utf8_json_object(payload: bytes) -> None:
+    header = b64url_encode(json.dumps({"alg": "EdDSA", "typ": "vp+jwt"}).encode())
+    token = f"{header}.{b64url_encode(payload)}.{b64url_encode(b'sig')}"
+    with pytest.raises(ParsingError):
+        parse_jws(token, typ="vp+jwt")

@@ -306,6 +306,23 @@ async def _signed_request(agent: Party, vp: dict[str, Any]) -> str:
     return await sign_jws({**vp, **claims, "htm": "GET", "htu": API["url"]}, agent.signer, typ="vp+jwt")
 
 
+@pytest.mark.parametrize(
+    "claims",
+    [{"iat": True}, {"exp": "1780000000"}, {"iat": None}, {"jti": "short"}, {"jti": 12345678}],
+    ids=["boolean iat", "string exp", "null iat", "short jti", "numeric jti"],
+)
+async def test_request_claims_of_the_wrong_type(claims: dict[str, Any]) -> None:
+    issuer, agent = Party(), Party()
+    vp = presentation(agent, [await _agent_vc(issuer, agent)])
+    iat = int(NOW.timestamp())
+    payload = {**vp, "iss": agent.did, "aud": API["audience"], "iat": iat, "exp": iat + 60}
+    payload.update({"jti": "jti-0123456789", "htm": "GET", "htu": API["url"], **claims})
+    from didvc.jose import sign_jws
+
+    token = await sign_jws(payload, agent.signer, typ="vp+jwt")
+    assert _codes(await _verifier().verify_presentation(token, **API)) == ["REQUEST_BINDING_ERROR"]
+
+
 async def test_server_nonce() -> None:
     issuer, agent = Party(), Party()
     vc = await _agent_vc(issuer, agent)
