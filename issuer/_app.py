@@ -47,7 +47,7 @@ def create_app(issuer: Issuer, *, operator_token: str | None = None) -> web.Appl
     async def status_list(request: web.Request) -> web.Response:
         try:
             list_id = int(request.match_info["list_id"])
-            document = await issuer.status_list_credential(list_id)
+            document = await issuer.served_status_list(list_id)
         except (ValueError, DidvcError):
             return _problem(404, "NOT_FOUND", "no such status list")
         return web.Response(

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import time
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -102,6 +103,9 @@ def did_web_for(host_and_path: str) -> str:
     return did
 
 
+_ListState = tuple[str, int, int, tuple[tuple[int, int], ...]]  # purpose, size, bits, set entries
+
+
 class Issuer:
     """An open issuer store. Create one with :meth:`create`, open it with :meth:`open`."""
 
@@ -116,6 +120,7 @@ class Issuer:
         self.status_ttl_ms = int(meta.get("status_ttl_ms", DEFAULT_TTL_MS))
         self.list_size = int(meta.get("list_size", MIN_ENTRIES))
         self._signer: KeySigner | None = None
+        self._served_lists: dict[int, tuple[tuple[int, str], float, dict[str, Any]]] = {}
         self.clock = _now
 
     # --- creating and opening ----------------------------------------------------------------
@@ -194,6 +199,7 @@ class Issuer:
             box = SealedBox(await asyncio.to_thread(params.derive, secret))
             if box.open(b64url_decode(meta["check"]), b"check") != _CHECK:
                 raise WrongPassphraseError("the passphrase does not open this issuer store")
+            await store.upgrade_schema()
         except BaseException:
             await store.close()
             raise
@@ -422,6 +428,7 @@ class Issuer:
                 credential_id,
                 purpose,
             )
+            await _lists_changed(tx, credential_id, purpose)
 
     async def revoke(self, credential_id: str) -> None:
         """Revoke for good (the revocation bit is set; it is never cleared)."""
@@ -452,6 +459,7 @@ class Issuer:
                 value,
                 credential_id,
             )
+            await _lists_changed(tx, credential_id, "message")
 
     async def revoke_all(self, agent: str) -> list[str]:
         """Emergency: revoke every credential of ``agent`` that is not revoked yet."""
@@ -464,6 +472,7 @@ class Issuer:
                     "UPDATE status_entries SET value = 1 WHERE credential_id = ? AND purpose = 'revocation'",
                     credential_id,
                 )
+                await _lists_changed(tx, credential_id, "revocation")
         return ids
 
     # --- inventory ---------------------------------------------------------------------------
@@ -525,16 +534,47 @@ class Issuer:
         self, list_id: int, *, valid_for: timedelta | None = None
     ) -> dict[str, Any]:
         """The signed BitstringStatusListCredential of one list, as of now."""
+        state = await self._status_list_state(list_id)
+        return await self._sign_status_list(list_id, state, await self.signer(), valid_for)
+
+    async def served_status_list(self, list_id: int) -> dict[str, Any]:
+        """The list as ``serve`` hands it out: signed again only when its entries changed (the
+        list's version, bumped by every status change from this process or another sharing the
+        store, such as a CLI ``revoke``), the active key changed, or the last signature is older
+        than the list's ``ttl``. Otherwise one indexed row is read: signing costs milliseconds,
+        which a client hammering the endpoint must not be able to make us spend per request."""
+        rows = await self.store.query("SELECT version FROM status_lists WHERE id = ?", list_id)
+        if not rows:
+            raise UnknownCredentialError(f"no status list {list_id}")
+        signer = await self.signer()
+        stamp = (int(rows[0][0]), signer.key_id)
+        cached = self._served_lists.get(list_id)
+        now = time.monotonic()
+        if cached is not None and cached[0] == stamp and now - cached[1] < self.status_ttl_ms / 1000:
+            return cached[2]
+        # Read after the version: a change in between only makes the next request sign again.
+        document = await self._sign_status_list(list_id, await self._status_list_state(list_id), signer, None)
+        self._served_lists[list_id] = (stamp, now, document)
+        return document
+
+    async def _status_list_state(self, list_id: int) -> _ListState:
         rows = await self.store.query(
             "SELECT purpose, size, status_size FROM status_lists WHERE id = ?", list_id
         )
         if not rows:
             raise UnknownCredentialError(f"no status list {list_id}")
         purpose, size, status_size = rows[0]
+        entries = await self.store.query(
+            "SELECT idx, value FROM status_entries WHERE list_id = ? AND value != 0 ORDER BY idx", list_id
+        )
+        return str(purpose), int(size), int(status_size), tuple((int(i), int(v)) for i, v in entries)
+
+    async def _sign_status_list(
+        self, list_id: int, state: _ListState, signer: KeySigner, valid_for: timedelta | None
+    ) -> dict[str, Any]:
+        purpose, size, status_size, entries = state
         bits = StatusList(size, status_size=status_size)
-        for index, value in await self.store.query(
-            "SELECT idx, value FROM status_entries WHERE list_id = ? AND value != 0", list_id
-        ):
+        for index, value in entries:
             bits.set(index, value)
         url = self.status_list_url(list_id)
         now = self.clock()
@@ -554,7 +594,7 @@ class Issuer:
         }
         if valid_for is not None:
             document["validUntil"] = format_datetime(now + valid_for)
-        return await add_proof(document, await self.signer(), created=now)
+        return await add_proof(document, signer, created=now)
 
     async def publish(self, directory: str | os.PathLike[str]) -> list[Path]:
         """Write the signed status lists, and for did:web the DID document, into ``directory``
@@ -568,6 +608,16 @@ class Issuer:
             path = did_web_url(self.did).split("/", 3)[3]
             written.append(_write(root / path, await self.did_document()))
         return written
+
+
+async def _lists_changed(tx: Transaction, credential_id: str, purpose: str) -> None:
+    """Bump the version of the lists holding this credential's ``purpose`` entries."""
+    await tx.run(
+        "UPDATE status_lists SET version = version + 1 WHERE id IN"
+        " (SELECT list_id FROM status_entries WHERE credential_id = ? AND purpose = ?)",
+        credential_id,
+        purpose,
+    )
 
 
 async def _allocate(

@@ -46,7 +46,8 @@ def _schema(blob: str, serial: str) -> list[str]:
         f"""CREATE TABLE IF NOT EXISTS status_lists (
             id {serial}, purpose TEXT NOT NULL, size INTEGER NOT NULL,
             status_size INTEGER NOT NULL DEFAULT 1, secret {blob} NOT NULL,
-            next_position INTEGER NOT NULL DEFAULT 0, created TEXT NOT NULL)""",
+            next_position INTEGER NOT NULL DEFAULT 0, created TEXT NOT NULL,
+            version INTEGER NOT NULL DEFAULT 0)""",
         """CREATE TABLE IF NOT EXISTS credentials (
             id TEXT PRIMARY KEY, subject TEXT NOT NULL, owner TEXT, agent_name TEXT, types TEXT NOT NULL,
             scopes TEXT NOT NULL, valid_from TEXT NOT NULL, valid_until TEXT, status TEXT NOT NULL,
@@ -58,6 +59,12 @@ def _schema(blob: str, serial: str) -> list[str]:
         "CREATE INDEX IF NOT EXISTS entries_by_credential ON status_entries (credential_id)",
         "CREATE INDEX IF NOT EXISTS credentials_by_subject ON credentials (subject)",
     ]
+
+
+# Added after the first release: a counter bumped whenever a list's entries change, so `serve`
+# knows without reading them whether its signed copy is current. Stores made before get it on open.
+_LIST_VERSION: Final = "version"
+_ADD_LIST_VERSION: Final = "ALTER TABLE status_lists ADD COLUMN version INTEGER NOT NULL DEFAULT 0"
 
 
 class IssuerStoreError(DidvcError):
@@ -104,6 +111,8 @@ class Store(Protocol):
     async def exists(self) -> bool: ...
 
     async def create_schema(self) -> None: ...
+
+    async def upgrade_schema(self) -> None: ...
 
     async def meta(self) -> dict[str, str]: ...
 
@@ -176,6 +185,13 @@ class SqliteStore:
         async with self.transaction() as tx:
             for statement in _schema("BLOB", "INTEGER PRIMARY KEY AUTOINCREMENT"):
                 await tx.run(statement)
+
+    async def upgrade_schema(self) -> None:
+        if _LIST_VERSION in {r[1] for r in await self.query("PRAGMA table_info(status_lists)")}:
+            return
+        async with self.transaction() as tx:  # another process may have upgraded it meanwhile
+            if _LIST_VERSION not in {r[1] for r in await tx.all("PRAGMA table_info(status_lists)")}:
+                await tx.run(_ADD_LIST_VERSION)
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[_SqliteTransaction]:
@@ -283,6 +299,17 @@ class PostgresStore:
             await tx.lock("schema")
             for statement in _schema("BYTEA", "SERIAL PRIMARY KEY"):
                 await tx.run(statement)
+
+    async def upgrade_schema(self) -> None:
+        present = await self.query(
+            "SELECT 1 FROM information_schema.columns"
+            " WHERE table_schema = current_schema() AND table_name = 'status_lists' AND column_name = ?",
+            _LIST_VERSION,
+        )
+        if not present:
+            async with self.transaction() as tx:
+                await tx.lock("schema")
+                await tx.run(_ADD_LIST_VERSION.replace("ADD COLUMN", "ADD COLUMN IF NOT EXISTS"))
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[_PostgresTransaction]:

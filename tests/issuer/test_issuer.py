@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import socket
 import sqlite3
 import subprocess
 import sys
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +23,7 @@ from didvc.sealing import KdfParams, WrongPassphraseError
 from didvc.status import StatusList
 from issuer import Issuer, IssuerError, StoreCorruptedError, StoreLockedError
 from issuer._app import create_app
-from tests.helpers import Party
+from tests.helpers import NOW, Party
 from verifier import Verifier
 
 FAST = KdfParams.new(memory_kib=8192, iterations=1, lanes=1)
@@ -124,6 +126,57 @@ async def test_served_documents_and_cache_headers(served: Served) -> None:
             assert response.status == 404
         async with http.get(f"{base}/contexts/agent/v1") as response:
             assert "scope" in (await response.json(content_type=None))["@context"]
+
+
+async def test_served_list_is_signed_again_only_when_it_changes(served: Served, tmp_path: Path) -> None:
+    issuer = served.issuer
+    vc = await issuer.issue(Party().did)
+    assert isinstance(vc, dict)
+    entry = vc["credentialStatus"][0]
+    url = entry["statusListCredential"]
+
+    async def fetch() -> dict[str, Any]:
+        async with aiohttp.ClientSession() as http, http.get(url) as response:
+            assert response.status == 200
+            return dict(await response.json(content_type=None))
+
+    ticks = itertools.count()
+    issuer.clock = lambda: NOW + timedelta(seconds=next(ticks))  # every signature is dated anew
+    first = await fetch()
+    assert (await fetch())["proof"] == first["proof"]  # unchanged: the same signed document
+    operator = await Issuer.open(tmp_path / "issuer.db", passphrase="pw")  # e.g. the CLI, meanwhile
+    try:
+        await operator.revoke(vc["id"])
+    finally:
+        await operator.close()
+    changed = await fetch()
+    assert changed["proof"] != first["proof"]
+    assert (
+        StatusList.decode(changed["credentialSubject"]["encodedList"]).get(int(entry["statusListIndex"])) == 1
+    )
+    assert await served.verify(vc) == ["CREDENTIAL_REVOKED_ERROR"]
+    issuer.status_ttl_ms = 0  # a signature older than the ttl is renewed even when nothing changed
+    assert (await fetch())["proof"] != changed["proof"]
+
+
+async def test_store_from_before_list_versions_is_upgraded_on_open(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    issuer = await Issuer.create(path, passphrase="pw", kdf=FAST, base_url="https://status.example")
+    vc = await issuer.issue(Party().did)
+    assert isinstance(vc, dict)
+    await issuer.close()
+    with sqlite3.connect(path) as db:
+        db.execute("ALTER TABLE status_lists DROP COLUMN version")
+    reopened = await Issuer.open(path, passphrase="pw")
+    try:
+        await reopened.suspend(vc["id"])
+        rows = await reopened.store.query("SELECT id, purpose, version FROM status_lists ORDER BY id")
+        assert [(purpose, version) for _, purpose, version in rows] == [("revocation", 0), ("suspension", 1)]
+        listed = await reopened.served_status_list(rows[1][0])
+        index = int(vc["credentialStatus"][1]["statusListIndex"])
+        assert StatusList.decode(listed["credentialSubject"]["encodedList"]).get(index) == 1
+    finally:
+        await reopened.close()
 
 
 async def test_vc_api_issue_needs_the_operator_token(served: Served) -> None:

@@ -145,3 +145,33 @@ async def test_cli_with_a_postgresql_store(database: str, tmp_path: Path) -> Non
     listed = await asyncio.to_thread(cli, "list")
     assert [e["status"] for e in json.loads(listed.stdout)] == ["active"]
     assert "didvc:didvc" not in init.stdout + issued.stdout + listed.stdout
+
+
+async def test_served_list_follows_changes_and_old_stores_are_upgraded(database: str) -> None:
+    import asyncpg
+
+    issuer = await Issuer.create(database, passphrase="pw", kdf=FAST, base_url="https://status.example")
+    vc = await issuer.issue(Party().did)
+    assert isinstance(vc, dict)
+    first = await issuer.served_status_list(1)
+    assert await issuer.served_status_list(1) is first  # unchanged: not signed again
+    await issuer.close()
+
+    connection = await asyncpg.connect(database)
+    try:  # a store made before lists had versions
+        await connection.execute("ALTER TABLE status_lists DROP COLUMN version")
+    finally:
+        await connection.close()
+    operator = await Issuer.open(database, passphrase="pw")
+    await operator.revoke(vc["id"])
+    await operator.close()
+    served = await Issuer.open(database, passphrase="pw")
+    try:
+        from didvc.status import StatusList
+
+        document = await served.served_status_list(1)
+        index = int(vc["credentialStatus"][0]["statusListIndex"])
+        assert StatusList.decode(document["credentialSubject"]["encodedList"]).get(index) == 1
+        assert (await served.store.query("SELECT version FROM status_lists WHERE id = 1"))[0][0] == 1
+    finally:
+        await served.close()
