@@ -1,8 +1,10 @@
-"""The aiohttp endpoint bench_http.py drives: bare, or behind the didvc middleware."""
+"""The aiohttp endpoint bench_http.py drives: bare, behind the didvc middleware, or doing nothing
+but one raw Ed25519 verify per request (the floor of any design that checks a signature)."""
 
 from __future__ import annotations
 
 import argparse
+from typing import Any
 
 from aiohttp import web
 
@@ -13,7 +15,7 @@ from verifier import VERIFICATION_RESULT, Policy, RouteRule, Verifier
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--port", type=int, required=True)
-    parser.add_argument("--mode", choices=["bare", "middleware"], required=True)
+    parser.add_argument("--mode", choices=["bare", "signature", "middleware"], required=True)
     args = parser.parse_args()
     audience = f"http://127.0.0.1:{args.port}"
     middlewares = []
@@ -23,6 +25,19 @@ def main() -> None:
         )
         verifier = Verifier(resolver=default_resolver(), policy=policy)
         middlewares.append(verifier.middleware(audience=audience))
+    elif args.mode == "signature":
+        from cryptography.hazmat.primitives.asymmetric import ed25519
+
+        private = ed25519.Ed25519PrivateKey.generate()
+        public, message = private.public_key(), b"x" * 1900  # a request token's signing input
+        signature = private.sign(message)
+
+        @web.middleware
+        async def one_signature(request: web.Request, handler: Any) -> web.StreamResponse:
+            public.verify(signature, message)
+            return await handler(request)
+
+        middlewares.append(one_signature)
 
     async def orders(request: web.Request) -> web.Response:
         result = request.get(VERIFICATION_RESULT)
