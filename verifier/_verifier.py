@@ -17,7 +17,6 @@ import hashlib
 import marshal
 import math
 import time
-from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -51,6 +50,7 @@ from didvc.jose import ParsedJws, parse_jws, strict_json_loads, verify_jws
 from didvc.proofs import AssertionMethod, Authentication, parse_datetime, verify_proofs
 from didvc.request import RequestClaims, check_request_claims
 from resolvers import FetchPolicy, GuardedFetcher
+from verifier._lru import BoundedLru
 from verifier._policy import Policy
 from verifier._replay import MemoryReplayCache, ReplayCache
 from verifier._result import CredentialResult, Problem, VerificationResult
@@ -121,6 +121,9 @@ class Verifier:
     - ``clock``: the current time, injectable for tests.
     - ``allow_http``/``allow_loopback``: relax the network rules for did:web and status lists,
       for loopback tests and demos only.
+    - ``proof_cache_size``/``proof_cache_bytes``/``proof_cache_ttl``: the bounds of the caches of
+      proof results and of settled presentations (entries, bytes of the content they were keyed
+      by, each; seconds an entry is trusted, at most the DID cache's TTL).
     """
 
     def __init__(
@@ -135,6 +138,7 @@ class Verifier:
         allow_loopback: bool = False,
         proof_cache_size: int = 4096,
         proof_cache_ttl: float = 300.0,
+        proof_cache_bytes: int = 64 << 20,
         max_clock_skew: timedelta | None = None,
     ) -> None:
         self._owns_resolver = resolver is None
@@ -153,9 +157,8 @@ class Verifier:
             ),
             self._verify_status_list,
         )
-        self._proofs: OrderedDict[bytes, _ProofCheck] = OrderedDict()
-        self._settled: OrderedDict[bytes, _Settled] = OrderedDict()
-        self._proof_cache_size = proof_cache_size
+        self._proofs = BoundedLru[_ProofCheck](max_entries=proof_cache_size, max_bytes=proof_cache_bytes)
+        self._settled = BoundedLru[_Settled](max_entries=proof_cache_size, max_bytes=proof_cache_bytes)
         self._proof_cache_ttl = proof_cache_ttl
 
     async def close(self) -> None:
@@ -198,7 +201,8 @@ class Verifier:
         proof_error: DidvcError | None = None
         try:
             document, token = _load_credential(credential)
-            key = _digest(token if token is not None else document)
+            exact = token.encode() if token is not None else _exact_bytes(document)
+            key = hashlib.sha256(exact).digest() if exact is not None else None
             checked = self._proofs.get(key) if key is not None else None
             if checked is None or checked.checked_at + self._proof_cache_ttl <= time.monotonic():
                 info = check_credential(document)
@@ -207,8 +211,8 @@ class Verifier:
                 except DidvcError as error:
                     checked, proof_error = None, error
                 else:
-                    if key is not None:
-                        self._remember(key, checked)
+                    if key is not None and exact is not None:
+                        self._proofs.put(key, checked, len(exact))
             else:
                 info = checked.info
         except DidvcError as error:
@@ -239,12 +243,6 @@ class Verifier:
                 result.problems.append(problem)
         result.verified = not result.problems
         return result, info, checked
-
-    def _remember(self, key: bytes, checked: _ProofCheck) -> None:
-        self._proofs[key] = checked
-        self._proofs.move_to_end(key)
-        while len(self._proofs) > self._proof_cache_size:
-            self._proofs.popitem(last=False)
 
     async def _check_proofs(
         self, document: dict[str, Any], token: str | None, now: datetime, info: CredentialInfo
@@ -497,7 +495,7 @@ class Verifier:
                 statused.append(info)
             expires = min(expires, proof.checked_at + self._proof_cache_ttl)
             credentials.append(_SettledCredential(result, marshal.dumps(result.claims, 2)))
-        self._settled[key] = _Settled(
+        settled = _Settled(
             self.policy,
             holder,
             tuple(credentials),
@@ -507,9 +505,7 @@ class Verifier:
             expires,
             tuple(statused),
         )
-        self._settled.move_to_end(key)
-        while len(self._settled) > self._proof_cache_size:
-            self._settled.popitem(last=False)
+        self._settled.put(key, settled, 2 * len(key))  # the key, and results about as large
 
     async def _settled_result(
         self, key: bytes | None, holder: str, now: float, method: str, url: str
@@ -599,12 +595,6 @@ def _presentation_key(holder: str, payload: dict[str, Any]) -> bytes | None:
 
 
 _PRESENTATION_MEMBERS: Final = ("@context", "type", "id", "holder", "verifiableCredential")
-
-
-def _digest(value: Any) -> bytes | None:
-    """SHA-256 of a credential's exact content: the vc+jwt text, or its parsed JSON."""
-    data = value.encode() if isinstance(value, str) else _exact_bytes(value)
-    return None if data is None else hashlib.sha256(data).digest()
 
 
 def _exact_bytes(value: Any) -> bytes | None:

@@ -1,0 +1,34 @@
+"""The verifier's caches are bounded by entries and by bytes, so large inputs cannot pin memory."""
+
+from __future__ import annotations
+
+from tests.helpers import Party, agent_credential, request_token, signed
+from tests.verifier.test_presentation import API, _verifier
+from verifier._lru import BoundedLru
+
+
+def test_bounded_by_entries_and_bytes_least_recently_used_first() -> None:
+    cache = BoundedLru[str](max_entries=3, max_bytes=1600)
+    for key in (b"a", b"b", b"c"):
+        assert cache.put(key, key.decode(), 100)
+    assert cache.get(b"a") == "a"  # now the most recent
+    cache.put(b"d", "d", 100)
+    assert cache.get(b"b") is None and len(cache) == 3  # b was the least recently used
+    cache.put(b"e", "e", 100)
+    cache.put(b"e", "e2", 100)  # replacing does not count twice
+    assert cache.size == 300 and cache.get(b"e") == "e2"
+    assert not cache.put(b"huge", "x", 101)  # above a sixteenth of the budget: not kept
+    assert cache.get(b"huge") is None and cache.size == 300
+
+
+async def test_large_presentations_are_verified_but_not_kept() -> None:
+    issuer, agent = Party(), Party()
+    big = await signed(agent_credential(issuer, agent.did, ["orders:read"], name="x" * 20_000), issuer)
+    small = await signed(agent_credential(issuer, agent.did, ["orders:read"]), issuer)
+    verifier = _verifier(proof_cache_bytes=160_000)  # entries up to 10,000 bytes
+    for _ in range(2):
+        assert (await verifier.verify_presentation(await request_token(agent, [big]), **API)).verified
+    assert len(verifier._proofs) == 0 and len(verifier._settled) == 0
+    assert (await verifier.verify_presentation(await request_token(agent, [small]), **API)).verified
+    assert len(verifier._proofs) == 1 and len(verifier._settled) == 1
+    assert verifier._proofs.size + verifier._settled.size <= 2 * 160_000
