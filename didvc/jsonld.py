@@ -15,6 +15,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import threading
 from collections.abc import Mapping
@@ -214,16 +215,32 @@ def expand(document: Mapping[str, Any]) -> list[Any]:
     return expanded  # type: ignore[no-any-return]
 
 
-def canonicalize(document: Mapping[str, Any]) -> str:
-    """RDFC-1.0 canonical N-Quads of ``document``, after a safe-mode expansion."""
+def canonicalize(document: Mapping[str, Any], *, hash_algorithm: str = "sha256") -> str:
+    """RDFC-1.0 canonical N-Quads of ``document``, after a safe-mode expansion.
+
+    ``hash_algorithm`` is RDFC-1.0's hash parameter, which decides how blank nodes are labelled:
+    ``sha256`` (the default) or ``sha384`` (ecdsa-rdfc-2019 with P-384 keys, vc-di-ecdsa §3.1).
+    """
+    if hash_algorithm not in _RDFC_HASHES:
+        raise ValueError(f"RDFC-1.0 hash must be one of {sorted(_RDFC_HASHES)}")
     expanded = expand(document)
     options = _options()
     try:
         dataset = _Processor().to_rdf(_Expanded(expanded), {**options, "produceGeneralizedRdf": False})
         options["format"] = "application/n-quads"
-        return URDNA2015().main(dataset, options)  # type: ignore[no-any-return]
+        return _RDFC_HASHES[hash_algorithm]().main(dataset, options)  # type: ignore[no-any-return]
     except pyld_jsonld.JsonLdError as exc:
         raise ParsingError(f"RDF canonicalization failed: {_describe(exc)}") from None
+
+
+class _Rdfc384(URDNA2015):  # type: ignore[misc]
+    """RDFC-1.0 with SHA-384 as its hash: pyld's URDNA2015 takes every hash from create_hash."""
+
+    def create_hash(self) -> Any:
+        return hashlib.sha384()
+
+
+_RDFC_HASHES: Final[dict[str, type[URDNA2015]]] = {"sha256": URDNA2015, "sha384": _Rdfc384}
 
 
 def _describe(exc: BaseException) -> str:

@@ -174,7 +174,11 @@ async def add_proof(
         to_sign = {**unsecured, "proof": _matching_previous(options, existing, ProofGenerationError)}
     config = _proof_config(suite, options, unsecured)
     try:
-        hash_data = suite.hash_data(suite.canonicalize(to_sign), suite.canonicalize(config), signer.algorithm)
+        hash_data = suite.hash_data(
+            suite.transform(to_sign, signer.algorithm),
+            suite.transform(config, signer.algorithm),
+            signer.algorithm,
+        )
     except MalformedValueError as exc:
         raise ProofGenerationError(str(exc)) from None
     signature = await signer.sign(hash_data)
@@ -268,10 +272,11 @@ async def _verify_one(
             raise ProofVerificationError("document @context does not start with the proof's @context")
         unsecured = {**unsecured, "@context": proof_context}
     try:
+        key_type = method.public_key.key_type
         hash_data = suite.hash_data(
-            suite.canonicalize(unsecured),
-            suite.canonicalize(_proof_config(suite, options, unsecured)),
-            method.public_key.key_type,
+            suite.transform(unsecured, key_type),
+            suite.transform(_proof_config(suite, options, unsecured), key_type),
+            key_type,
         )
     except MalformedValueError as exc:
         raise ProofVerificationError(str(exc)) from None

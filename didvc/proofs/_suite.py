@@ -31,9 +31,9 @@ def _sha384(data: bytes) -> bytes:
     return hashlib.sha384(data).digest()
 
 
-def rdfc(document: dict[str, Any]) -> bytes:
+def rdfc(document: dict[str, Any], hash_algorithm: str = "sha256") -> bytes:
     """RDFC-1.0 canonical N-Quads (safe mode), UTF-8."""
-    return jsonld.canonicalize(document).encode("utf-8")
+    return jsonld.canonicalize(document, hash_algorithm=hash_algorithm).encode("utf-8")
 
 
 def jcs(document: dict[str, Any]) -> bytes:
@@ -49,7 +49,9 @@ class Cryptosuite:
     """What one cryptosuite contributes to the generic Data Integrity procedure.
 
     ``name`` is the ``cryptosuite`` value (for legacy suites, the proof ``type``);
-    ``canonicalize`` turns both the unsecured document and the proof configuration into bytes;
+    ``canonicalize`` turns both the unsecured document and the proof configuration into bytes
+    (:meth:`transform` adds the key: with ``rdfc_hash_by_key``, RDFC-1.0 itself hashes with
+    SHA-384 for P-384 keys, as ecdsa-rdfc-2019 requires);
     ``hash_for`` picks the hash for a key type; ``proof_context`` says whether the proof itself
     carries ``@context`` (the JCS suites) and so whether it is checked against the document's.
     """
@@ -60,6 +62,13 @@ class Cryptosuite:
     canonicalize: Callable[[dict[str, Any]], bytes]
     proof_context: bool = False
     legacy: bool = False
+    rdfc_hash_by_key: bool = False
+
+    def transform(self, document: dict[str, Any], key_type: KeyType | str) -> bytes:
+        """The bytes that get hashed for a proof made with a ``key_type`` key."""
+        if self.rdfc_hash_by_key and key_type == KeyType.P384:
+            return rdfc(document, "sha384")
+        return self.canonicalize(document)
 
     @property
     def uses_jsonld(self) -> bool:
