@@ -14,12 +14,13 @@ else is read or changed.
 from __future__ import annotations
 
 import asyncio
+import copy
 import json
 import os
 import sqlite3
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final
@@ -137,6 +138,7 @@ class Wallet:
         self._resolver = resolver
         self._allow_loopback = allow_loopback
         self._signers: dict[str, KeySigner] = {}
+        self._records: tuple[tuple[int, int], list[CredentialRecord]] | None = None
 
     # --- opening -------------------------------------------------------------------------------
 
@@ -413,10 +415,31 @@ class Wallet:
         include_expired: bool = True,
         now: datetime | None = None,
     ) -> list[CredentialRecord]:
-        rows = self._db.execute("SELECT * FROM credentials ORDER BY stored, rowid")
-        records = [_record(row) for row in rows]
+        records = self._matching(type, issuer, scope, audience, subject, include_expired, now)
+        return [replace(r, credential=copy.deepcopy(r.credential)) for r in records]  # theirs to change
+
+    def _all_records(self) -> list[CredentialRecord]:
+        """Every stored credential, decoded once and kept while the file is unchanged: by this
+        connection (``total_changes``) or by any other, another process included
+        (``PRAGMA data_version``). A request header no longer re-decodes every credential."""
+        stamp = (int(self._db.execute("PRAGMA data_version").fetchone()[0]), self._db.total_changes)
+        if self._records is None or self._records[0] != stamp:
+            rows = self._db.execute("SELECT * FROM credentials ORDER BY stored, rowid")
+            self._records = (stamp, [_record(row) for row in rows])
+        return self._records[1]
+
+    def _matching(
+        self,
+        type: str | None = None,
+        issuer: str | None = None,
+        scope: str | None = None,
+        audience: str | None = None,
+        subject: str | None = None,
+        include_expired: bool = True,
+        now: datetime | None = None,
+    ) -> list[CredentialRecord]:
         out = []
-        for record in records:
+        for record in self._all_records():
             if type is not None and type not in record.types:
                 continue
             if issuer is not None and record.issuer != issuer:
@@ -449,7 +472,7 @@ class Wallet:
         credential_ids: Iterable[str] | None,
     ) -> list[dict[str, Any] | str]:
         """Least disclosure: only what this audience and these scopes need, never expired ones."""
-        candidates = await self.list_credentials(subject=did, include_expired=False)
+        candidates = self._matching(subject=did, include_expired=False)  # read-only: no copies
         if credential_ids is not None:
             wanted = set(credential_ids)
             chosen = [c for c in candidates if c.id in wanted]

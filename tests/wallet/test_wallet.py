@@ -290,6 +290,42 @@ async def test_least_disclosure_and_expired_skipped(tmp_path: Path) -> None:
         ]
 
 
+async def test_headers_follow_changes_made_by_another_process(tmp_path: Path) -> None:
+    """Decoded credentials are kept between headers, never past a change to the file."""
+
+    def sent(token: str) -> list[str]:
+        return [c["id"] for c in parse_jws(token, typ="vp+jwt").payload["verifiableCredential"]]
+
+    async with await _open(tmp_path / "w") as agent:
+        await agent.create_did()
+        await _stored(agent, id="urn:uuid:cccccccc-0000-4000-8000-000000000001")
+        assert sent(await agent.request_token("GET", f"{API}/orders")) == [
+            "urn:uuid:cccccccc-0000-4000-8000-000000000001"
+        ]
+        async with await _open(tmp_path / "w") as operator:  # e.g. `didvc wallet import`, meanwhile
+            await _stored(operator, id="urn:uuid:cccccccc-0000-4000-8000-000000000002")
+            assert len(sent(await agent.request_token("GET", f"{API}/orders"))) == 2
+            await operator.delete_credential("urn:uuid:cccccccc-0000-4000-8000-000000000001")
+        assert sent(await agent.request_token("GET", f"{API}/orders")) == [
+            "urn:uuid:cccccccc-0000-4000-8000-000000000002"
+        ]
+        await agent.delete_credential("urn:uuid:cccccccc-0000-4000-8000-000000000002")  # its own change
+        assert sent(await agent.request_token("GET", f"{API}/orders")) == []
+        listed = await agent.list_credentials()
+        assert listed == []
+
+
+async def test_listed_credentials_are_the_callers_to_change(tmp_path: Path) -> None:
+    async with await _open(tmp_path / "w") as wallet:
+        await wallet.create_did()
+        _, vc = await _stored(wallet)
+        (record,) = await wallet.list_credentials()
+        assert isinstance(record.credential, dict)
+        record.credential["credentialSubject"]["scope"] = ["orders:delete"]
+        token = await wallet.request_token("GET", f"{API}/orders")
+        assert parse_jws(token, typ="vp+jwt").payload["verifiableCredential"] == [vc]
+
+
 async def test_data_integrity_presentation(tmp_path: Path) -> None:
     async with await _open(tmp_path / "w") as wallet:
         await wallet.create_did()
