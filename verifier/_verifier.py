@@ -18,7 +18,7 @@ import marshal
 import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import Any, Final
@@ -494,7 +494,8 @@ class Verifier:
             if info.status:
                 statused.append(info)
             expires = min(expires, proof.checked_at + self._proof_cache_ttl)
-            credentials.append(_SettledCredential(result, marshal.dumps(result.claims, 2)))
+            template = replace(result, claims=[], problems=[])  # not the caller's object, which it may change
+            credentials.append(_SettledCredential(template, marshal.dumps(result.claims, 2)))
         settled = _Settled(
             self.policy,
             holder,

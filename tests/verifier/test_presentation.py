@@ -262,7 +262,9 @@ async def test_settled_presentation_still_checks_time_scopes_and_policy() -> Non
     assert again.verified and again.scopes == first.scopes == ["orders:read"]
     assert again.credentials[0].to_json() == first.credentials[0].to_json()
     again.credentials[0].claims[0]["scope"].append("orders:admin")  # a handler's change stays its own
-    assert (await present()).credentials[0].claims[0]["scope"] == ["orders:read"]
+    first.credentials[0].issuer = "did:example:mallory"
+    kept = (await present()).credentials[0]
+    assert kept.claims[0]["scope"] == ["orders:read"] and kept.issuer == issuer.did
 
     out_of_scope = await present(method="DELETE", url="https://api.example/orders/7")
     assert _codes(out_of_scope) == ["INSUFFICIENT_SCOPE_ERROR"]
