@@ -415,29 +415,6 @@ class Wallet:
         include_expired: bool = True,
         now: datetime | None = None,
     ) -> list[CredentialRecord]:
-        records = self._matching(type, issuer, scope, audience, subject, include_expired, now)
-        return [replace(r, credential=copy.deepcopy(r.credential)) for r in records]  # theirs to change
-
-    def _all_records(self) -> list[CredentialRecord]:
-        """Every stored credential, decoded once and kept while the file is unchanged: by this
-        connection (``total_changes``) or by any other, another process included
-        (``PRAGMA data_version``). A request header no longer re-decodes every credential."""
-        stamp = (int(self._db.execute("PRAGMA data_version").fetchone()[0]), self._db.total_changes)
-        if self._records is None or self._records[0] != stamp:
-            rows = self._db.execute("SELECT * FROM credentials ORDER BY stored, rowid")
-            self._records = (stamp, [_record(row) for row in rows])
-        return self._records[1]
-
-    def _matching(
-        self,
-        type: str | None = None,
-        issuer: str | None = None,
-        scope: str | None = None,
-        audience: str | None = None,
-        subject: str | None = None,
-        include_expired: bool = True,
-        now: datetime | None = None,
-    ) -> list[CredentialRecord]:
         out = []
         for record in self._all_records():
             if type is not None and type not in record.types:
@@ -452,8 +429,18 @@ class Wallet:
                 continue
             if not include_expired and record.expired(now):
                 continue
-            out.append(record)
+            out.append(replace(record, credential=copy.deepcopy(record.credential)))  # theirs to change
         return out
+
+    def _all_records(self) -> list[CredentialRecord]:
+        """Every stored credential, decoded once and kept while the file is unchanged: by this
+        connection (``total_changes``) or by any other, another process included
+        (``PRAGMA data_version``). A request header no longer re-decodes every credential."""
+        stamp = (int(self._db.execute("PRAGMA data_version").fetchone()[0]), self._db.total_changes)
+        if self._records is None or self._records[0] != stamp:
+            rows = self._db.execute("SELECT * FROM credentials ORDER BY stored, rowid")
+            self._records = (stamp, [_record(row) for row in rows])
+        return self._records[1]
 
     async def delete_credential(self, credential_id: str) -> None:
         with _transaction(self._db):
@@ -472,7 +459,7 @@ class Wallet:
         credential_ids: Iterable[str] | None,
     ) -> list[dict[str, Any] | str]:
         """Least disclosure: only what this audience and these scopes need, never expired ones."""
-        candidates = self._matching(subject=did, include_expired=False)  # read-only: no copies
+        candidates = [r for r in self._all_records() if r.subject == did and not r.expired()]  # read-only
         if credential_ids is not None:
             wanted = set(credential_ids)
             chosen = [c for c in candidates if c.id in wanted]
