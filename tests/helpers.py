@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from didvc.credentials import CREDENTIALS_V2
@@ -101,3 +102,15 @@ async def request_token(
         lifetime=lifetime,
         now=now.timestamp(),
     )
+
+
+def run_cli(group: str, location: tuple[str, Path], passphrase_file: Path, *args: str) -> tuple[int, str]:
+    """``didvc <group> <option> <path> --passphrase-file F --json ARGS`` through click's runner."""
+    from click.testing import CliRunner
+
+    from didvc.cli import main
+
+    option, path = location
+    arguments = [group, option, str(path), "--passphrase-file", str(passphrase_file), "--json", *args]
+    result = CliRunner().invoke(main, arguments)
+    return result.exit_code, result.output

@@ -11,26 +11,11 @@ import sys
 import time
 from pathlib import Path
 
-from click.testing import CliRunner
-
-from didvc.cli import main
-from tests.helpers import Party
+from tests.helpers import Party, run_cli
 
 
 def _cli(tmp_path: Path, *args: str) -> tuple[int, str]:
-    result = CliRunner().invoke(
-        main,
-        [
-            "issuer",
-            "--store",
-            str(tmp_path / "i.db"),
-            "--passphrase-file",
-            str(tmp_path / "pass"),
-            "--json",
-            *args,
-        ],
-    )
-    return result.exit_code, result.output
+    return run_cli("issuer", ("--store", tmp_path / "i.db"), tmp_path / "pass", *args)
 
 
 def _init(tmp_path: Path) -> None:

@@ -8,27 +8,12 @@ import subprocess
 import sys
 from pathlib import Path
 
-from click.testing import CliRunner
-
-from didvc.cli import main
 from didvc.status import StatusList
-from tests.helpers import Party
+from tests.helpers import Party, run_cli
 
 
 def _cli(tmp_path: Path, *args: str) -> tuple[int, str]:
-    result = CliRunner().invoke(
-        main,
-        [
-            "issuer",
-            "--store",
-            str(tmp_path / "issuer.db"),
-            "--passphrase-file",
-            str(tmp_path / "pass"),
-            "--json",
-            *args,
-        ],
-    )
-    return result.exit_code, result.output
+    return run_cli("issuer", ("--store", tmp_path / "issuer.db"), tmp_path / "pass", *args)
 
 
 def test_operator_journey(tmp_path: Path) -> None:

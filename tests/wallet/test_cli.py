@@ -12,24 +12,12 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from didvc.cli import main
-from tests.helpers import Party, agent_credential, signed
+from tests.helpers import Party, agent_credential, run_cli, signed
 from verifier import Verifier
 
 
 def _cli(tmp_path: Path, *args: str) -> tuple[int, str]:
-    result = CliRunner().invoke(
-        main,
-        [
-            "wallet",
-            "--wallet",
-            str(tmp_path / "agent.wallet"),
-            "--passphrase-file",
-            str(tmp_path / "pass"),
-            "--json",
-            *args,
-        ],
-    )
-    return result.exit_code, result.output
+    return run_cli("wallet", ("--wallet", tmp_path / "agent.wallet"), tmp_path / "pass", *args)
 
 
 def test_wallet_journey(tmp_path: Path) -> None:
