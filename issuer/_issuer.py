@@ -221,13 +221,17 @@ class Issuer:
         return self.did.startswith("did:web:")
 
     async def signer(self) -> KeySigner:
-        """The signer of the active assertion key (decrypted once, kept in memory)."""
-        if self._signer is None:
-            rows = await self.store.query("SELECT key_id, key_type, sealed_secret FROM keys WHERE active = 1")
-            if not rows:
-                raise IssuerError("the issuer has no active key")
-            key_id, key_type, sealed = rows[0]
-            secret = self._box.open(bytes(sealed), f"key|{key_id}|{key_type}".encode())
+        """The signer of the active assertion key. The key is decrypted once and kept in memory,
+        but which key is active is read every time: a ``rotate-key`` run by another process
+        (the CLI beside a running ``serve`` or batch) takes effect on the next signature, before
+        the old key can be retired from under us."""
+        rows = await self.store.query("SELECT key_id, key_type FROM keys WHERE active = 1")
+        if not rows:
+            raise IssuerError("the issuer has no active key")
+        key_id, key_type = rows[0]
+        if self._signer is None or self._signer.key_id != key_id:
+            sealed = await self.store.query("SELECT sealed_secret FROM keys WHERE key_id = ?", key_id)
+            secret = self._box.open(bytes(sealed[0][0]), f"key|{key_id}|{key_type}".encode())
             self._signer = KeySigner(KeyPair.from_private_bytes(key_type, secret), key_id)
         return self._signer
 
@@ -266,7 +270,6 @@ class Issuer:
             key_id = f"{self.did}#key-{count + 1}"
             await tx.run("UPDATE keys SET active = 0")
             await _insert_key(tx, self._box, key_id, pair, active=True)
-        self._signer = None
         return key_id
 
     async def retire_key(self, key_id: str) -> None:

@@ -159,6 +159,28 @@ async def test_served_list_is_signed_again_only_when_it_changes(served: Served, 
     assert (await fetch())["proof"] != changed["proof"]
 
 
+async def test_key_rotated_by_another_process_signs_at_once(served: Served, tmp_path: Path) -> None:
+    """`serve` keeps running while an operator rotates and retires keys from the CLI."""
+    issuer = served.issuer
+    vc = await issuer.issue(Party().did)
+    assert isinstance(vc, dict)
+    url = vc["credentialStatus"][0]["statusListCredential"]
+    old_key = (await issuer.signer()).key_id
+    operator = await Issuer.open(tmp_path / "issuer.db", passphrase="pw")
+    try:
+        new_key = await operator.rotate_key()
+        await operator.retire_key(old_key)
+    finally:
+        await operator.close()
+    fresh = await issuer.issue(Party().did)
+    assert isinstance(fresh, dict) and fresh["proof"]["verificationMethod"] == new_key
+    assert await served.verify(fresh) == []
+    async with aiohttp.ClientSession() as http, http.get(url) as response:
+        status_list = await response.json(content_type=None)
+    assert status_list["proof"]["verificationMethod"] == new_key  # not the retired key's old copy
+    assert await served.verify(vc) == ["INVALID_VERIFICATION_METHOD"]  # its issuing key is retired
+
+
 async def test_store_from_before_list_versions_is_upgraded_on_open(tmp_path: Path) -> None:
     path = tmp_path / "old.db"
     issuer = await Issuer.create(path, passphrase="pw", kdf=FAST, base_url="https://status.example")
