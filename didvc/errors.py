@@ -364,6 +364,13 @@ class ReplayDetectedError(PresentationError):
     code = "REPLAY_DETECTED_ERROR"
 
 
+class UseNonceError(RequestBindingError):
+    """The presentation must carry a fresh nonce issued by this server (it carried none, or one
+    that was never issued or is already used)."""
+
+    code = "USE_NONCE"
+
+
 # --- The verifier's policy (ours) ---------------------------------------------------------------
 
 

@@ -12,7 +12,7 @@ from verifier._policy import Policy, RouteRule
 from verifier._replay import MemoryNonceStore, MemoryReplayCache, RedisNonceStore, RedisReplayCache
 from verifier._result import CredentialResult, Problem, VerificationResult
 from verifier._status import StatusChecker
-from verifier._verifier import Verifier
+from verifier._verifier import NonceCheck, Verifier
 
 __all__ = [
     "NONCE_HEADER",
@@ -20,6 +20,7 @@ __all__ = [
     "CredentialResult",
     "MemoryNonceStore",
     "MemoryReplayCache",
+    "NonceCheck",
     "Policy",
     "Problem",
     "RedisNonceStore",

@@ -20,8 +20,6 @@ from typing import Any, Final
 
 from aiohttp import web
 
-from didvc.errors import DidvcError
-from didvc.jose import parse_jws
 from verifier._replay import MemoryNonceStore, NonceStore
 from verifier._result import Problem, VerificationResult
 from verifier._verifier import Verifier
@@ -105,15 +103,13 @@ def middleware(
         url = (public_url.rstrip("/") + request.path_qs) if public_url else str(request.url)
         try:
             body = await request.read() if request.body_exists else None
-            nonce = None
-            if require_nonce:
-                nonce = _token_nonce(token)
-                if nonce is None or not await nonce_store.consume(nonce):
-                    return await deny(
-                        request, 401, [Problem("USE_NONCE", "a fresh server nonce is required")], None
-                    )
             result = await verifier.verify_presentation(
-                token, audience=audience, method=request.method, url=url, body=body, nonce=nonce
+                token,
+                audience=audience,
+                method=request.method,
+                url=url,
+                body=body,
+                nonce=nonce_store.consume if require_nonce else None,  # after the signature checks
             )
         except web.HTTPException:
             raise
@@ -132,14 +128,6 @@ def middleware(
         return response
 
     return verify_request
-
-
-def _token_nonce(token: str) -> str | None:
-    try:
-        nonce = parse_jws(token, typ="vp+jwt").payload.get("nonce")
-    except DidvcError:
-        return None
-    return nonce if isinstance(nonce, str) else None
 
 
 def _audit(

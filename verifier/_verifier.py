@@ -17,7 +17,7 @@ import hashlib
 import marshal
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
@@ -45,6 +45,7 @@ from didvc.errors import (
     RequestBindingError,
     UnsupportedAlgorithmError,
     UntrustedIssuerError,
+    UseNonceError,
 )
 from didvc.jose import ParsedJws, parse_jws, strict_json_loads, verify_jws
 from didvc.proofs import AssertionMethod, Authentication, parse_datetime, verify_proofs
@@ -60,6 +61,9 @@ __all__ = ["Verifier"]
 
 MAX_INPUT_BYTES: Final = 256 * 1024
 _JSON_START: Final = ("{", "[")
+
+#: Consumes a nonce the presentation carries: true once for a nonce this server issued.
+NonceCheck = Callable[[str], Awaitable[bool]]
 
 
 def _now() -> datetime:
@@ -298,7 +302,7 @@ class Verifier:
         method: str | None = None,
         url: str | None = None,
         body: bytes | None = None,
-        nonce: str | None = None,
+        nonce: str | NonceCheck | None = None,
         challenge: str | None = None,
         domain: str | None = None,
     ) -> VerificationResult:
@@ -306,7 +310,12 @@ class Verifier:
         JSON text or base64url JSON) whose ``authentication`` proof carries ``challenge``/``domain``.
 
         For a vp+jwt, ``audience``, ``method`` and ``url`` are required: the token must be bound
-        to exactly this request. ``nonce`` is the server nonce the token must carry, if any.
+        to exactly this request. ``nonce`` is the server nonce the token must carry, or a
+        function that consumes the nonce it carries (e.g. :meth:`NonceStore.consume`: true once
+        for a nonce the server issued). The function is called only once the signature, the
+        request binding and the replay check have passed, so a forged token cannot use up a
+        nonce. For a Data Integrity VP without ``challenge``, that function checks the proof's
+        challenge instead: the challenge is then a server nonce.
         """
         now = self.clock()
         try:
@@ -332,7 +341,7 @@ class Verifier:
                 )
             else:
                 document = presentation
-            return await self._verify_vp_ldp(document, now, challenge, domain or audience, method, url)
+            return await self._verify_vp_ldp(document, now, challenge, domain or audience, method, url, nonce)
         except DidvcError as error:
             return VerificationResult(verified=False, problems=[Problem.from_error(error)])
 
@@ -344,7 +353,7 @@ class Verifier:
         method: str | None,
         url: str | None,
         body: bytes | None,
-        nonce: str | None,
+        nonce: str | NonceCheck | None,
     ) -> VerificationResult:
         parsed = parse_jws(token, typ="vp+jwt", max_bytes=MAX_INPUT_BYTES)
         self._check_alg(parsed)
@@ -361,7 +370,7 @@ class Verifier:
         timestamp = now.timestamp()
         jti, expires = check_request_claims(
             payload,
-            RequestClaims(audience, method, url, body, nonce),
+            RequestClaims(audience, method, url, body, nonce if isinstance(nonce, str) else None),
             now=timestamp,
             max_lifetime=self.policy.max_token_lifetime,
             clock_skew=self.policy.clock_skew,
@@ -370,6 +379,8 @@ class Verifier:
             f"{holder}|{jti}", expires + self.policy.clock_skew, now=timestamp
         ):
             raise ReplayDetectedError("this token has been used before")
+        if nonce is not None and not isinstance(nonce, str):
+            await _consume_nonce(nonce, payload.get("nonce"))
         presented = _presentation_key(holder, payload)
         settled = await self._settled_result(presented, holder, timestamp, method, url)
         if settled is not None:
@@ -385,10 +396,16 @@ class Verifier:
         domain: str | None,
         method: str | None,
         url: str | None,
+        nonce: str | NonceCheck | None = None,
     ) -> VerificationResult:
         info = check_presentation(document)
         if info.holder is None:
             raise HolderBindingError("the presentation has no holder")
+        consume = nonce if nonce is not None and not isinstance(nonce, str) else None
+        if challenge is None and consume is not None:
+            challenge = _proof_challenge(document)
+            if challenge is None:
+                raise UseNonceError("the presentation proof's challenge must be a nonce from this server")
         verified = await verify_proofs(
             document,
             resolver=self.resolver,
@@ -412,6 +429,8 @@ class Verifier:
                 f"{info.holder}|vp|{proof_key}", expires, now=now.timestamp()
             ):
                 raise ReplayDetectedError("this presentation has been used before")
+        if consume is not None:
+            await _consume_nonce(consume, challenge)
         return await self._finish(info, info.holder, now, method, url)
 
     async def _finish(
@@ -587,6 +606,19 @@ def _as_list(value: Any) -> list[Any]:
     if value is None:
         return []
     return value if isinstance(value, list) else [value]
+
+
+async def _consume_nonce(consume: NonceCheck, carried: Any) -> None:
+    if not isinstance(carried, str) or not await consume(carried):
+        raise UseNonceError("a fresh nonce from this server is required")
+
+
+def _proof_challenge(document: Any) -> str | None:
+    """The one challenge every proof of a Data Integrity presentation carries, if there is one."""
+    proofs = document.get("proof") if isinstance(document, dict) else None
+    challenges = [p.get("challenge") if isinstance(p, dict) else None for p in _as_list(proofs)]
+    first = challenges[0] if challenges else None
+    return first if isinstance(first, str) and all(c == first for c in challenges) else None
 
 
 def _presentation_key(holder: str, payload: dict[str, Any]) -> bytes | None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from typing import Any
 
 import aiohttp
@@ -199,6 +200,56 @@ async def test_server_nonce_flow() -> None:
         status, headers, _ = await api.call("GET", "/orders", await _header(agent, vc, nonce=nonce))
         assert status == 401  # a nonce works once
         assert headers[NONCE_HEADER] != nonce
+    finally:
+        await api.server.close()
+
+
+async def test_a_forged_token_cannot_use_up_a_nonce() -> None:
+    issuer, agent = Party(), Party()
+    vc = await signed(agent_credential(issuer, agent.did, ["orders:read"]), issuer)
+    api = await _start(policy=Policy(routes=POLICY.routes, require_nonce=True))
+    try:
+        _, headers, _ = await api.call("GET", "/orders", await _header(agent, vc))
+        nonce = headers[NONCE_HEADER]
+        token = await request_token(agent, [vc], url=f"{AUDIENCE}/orders", nonce=nonce)
+        signed_part = token.rsplit(".", 1)[0]
+        forged = f"{signed_part}.{b64url_encode(bytes(64))}"  # its claims, not its signature
+        status, _, body = await api.call("GET", "/orders", {"Authorization": f"VP {forged}"})
+        assert status == 401 and body["problems"][0]["code"] == "CRYPTOGRAPHIC_SECURITY_ERROR"
+        status, _, body = await api.call("GET", "/orders", await _header(agent, vc, nonce="never-issued"))
+        assert status == 401 and body["problems"][0]["code"] == "USE_NONCE"
+        status, _, body = await api.call("GET", "/orders", await _header(agent, vc, nonce=nonce))
+        assert status == 200, body  # the nonce was still there for its rightful token
+    finally:
+        await api.server.close()
+
+
+async def test_data_integrity_presentation_in_the_header_answers_a_server_nonce() -> None:
+    from didvc.credentials import make_presentation
+    from didvc.proofs import Authentication, add_proof
+
+    issuer, agent = Party(), Party()
+    vc = await signed(agent_credential(issuer, agent.did, ["orders:read"]), issuer)
+    api = await _start(policy=Policy(routes=POLICY.routes, require_nonce=True))
+
+    async def header(challenge: str, seconds_ago: int = 0) -> dict[str, str]:
+        vp = await add_proof(
+            make_presentation(agent.did, [vc]),
+            agent.signer,
+            purpose=Authentication(challenge=challenge, domain=AUDIENCE),
+            created=NOW - timedelta(seconds=seconds_ago),
+        )
+        return {"Authorization": "VP " + b64url_encode(json.dumps(vp).encode())}
+
+    try:
+        status, headers, body = await api.call("GET", "/orders", await header("my-own-challenge"))
+        assert status == 401 and body["problems"][0]["code"] == "USE_NONCE"
+        nonce = headers[NONCE_HEADER]
+        status, _, body = await api.call("GET", "/orders", await header(nonce))
+        assert status == 200, body
+        assert body == {"agent": agent.did, "scopes": ["orders:read"]}
+        status, _, body = await api.call("GET", "/orders", await header(nonce, 1))  # a new proof, same nonce
+        assert status == 401 and body["problems"][0]["code"] == "USE_NONCE"
     finally:
         await api.server.close()
 

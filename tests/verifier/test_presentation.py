@@ -336,6 +336,48 @@ async def test_server_nonce() -> None:
     ]
 
 
+async def test_nonce_consumed_only_by_a_token_that_verifies() -> None:
+    issuer, agent = Party(), Party()
+    vc = await _agent_vc(issuer, agent)
+    issued, consumed = {"n-1"}, []
+
+    async def consume(nonce: str) -> bool:
+        consumed.append(nonce)
+        if nonce not in issued:
+            return False
+        issued.remove(nonce)
+        return True
+
+    verifier = _verifier()
+    wrong_url = await request_token(agent, [vc], nonce="n-1", url="https://api.example/admin")
+    assert _codes(await verifier.verify_presentation(wrong_url, **API, nonce=consume)) == [
+        "REQUEST_BINDING_ERROR"
+    ]
+    without = await request_token(agent, [vc])
+    assert _codes(await verifier.verify_presentation(without, **API, nonce=consume)) == ["USE_NONCE"]
+    assert consumed == []  # neither got as far as the nonce
+    good = await request_token(agent, [vc], nonce="n-1")
+    assert (await verifier.verify_presentation(good, **API, nonce=consume)).verified
+    again = await request_token(agent, [vc], nonce="n-1")
+    assert _codes(await verifier.verify_presentation(again, **API, nonce=consume)) == ["USE_NONCE"]
+    assert consumed == ["n-1", "n-1"]
+
+
+@pytest.mark.parametrize(
+    "challenge", [{"a": 1}, ["n-1"], 7, None], ids=["object", "list", "number", "absent"]
+)
+async def test_data_integrity_challenge_of_the_wrong_type_with_a_nonce_check(challenge: Any) -> None:
+    issuer, agent = Party(), Party()
+    vp = await _di_vp(agent, [await _agent_vc(issuer, agent)])
+    vp["proof"]["challenge"] = challenge
+
+    async def consume(nonce: str) -> bool:
+        raise AssertionError("no nonce to consume")
+
+    result = await _verifier().verify_presentation(vp, audience=API["audience"], nonce=consume)
+    assert _codes(result) == ["USE_NONCE"]
+
+
 async def test_request_binding_arguments_required_for_tokens() -> None:
     issuer, agent = Party(), Party()
     token = await request_token(agent, [await _agent_vc(issuer, agent)])
