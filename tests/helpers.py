@@ -70,6 +70,21 @@ def agent_credential(issuer: Party, agent: str, scopes: list[str], **extra: Any)
     return body
 
 
+async def lasting_agent_credential(
+    issuer: Party, agent: str, scopes: list[str] | None = None, **extra: Any
+) -> dict[str, Any]:
+    """A signed AgentCredential valid from 2026 to 2099, for code that reads the real clock."""
+    body = agent_credential(
+        issuer,
+        agent,
+        scopes or ["orders:read"],
+        validFrom="2026-01-01T00:00:00Z",
+        validUntil="2099-01-01T00:00:00Z",
+        **extra,
+    )
+    return await signed(body, issuer)
+
+
 def presentation(holder: Party, credentials: list[Any]) -> dict[str, Any]:
     from didvc.credentials import make_presentation
 

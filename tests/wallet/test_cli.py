@@ -12,7 +12,7 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from didvc.cli import main
-from tests.helpers import Party, agent_credential, run_cli, signed
+from tests.helpers import Party, agent_credential, lasting_agent_credential, run_cli, signed
 from verifier import Verifier
 
 
@@ -29,18 +29,7 @@ def test_wallet_journey(tmp_path: Path) -> None:
     assert _cli(tmp_path, "init")[0] == 1  # never overwrites
 
     issuer = Party()
-    vc = asyncio.run(
-        signed(
-            agent_credential(
-                issuer,
-                did,
-                ["orders:read"],
-                validFrom="2026-01-01T00:00:00Z",
-                validUntil="2099-01-01T00:00:00Z",
-            ),
-            issuer,
-        )
-    )
+    vc = asyncio.run(lasting_agent_credential(issuer, did))
     (tmp_path / "vc.json").write_text(json.dumps(vc))
     code, out = _cli(tmp_path, "import", str(tmp_path / "vc.json"))
     assert code == 0, out

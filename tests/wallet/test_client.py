@@ -11,7 +11,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 from resolvers import default_resolver
-from tests.helpers import Party, agent_credential, signed
+from tests.helpers import Party, lasting_agent_credential
 from verifier import VERIFICATION_RESULT, Policy, RouteRule, Verifier
 from wallet import KdfParams, Wallet, WalletSession
 
@@ -49,16 +49,7 @@ async def wallet(tmp_path: Path) -> AsyncIterator[Wallet]:
     ) as opened:
         did = await opened.create_did()
         issuer = Party()
-        vc = await signed(
-            agent_credential(
-                issuer,
-                did,
-                ["orders:read"],
-                validFrom="2026-01-01T00:00:00Z",
-                validUntil="2099-01-01T00:00:00Z",
-            ),
-            issuer,
-        )
+        vc = await lasting_agent_credential(issuer, did)
         await opened.store_credential(vc)
         yield opened
 

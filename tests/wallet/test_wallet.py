@@ -19,7 +19,7 @@ from didvc.encoding import b64url_encode
 from didvc.errors import InvalidKeyError, MalformedValueError
 from didvc.jose import parse_jws
 from resolvers import default_resolver
-from tests.helpers import NOW, Party, agent_credential, signed
+from tests.helpers import NOW, Party, agent_credential, lasting_agent_credential, signed
 from verifier import Verifier
 from wallet import (
     KdfParams,
@@ -47,17 +47,7 @@ async def _stored(
 ) -> tuple[Party, dict[str, Any]]:
     issuer = Party()
     did = await wallet.default_did()
-    vc = await signed(
-        agent_credential(
-            issuer,
-            did,
-            scopes or ["orders:read"],
-            validFrom="2026-01-01T00:00:00Z",
-            validUntil="2099-01-01T00:00:00Z",
-            **extra,
-        ),
-        issuer,
-    )
+    vc = await lasting_agent_credential(issuer, did, scopes, **extra)
     await wallet.store_credential(vc)
     return issuer, vc
 
