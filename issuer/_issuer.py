@@ -103,9 +103,6 @@ def did_web_for(host_and_path: str) -> str:
     return did
 
 
-_ListState = tuple[str, int, int, tuple[tuple[int, int], ...]]  # purpose, size, bits, set entries
-
-
 class Issuer:
     """An open issuer store. Create one with :meth:`create`, open it with :meth:`open`."""
 
@@ -537,8 +534,7 @@ class Issuer:
         self, list_id: int, *, valid_for: timedelta | None = None
     ) -> dict[str, Any]:
         """The signed BitstringStatusListCredential of one list, as of now."""
-        state = await self._status_list_state(list_id)
-        return await self._sign_status_list(list_id, state, await self.signer(), valid_for)
+        return await self._signed_status_list(list_id, await self.signer(), valid_for)
 
     async def served_status_list(self, list_id: int) -> dict[str, Any]:
         """The list as ``serve`` hands it out: signed again only when its entries changed (the
@@ -556,11 +552,13 @@ class Issuer:
         if cached is not None and cached[0] == stamp and now - cached[1] < self.status_ttl_ms / 1000:
             return cached[2]
         # Read after the version: a change in between only makes the next request sign again.
-        document = await self._sign_status_list(list_id, await self._status_list_state(list_id), signer, None)
+        document = await self._signed_status_list(list_id, signer, None)
         self._served_lists[list_id] = (stamp, now, document)
         return document
 
-    async def _status_list_state(self, list_id: int) -> _ListState:
+    async def _signed_status_list(
+        self, list_id: int, signer: KeySigner, valid_for: timedelta | None
+    ) -> dict[str, Any]:
         rows = await self.store.query(
             "SELECT purpose, size, status_size FROM status_lists WHERE id = ?", list_id
         )
@@ -568,14 +566,8 @@ class Issuer:
             raise UnknownCredentialError(f"no status list {list_id}")
         purpose, size, status_size = rows[0]
         entries = await self.store.query(
-            "SELECT idx, value FROM status_entries WHERE list_id = ? AND value != 0 ORDER BY idx", list_id
+            "SELECT idx, value FROM status_entries WHERE list_id = ? AND value != 0", list_id
         )
-        return str(purpose), int(size), int(status_size), tuple((int(i), int(v)) for i, v in entries)
-
-    async def _sign_status_list(
-        self, list_id: int, state: _ListState, signer: KeySigner, valid_for: timedelta | None
-    ) -> dict[str, Any]:
-        purpose, size, status_size, entries = state
         bits = StatusList(size, status_size=status_size)
         for index, value in entries:
             bits.set(index, value)
