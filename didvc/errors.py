@@ -22,6 +22,7 @@ the ones marked *ours* are defined here in the same style.
     │   ├── ProofGenerationError             PROOF_GENERATION_ERROR
     │   ├── ProofVerificationError           PROOF_VERIFICATION_ERROR
     │   ├── ProofTransformationError         PROOF_TRANSFORMATION_ERROR
+    │   │   └── CanonicalizationLimitError   CANONICALIZATION_LIMIT_ERROR      (ours)
     │   ├── InvalidDomainError               INVALID_DOMAIN_ERROR
     │   ├── InvalidChallengeError            INVALID_CHALLENGE_ERROR
     │   ├── MalformedProofError              MALFORMED_PROOF_ERROR
@@ -71,6 +72,7 @@ resolver or status list) rather than "checked and invalid".
 from __future__ import annotations
 
 __all__ = [
+    "CanonicalizationLimitError",
     "CredentialRevokedError",
     "CredentialSuspendedError",
     "CredentialTooOldError",
@@ -211,6 +213,12 @@ class ProofVerificationError(ProofError):
 
 class ProofTransformationError(ProofError):
     code = "PROOF_TRANSFORMATION_ERROR"
+
+
+class CanonicalizationLimitError(ProofTransformationError):
+    """RDF canonicalization would take more work than the budget allows (a poison graph)."""
+
+    code = "CANONICALIZATION_LIMIT_ERROR"
 
 
 class InvalidDomainError(ProofError):

@@ -9,13 +9,14 @@
   :class:`~didvc.errors.DataLossDetectionError`, because such data would sit outside the
   signature. pyld has no safe mode and its ``on_property_dropped`` hook misses types and
   identifiers, so the expanded output is checked here as well.
-- Canonicalization is RDFC-1.0 (pyld's ``URDNA2015``) with ``base`` unset, so no relative IRI
-  is silently made absolute against an example host.
+- Canonicalization: pyld expands (``base`` unset, so no relative IRI is silently made absolute
+  against an example host); :mod:`didvc.to_rdf` turns the expansion into quads in linear time and
+  :mod:`didvc.rdfc` labels and sorts them (RDFC-1.0, within a work budget), byte for byte as the
+  reference implementation does.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import threading
 from collections.abc import Mapping
@@ -25,10 +26,10 @@ from typing import Any, Final
 
 from cachetools import LRUCache
 from pyld import jsonld as pyld_jsonld
-from pyld.canon import URDNA2015
 from pyld.context_resolver import ContextResolver
 from pyld.resolved_context import ResolvedContext
 
+from didvc import rdfc, to_rdf
 from didvc.errors import DataLossDetectionError, ParsingError, UnknownContextError
 
 __all__ = [
@@ -135,16 +136,7 @@ _processed: Final[LRUCache[tuple[int, int, bool, bool, bool], tuple[Any, Any, An
 _processed_lock = threading.Lock()
 
 
-class _Expanded(list[Any]):
-    """Expanded JSON-LD that already passed the safe-mode checks: ``to_rdf`` need not expand it again."""
-
-
 class _Processor(pyld_jsonld.JsonLdProcessor):  # type: ignore[misc]
-    def expand(self, input_: Any, options: Any) -> Any:
-        if isinstance(input_, _Expanded):
-            return input_
-        return super().expand(input_, options)
-
     def _process_context(
         self,
         active_ctx: Any,
@@ -195,6 +187,11 @@ def _unwrap(exc: BaseException) -> UnknownContextError | None:
     return None
 
 
+# What pyld raises, besides its JsonLdError, on input it did not expect (a non-finite number, an
+# empty @context string, a value of an unexpected type): a parsing failure, never a foreign error.
+_FOREIGN: Final = (ValueError, TypeError, KeyError, IndexError, AttributeError, OverflowError)
+
+
 def expand(document: Mapping[str, Any]) -> list[Any]:
     """Expand ``document`` in safe mode; raises on anything expansion would drop or leave relative."""
     dropped: list[str | None] = []
@@ -208,6 +205,8 @@ def expand(document: Mapping[str, Any]) -> list[Any]:
         raise ParsingError(f"JSON-LD expansion failed: {_describe(exc)}") from None
     except RecursionError:
         raise ParsingError("JSON-LD document is nested too deeply") from None
+    except _FOREIGN as exc:  # pyld's own failures on values it did not expect
+        raise ParsingError(f"JSON-LD expansion failed ({type(exc).__name__})") from None
     if dropped:
         names = ", ".join(sorted({str(d) for d in dropped}))
         raise DataLossDetectionError(f"undefined term(s) would be dropped by expansion: {names}")
@@ -215,32 +214,21 @@ def expand(document: Mapping[str, Any]) -> list[Any]:
     return expanded  # type: ignore[no-any-return]
 
 
-def canonicalize(document: Mapping[str, Any], *, hash_algorithm: str = "sha256") -> str:
+def canonicalize(
+    document: Mapping[str, Any],
+    *,
+    hash_algorithm: str = "sha256",
+    max_work_factor: float = rdfc.DEFAULT_MAX_WORK_FACTOR,
+) -> str:
     """RDFC-1.0 canonical N-Quads of ``document``, after a safe-mode expansion.
 
     ``hash_algorithm`` is RDFC-1.0's hash parameter, which decides how blank nodes are labelled:
     ``sha256`` (the default) or ``sha384`` (ecdsa-rdfc-2019 with P-384 keys, vc-di-ecdsa §3.1).
+    ``max_work_factor`` bounds the blank-node work (:mod:`didvc.rdfc`): a poison graph raises
+    :class:`~didvc.errors.CanonicalizationLimitError` instead of running for minutes.
     """
-    if hash_algorithm not in _RDFC_HASHES:
-        raise ValueError(f"RDFC-1.0 hash must be one of {sorted(_RDFC_HASHES)}")
-    expanded = expand(document)
-    options = _options()
-    try:
-        dataset = _Processor().to_rdf(_Expanded(expanded), {**options, "produceGeneralizedRdf": False})
-        options["format"] = "application/n-quads"
-        return _RDFC_HASHES[hash_algorithm]().main(dataset, options)  # type: ignore[no-any-return]
-    except pyld_jsonld.JsonLdError as exc:
-        raise ParsingError(f"RDF canonicalization failed: {_describe(exc)}") from None
-
-
-class _Rdfc384(URDNA2015):  # type: ignore[misc]
-    """RDFC-1.0 with SHA-384 as its hash: pyld's URDNA2015 takes every hash from create_hash."""
-
-    def create_hash(self) -> Any:
-        return hashlib.sha384()
-
-
-_RDFC_HASHES: Final[dict[str, type[URDNA2015]]] = {"sha256": URDNA2015, "sha384": _Rdfc384}
+    quads = to_rdf.to_quads(expand(document))
+    return rdfc.canonicalize(quads, hash_algorithm=hash_algorithm, max_work_factor=max_work_factor)
 
 
 def _describe(exc: BaseException) -> str:
@@ -252,13 +240,6 @@ def _describe(exc: BaseException) -> str:
 
 
 _KEYWORDS_WITH_IRIS: Final = ("@id", "@type")
-
-
-def _is_absolute_iri(value: str) -> bool:
-    if value.startswith("_:"):
-        return True
-    scheme, sep, _ = value.partition(":")
-    return bool(sep) and scheme[:1].isalpha() and all(c.isalnum() or c in "+-." for c in scheme)
 
 
 def _check_expanded(node: Any) -> None:
@@ -273,13 +254,13 @@ def _check_expanded(node: Any) -> None:
             continue
         for key, value in item.items():
             if key == "@id":
-                if not isinstance(value, str) or not _is_absolute_iri(value):
+                if not isinstance(value, str) or not to_rdf.is_absolute_iri(value):
                     raise DataLossDetectionError(f"relative or invalid @id {str(value)[:100]!r}")
             elif key == "@type":
                 for type_ in value if isinstance(value, list) else [value]:
                     if type_ == "@json":
                         continue
-                    if not isinstance(type_, str) or not _is_absolute_iri(type_):
+                    if not isinstance(type_, str) or not to_rdf.is_absolute_iri(type_):
                         raise DataLossDetectionError(f"undefined or relative type {str(type_)[:100]!r}")
             elif key == "@value":
                 continue

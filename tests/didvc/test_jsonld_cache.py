@@ -1,4 +1,4 @@
-"""Our context caches must never change a canonical form: compare with plain pyld, cold."""
+"""Our context caches and RDF conversion never change a canonical form: compare with plain pyld."""
 
 from __future__ import annotations
 
@@ -17,7 +17,11 @@ PLAIN = {
     "base": None,
 }
 
-names = st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=0x2FF), max_size=20)
+# Printable text: pyld's N-Quads writer leaves DEL and controls unescaped, where RDFC-1.0 (and
+# the reference) escape them; tests/didvc/test_canonical_reference.py covers those.
+names = st.text(
+    alphabet=st.characters(min_codepoint=32, max_codepoint=0x2FF, blacklist_characters="\x7f"), max_size=20
+)
 dids = st.sampled_from(["did:example:a", "did:key:z6Mkabc", "did:web:example.com", "urn:uuid:1"])
 dates = st.sampled_from(["2025-01-01T00:00:00Z", "2030-12-31T23:59:59Z"])
 
