@@ -16,12 +16,15 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--mode", choices=["bare", "signature", "middleware"], required=True)
+    parser.add_argument("--trust", action="append", default=[], help="A trusted issuer DID.")
     args = parser.parse_args()
     audience = f"http://127.0.0.1:{args.port}"
     middlewares = []
     if args.mode == "middleware":
         policy = Policy(
-            routes=(RouteRule("GET", "/orders", frozenset({"orders:read"})),), max_token_lifetime=600
+            trusted_issuers={"AgentCredential": frozenset(args.trust)},
+            routes=(RouteRule("GET", "/orders", frozenset({"orders:read"})),),
+            max_token_lifetime=600,
         )
         verifier = Verifier(resolver=default_resolver(), policy=policy)
         middlewares.append(verifier.middleware(audience=audience))

@@ -49,13 +49,13 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-async def _tokens(port: int, count: int) -> list[str]:
+async def _tokens(port: int, count: int) -> tuple[list[str], str]:
     issuer, issuer_signer = party()
     agent, agent_signer = party()
     vc = await agent_credential(issuer, issuer_signer, agent)
     presentation = make_presentation(agent, [vc])
     audience = f"http://127.0.0.1:{port}"
-    return [
+    tokens = [
         await sign_request_token(
             presentation,
             agent_signer,
@@ -66,11 +66,13 @@ async def _tokens(port: int, count: int) -> list[str]:
         )
         for _ in range(count)
     ]
+    return tokens, issuer
 
 
 def _run(mode: str, port: int, env: dict[str, str], *, with_tokens: bool = True) -> tuple[float, int]:
+    trust = ["--trust", env["DIDVC_ISSUER"]] if "DIDVC_ISSUER" in env else []
     server = subprocess.Popen(
-        [sys.executable, str(HERE / "_http_server.py"), "--port", str(port), "--mode", mode],
+        [sys.executable, str(HERE / "_http_server.py"), "--port", str(port), "--mode", mode, *trust],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -101,13 +103,13 @@ def main() -> None:
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is not installed (apt-get install wrk)")
     mw_port = _free_port()
-    tokens = asyncio.run(_tokens(mw_port, 60_000))
+    tokens, issuer = asyncio.run(_tokens(mw_port, 60_000))
     with tempfile.TemporaryDirectory() as tmp:
         token_file = Path(tmp) / "tokens.txt"
         token_file.write_text("\n".join(tokens) + "\n")
         lua = Path(tmp) / "tokens.lua"
         lua.write_text(LUA)
-        env = {**os.environ, "DIDVC_TOKENS": str(token_file), "DIDVC_LUA": str(lua)}
+        env = {**os.environ, "DIDVC_TOKENS": str(token_file), "DIDVC_LUA": str(lua), "DIDVC_ISSUER": issuer}
         bare, _ = _run("bare", _free_port(), env, with_tokens=False)
         bare_header, _ = _run("bare", _free_port(), env)
         floor, _ = _run("signature", _free_port(), env)

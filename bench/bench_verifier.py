@@ -28,20 +28,20 @@ from cryptography.hazmat.primitives.asymmetric import ed25519
 from didvc.credentials import make_presentation
 from didvc.request import sign_request_token
 from resolvers import default_resolver
-from verifier import Verifier
+from verifier import Policy, Verifier
 
 NOW = datetime.now(UTC)
 CACHED, COLD = 100 * 200, 40 * 20  # requests: 100 batches of 200, 40 batches of 20
 API = {"audience": "https://api.example", "method": "GET", "url": "https://api.example/orders"}
 
 
-async def _setup(count: int) -> tuple[list[str], dict]:  # type: ignore[type-arg]
+async def _setup(count: int) -> tuple[list[str], str]:
     issuer, issuer_signer = party()
     agent, agent_signer = party()
     vc = await agent_credential(issuer, issuer_signer, agent)
     presentation = make_presentation(agent, [vc])
     tokens = [await sign_request_token(presentation, agent_signer, **API, lifetime=300) for _ in range(count)]
-    return tokens, vc
+    return tokens, issuer
 
 
 def _interleaved(
@@ -57,7 +57,7 @@ def _interleaved(
             began = time.perf_counter()
             for token in tokens[start : start + batch]:
                 if cold:
-                    verifier._proofs.clear()
+                    verifier.credentials.proofs.clear()
                     verifier._settled.clear()
                 result = await verifier.verify_presentation(token, **API)
                 if not result.verified:
@@ -83,12 +83,17 @@ def main() -> None:
     def raw_verify() -> None:
         raw_public.verify(raw_signature, message)
 
-    tokens, _ = asyncio.run(_setup(CACHED + COLD + 1))
-    warm = Verifier(resolver=default_resolver())
+    tokens, issuer = asyncio.run(_setup(CACHED + COLD + 1))
+    policy = Policy(trusted_issuers={"AgentCredential": frozenset({issuer})})
+    warm = Verifier(resolver=default_resolver(), policy=policy)
     asyncio.run(warm.verify_presentation(tokens[0], **API))  # fill the caches
     cached = _interleaved(tokens[1 : 1 + CACHED], warm, raw_verify, cold=False, batch=200)
     cold = _interleaved(
-        tokens[1 + CACHED :], Verifier(resolver=default_resolver()), raw_verify, cold=True, batch=20
+        tokens[1 + CACHED :],
+        Verifier(resolver=default_resolver(), policy=policy),
+        raw_verify,
+        cold=True,
+        batch=20,
     )
     print("## Verifier (bench/bench_verifier.py)\n")
     print("| operation | µs | × raw Ed25519 verify |")

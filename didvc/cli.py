@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from dataclasses import replace
 from typing import Any, TypeVar
 
 import click
@@ -67,10 +68,26 @@ def keygen(key_type: str, show_secret: bool, as_json: bool) -> None:
 @click.option("--method", help="The HTTP method a request token must be bound to.")
 @click.option("--url", help="The URL a request token must be bound to.")
 @click.option("--body-file", type=click.File("rb"), help="The request body a token's digest must match.")
-@click.option("--challenge", help="The challenge a Data Integrity presentation must carry.")
-@click.option("--nonce", help="The server nonce a request token must carry.")
+@click.option(
+    "--challenge",
+    "--nonce",
+    "challenge",
+    help="The value the server issued: a request token's nonce, a Data Integrity proof's challenge.",
+)
 @click.option(
     "--policy", "policy_file", type=click.Path(exists=True, dir_okay=False), help="A policy file (TOML/JSON)."
+)
+@click.option(
+    "--trust",
+    "trusted",
+    multiple=True,
+    metavar="DID",
+    help="An issuer whose credentials count (repeatable; added to the policy's trusted issuers).",
+)
+@click.option(
+    "--trust-any-issuer",
+    is_flag=True,
+    help="DEVELOPMENT ONLY: let a credential from any issuer count.",
 )
 @click.option(
     "--allow-loopback", is_flag=True, hidden=True, help="Allow did:web and status lists on loopback http."
@@ -83,15 +100,17 @@ def verify(
     url: str | None,
     body_file: Any,
     challenge: str | None,
-    nonce: str | None,
     policy_file: str | None,
+    trusted: tuple[str, ...],
+    trust_any_issuer: bool,
     allow_loopback: bool,
     as_json: bool,
 ) -> None:
     """Verify a credential or a presentation; exit 0 only when it verifies.
 
     FILE holds a Data Integrity credential or presentation (JSON), a vc+jwt, or a vp+jwt
-    request token ("-" reads standard input).
+    request token ("-" reads standard input). Trust is configured, never assumed: a credential
+    counts only from an issuer named with --trust or in the --policy file.
     """
     from verifier import Policy, Verifier
 
@@ -99,7 +118,16 @@ def verify(
     body = body_file.read() if body_file is not None else None
 
     async def go() -> Any:
-        policy = Policy.load(policy_file) if policy_file else None
+        policy = Policy.load(policy_file) if policy_file else Policy()
+        if trusted:
+            issuers = {**policy.trusted_issuers}
+            issuers["*"] = issuers.get("*", frozenset()) | frozenset(trusted)
+            policy = replace(policy, trusted_issuers=issuers)
+        if trust_any_issuer:
+            click.echo(
+                "warning: --trust-any-issuer: any issuer's credential counts (development only)", err=True
+            )
+            policy = replace(policy, trust_any_issuer=True)
         async with Verifier(
             policy=policy, allow_http=allow_loopback, allow_loopback=allow_loopback
         ) as verifier:
@@ -111,7 +139,6 @@ def verify(
                     url=url,
                     body=body,
                     challenge=challenge,
-                    nonce=nonce,
                 )
             return await verifier.verify_credential(data)
 

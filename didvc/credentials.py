@@ -31,6 +31,7 @@ __all__ = [
     "CredentialNotYetValidError",
     "PresentationInfo",
     "check_credential",
+    "check_jose_payload",
     "check_presentation",
     "check_validity_period",
     "envelope",
@@ -94,16 +95,23 @@ def _types(value: Any, required: str) -> tuple[str, ...]:
 _WHITESPACE: Final = re.compile(r"\s")
 
 
+def _is_url(value: str) -> bool:
+    scheme, colon, _ = value.partition(":")
+    return bool(colon) and scheme[:1].isalpha() and not _WHITESPACE.search(value)
+
+
 def _url(value: Any, what: str) -> str:
-    if not isinstance(value, str) or ":" not in value or _WHITESPACE.search(value):
+    if not isinstance(value, str) or not _is_url(value):
         raise MalformedValueError(f"{what} must be a URL")
     return value
 
 
 def _version(document: dict[str, Any], *, issuing: bool) -> str:
+    """The data model version from ``@context`` (VC DM 2.0 §4.3): a URL or a list of URLs and
+    objects whose first item is the base context."""
     context = document.get("@context")
     contexts = context if isinstance(context, list) else [context]
-    if not contexts or not all(isinstance(c, str | dict) for c in contexts):
+    if not contexts or not all(isinstance(c, dict) or (isinstance(c, str) and _is_url(c)) for c in contexts):
         raise MalformedValueError("@context must be a URL or a list of URLs and objects")
     if contexts[0] == CREDENTIALS_V2:
         return "2.0"
@@ -147,7 +155,7 @@ def check_credential(credential: Any, *, issuing: bool = False) -> CredentialInf
             raise MalformedValueError("a VC 1.1 credential must have issuanceDate")
         valid_from = _optional_datetime(credential, "issuanceDate")
         valid_until = _optional_datetime(credential, "expirationDate")
-    if valid_from and valid_until and valid_until < valid_from:
+    if valid_from and valid_until and valid_until.timestamp() < valid_from.timestamp():
         raise MalformedValueError("validUntil is before validFrom")
     status = credential.get("credentialStatus", [])
     statuses = status if isinstance(status, list) else [status]
@@ -168,12 +176,27 @@ def check_credential(credential: Any, *, issuing: bool = False) -> CredentialInf
 def check_validity_period(
     info: CredentialInfo, *, now: datetime | None = None, max_clock_skew: timedelta = timedelta(minutes=5)
 ) -> None:
-    """Raise when ``now`` is outside ``[validFrom, validUntil]`` (allowing ``max_clock_skew``)."""
-    now = now or datetime.now(UTC)
-    if info.valid_from is not None and info.valid_from - max_clock_skew > now:
+    """Raise when ``now`` is outside ``[validFrom, validUntil]`` (allowing ``max_clock_skew``).
+
+    Compared as epoch seconds: the dates may be anywhere from year 1 to 9999, where adding the
+    skew to a datetime would overflow.
+    """
+    moment = (now or datetime.now(UTC)).timestamp()
+    skew = max_clock_skew.total_seconds()
+    if info.valid_from is not None and info.valid_from.timestamp() - skew > moment:
         raise CredentialNotYetValidError(f"credential is not valid before {info.valid_from.isoformat()}")
-    if info.valid_until is not None and info.valid_until + max_clock_skew < now:
+    if info.valid_until is not None and info.valid_until.timestamp() + skew < moment:
         raise CredentialExpiredError(f"credential expired at {info.valid_until.isoformat()}")
+
+
+def check_jose_payload(payload: dict[str, Any], *, typ: str) -> None:
+    """A ``vc+jwt``/``vp+jwt`` payload *is* a VC 2.0 credential or presentation (VC-JOSE-COSE
+    §3.1): the VC 1.1 JWT form, with the document under a ``vc`` or ``vp`` claim, is refused,
+    and the base context must be VC 2.0's."""
+    legacy = sorted({"vc", "vp"}.intersection(payload))
+    if legacy:
+        raise MalformedValueError(f"a {typ} payload is the document itself, not a {legacy[0]!r} claim")
+    _version(payload, issuing=True)  # VC 2.0 only
 
 
 def check_presentation(presentation: Any) -> PresentationInfo:

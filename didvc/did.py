@@ -130,10 +130,13 @@ class DidDocument:
             raise InvalidDidDocumentError("DID document must be a JSON object")
         try:
             pydid.deserialize_document(data, strict=True)
-        except (ValueError, TypeError) as exc:
-            first = str(exc).strip().splitlines()
+        except RecursionError:
+            raise InvalidDidDocumentError("DID document is nested too deeply") from None
+        except Exception as exc:  # pydid parses untrusted input; whatever it raises is a refusal
+            lines = [line.strip() for line in str(exc).strip().splitlines() if line.strip()]
+            detail = next((line for line in lines if not line.startswith("For further")), type(exc).__name__)
             raise InvalidDidDocumentError(
-                f"DID document does not conform to DID Core: {first[-1] if first else exc}"
+                f"DID document does not conform to DID Core: {detail[:200]}"
             ) from None
         doc_id = data.get("id")
         if not isinstance(doc_id, str):  # pragma: no cover - pydid requires it

@@ -10,6 +10,7 @@ the ones marked *ours* are defined here in the same style.
     DidvcError
     ├── DataModelError                       (VC Data Model 2.0 §7.1 problem details)
     │   ├── ParsingError                     PARSING_ERROR
+    │   │   └── InputTooLargeError           INPUT_TOO_LARGE_ERROR             (ours: a size or count bound)
     │   ├── MalformedValueError              MALFORMED_VALUE_ERROR
     │   │   └── InvalidKeyError              INVALID_KEY_ERROR                 (ours)
     │   ├── RangeError                       RANGE_ERROR
@@ -58,7 +59,10 @@ the ones marked *ours* are defined here in the same style.
     └── PolicyError                          (ours: the verifier's policy)
         ├── UntrustedIssuerError             UNTRUSTED_ISSUER_ERROR
         ├── MissingCredentialTypeError       MISSING_CREDENTIAL_TYPE_ERROR
+        ├── CredentialRequiredError          CREDENTIAL_REQUIRED_ERROR  (no credential at all)
+        ├── CredentialAudienceError          CREDENTIAL_AUDIENCE_ERROR  (meant for other APIs)
         ├── InsufficientScopeError           INSUFFICIENT_SCOPE_ERROR  (authenticated, not allowed)
+        ├── UnlistedRouteError               UNLISTED_ROUTE_ERROR      (no route rule allows it)
         └── CredentialTooOldError            CREDENTIAL_TOO_OLD_ERROR
 
 Status checks add (Bitstring Status List, ours where the spec names no code):
@@ -73,6 +77,8 @@ from __future__ import annotations
 
 __all__ = [
     "CanonicalizationLimitError",
+    "CredentialAudienceError",
+    "CredentialRequiredError",
     "CredentialRevokedError",
     "CredentialSuspendedError",
     "CredentialTooOldError",
@@ -82,6 +88,7 @@ __all__ = [
     "DidvcError",
     "ForbiddenTargetError",
     "HolderBindingError",
+    "InputTooLargeError",
     "InsufficientScopeError",
     "InvalidChallengeError",
     "InvalidControlledIdentifierDocumentError",
@@ -121,8 +128,10 @@ __all__ = [
     "StatusVerificationError",
     "TokenError",
     "UnknownContextError",
+    "UnlistedRouteError",
     "UnsupportedAlgorithmError",
     "UntrustedIssuerError",
+    "UseNonceError",
     "VerificationMethodError",
     "all_codes",
 ]
@@ -157,6 +166,12 @@ class DataModelError(DidvcError):
 
 class ParsingError(DataModelError):
     code = "PARSING_ERROR"
+
+
+class InputTooLargeError(ParsingError):
+    """Input beyond a bound checked before any expensive work: bytes, credentials, entries."""
+
+    code = "INPUT_TOO_LARGE_ERROR"
 
 
 class MalformedValueError(DataModelError):
@@ -394,8 +409,26 @@ class MissingCredentialTypeError(PolicyError):
     code = "MISSING_CREDENTIAL_TYPE_ERROR"
 
 
+class CredentialRequiredError(PolicyError):
+    """A presentation without credentials, where the policy does not allow authentication only."""
+
+    code = "CREDENTIAL_REQUIRED_ERROR"
+
+
+class CredentialAudienceError(PolicyError):
+    """The credential names audiences, and this verifier's is not among them."""
+
+    code = "CREDENTIAL_AUDIENCE_ERROR"
+
+
 class InsufficientScopeError(PolicyError):
     code = "INSUFFICIENT_SCOPE_ERROR"
+
+
+class UnlistedRouteError(PolicyError):
+    """The policy has route rules and none matches the request: nothing allows it."""
+
+    code = "UNLISTED_ROUTE_ERROR"
 
 
 class CredentialTooOldError(PolicyError):

@@ -22,6 +22,7 @@ from typing import Any, Final
 
 from didvc.encoding import b64url_decode, b64url_encode
 from didvc.errors import (
+    InputTooLargeError,
     InvalidSignatureError,
     InvalidTokenHeaderError,
     MalformedValueError,
@@ -72,7 +73,8 @@ class ParsedJws:
 
 
 def strict_json_loads(data: bytes | str, *, what: str = "JSON") -> Any:
-    """Parse JSON refusing duplicate member names, NaN/Infinity and excessive nesting."""
+    """Parse JSON refusing duplicate member names, NaN/Infinity, numbers beyond a double's range
+    (and integers of more than 19 digits), and excessive nesting."""
     try:
         text = data.decode(json.detect_encoding(data), "surrogatepass") if isinstance(data, bytes) else data
         return _STRICT_DECODER.decode(text)
@@ -95,8 +97,31 @@ def _no_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
 
 
+#: Integer literals of more digits than this are refused: I-JSON (RFC 7493 §2.2) numbers are
+#: IEEE doubles, and no claim here needs more; 10**4000 would overflow every float conversion.
+MAX_INTEGER_DIGITS: Final = 19
+
+
+def _bounded_int(text: str) -> int:
+    if len(text.lstrip("-")) > MAX_INTEGER_DIGITS:
+        raise ValueError(f"integer of {len(text)} digits is out of range")
+    return int(text)
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if value in (float("inf"), float("-inf")):  # 1e400 reads as infinity
+        raise ValueError(f"number {text[:40]} is out of range")
+    return value
+
+
 # One decoder for every call: json.loads with hooks builds a new JSONDecoder each time (≈ 2 µs).
-_STRICT_DECODER: Final = json.JSONDecoder(object_pairs_hook=_no_duplicates, parse_constant=_no_constant)
+_STRICT_DECODER: Final = json.JSONDecoder(
+    object_pairs_hook=_no_duplicates,
+    parse_constant=_no_constant,
+    parse_int=_bounded_int,
+    parse_float=_finite_float,
+)
 
 
 def _typ_matches(typ: object, expected: str) -> bool:
@@ -140,7 +165,7 @@ def parse_jws(token: str | bytes, *, typ: str, max_bytes: int = MAX_TOKEN_BYTES)
     if not isinstance(token, str):
         raise ParsingError("token must be a string")
     if len(token) > max_bytes:
-        raise ParsingError(f"token is longer than {max_bytes} bytes")
+        raise InputTooLargeError(f"token is longer than {max_bytes} bytes")
     parts = token.split(".")
     if len(parts) == 5:
         raise InvalidTokenHeaderError("encrypted tokens (JWE) are not accepted")

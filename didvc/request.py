@@ -37,6 +37,7 @@ __all__ = [
 ]
 
 DEFAULT_LIFETIME: Final = 60
+_MAX_TIME: Final = 2**53
 _DEFAULT_PORTS: Final = {"http": 80, "https": 443}
 
 
@@ -107,7 +108,7 @@ def check_request_claims(
         raise RequestBindingError("token is bound to another URL")
     iat_value, exp_value = payload.get("iat"), payload.get("exp")
     if not _is_number(iat_value) or not _is_number(exp_value):
-        raise RequestBindingError("token needs numeric iat and exp")
+        raise RequestBindingError("token needs numeric iat and exp (epoch seconds)")
     iat, exp = float(iat_value), float(exp_value)
     if exp <= iat or exp - iat > max_lifetime:
         raise RequestBindingError(f"token lifetime must be positive and at most {max_lifetime} s")
@@ -126,7 +127,8 @@ def check_request_claims(
 
 
 def _is_number(value: Any) -> TypeGuard[int | float]:
-    return type(value) is int or type(value) is float  # JSON numbers only: bool is not one
+    """A JSON number (bool is not one) that is a plausible time: from 0 to 2^53 seconds."""
+    return (type(value) is int or type(value) is float) and 0 <= value <= _MAX_TIME
 
 
 async def sign_request_token(

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import gzip
 import zlib
+from collections.abc import Iterator
 from typing import Final
 
 from didvc.encoding import multibase_decode, multibase_encode
@@ -41,9 +42,9 @@ class StatusList:
         self._bits = bytearray((length * status_size + 7) // 8)
 
     @classmethod
-    def _from_bytes(cls, data: bytes, status_size: int) -> StatusList:
+    def _from_bytes(cls, data: bytearray, status_size: int) -> StatusList:
         instance = cls.__new__(cls)
-        instance._bits = bytearray(data)
+        instance._bits = data
         instance.status_size = status_size
         instance.length = len(data) * 8 // status_size
         return instance
@@ -96,22 +97,50 @@ class StatusList:
             raise MalformedValueError("encodedList must be a multibase base64url string ('u')")
         # GZIP never needs much more room than the data it holds; refuse larger input unread.
         compressed = multibase_decode(encoded_list, expect="u", max_chars=max_bytes * 2 + 1024)
-        decompressor = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
-        try:
-            data = decompressor.decompress(compressed, max_bytes + 1)
-        except zlib.error:
-            raise MalformedValueError("encodedList is not valid GZIP data") from None
-        if len(data) > max_bytes or decompressor.unconsumed_tail:
-            raise MalformedValueError(f"status list decompresses to more than {max_bytes} bytes")
-        if not decompressor.eof:
-            raise MalformedValueError("encodedList GZIP data is truncated")
-        if decompressor.unused_data:
-            raise MalformedValueError("encodedList has data after the GZIP stream")
+        data = _gunzip(compressed, max_bytes)
         if len(data) * 8 < MIN_ENTRIES * status_size:
             raise StatusListLengthError(
                 f"status list has {len(data) * 8 // status_size} entries; at least {MIN_ENTRIES} required"
             )
         return cls._from_bytes(data, status_size)
+
+
+_CHUNK: Final = 1 << 16
+
+
+def _gunzip(compressed: bytes, max_bytes: int) -> bytearray:
+    """One GZIP member, decompressed within ``max_bytes``: a first pass only measures it (64 KiB
+    at a time), so a bomb is refused having held 64 KiB; the second fills a buffer of exactly
+    the measured size, so a good list costs its size once, with no growing or joined copies."""
+    size = sum(len(chunk) for chunk in _inflate(compressed, max_bytes))
+    out = bytearray(size)
+    view, offset = memoryview(out), 0
+    for chunk in _inflate(compressed, max_bytes):
+        view[offset : offset + len(chunk)] = chunk
+        offset += len(chunk)
+    return out
+
+
+def _inflate(compressed: bytes, max_bytes: int) -> Iterator[bytes]:
+    decompressor = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
+    pending, total = compressed, 0
+    try:
+        while True:
+            chunk = decompressor.decompress(pending, _CHUNK)
+            total += len(chunk)
+            if total > max_bytes:
+                raise MalformedValueError(f"status list decompresses to more than {max_bytes} bytes")
+            yield chunk
+            stalled = not chunk and decompressor.unconsumed_tail == pending
+            pending = decompressor.unconsumed_tail
+            if decompressor.eof or stalled or (not chunk and not pending):
+                break
+    except zlib.error:
+        raise MalformedValueError("encodedList is not valid GZIP data") from None
+    if not decompressor.eof:
+        raise MalformedValueError("encodedList GZIP data is truncated")
+    if decompressor.unused_data:
+        raise MalformedValueError("encodedList has data after the GZIP stream")
 
 
 def _check_status_size(status_size: int) -> None:

@@ -1,10 +1,12 @@
 """An API protected by the didvc middleware (aiohttp). Run one or several behind a load balancer.
 
     python examples/api_aiohttp.py --port 8081 --audience https://api.example \\
-        --public-url https://api.example [--redis-url redis://127.0.0.1:6379/0] [--policy policy.toml]
+        --public-url https://api.example --trust did:web:issuer.example \\
+        [--redis-url redis://127.0.0.1:6379/0] [--policy policy.toml]
 
 Every request must carry ``Authorization: VP <token>``; handlers read who is calling and what
-it may do from ``request[VERIFICATION_RESULT]``. With ``--redis-url`` every instance shares one
+it may do from ``request[VERIFICATION_RESULT]``. Trust is explicit: only credentials from the
+issuers named with ``--trust`` (or in the policy file) count. With ``--redis-url`` every instance shares one
 replay cache, so a header accepted by one is refused by all the others.
 """
 
@@ -12,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+from dataclasses import replace
 
 from aiohttp import web
 
@@ -40,6 +43,10 @@ async def orders(request: web.Request) -> web.Response:
 
 def build_app(args: argparse.Namespace) -> web.Application:
     policy = Policy.load(args.policy) if args.policy else DEFAULT_POLICY
+    if args.trust:
+        trusted = {**policy.trusted_issuers}
+        trusted["*"] = trusted.get("*", frozenset()) | frozenset(args.trust)
+        policy = replace(policy, trusted_issuers=trusted)
     replay = RedisReplayCache.from_url(args.redis_url) if args.redis_url else None
     verifier = Verifier(
         policy=policy, replay_cache=replay, allow_http=args.allow_loopback, allow_loopback=args.allow_loopback
@@ -79,6 +86,9 @@ def main() -> None:
     parser.add_argument("--public-url", help="The origin clients use, when behind a proxy or load balancer.")
     parser.add_argument("--redis-url", help="Share the replay cache with other instances.")
     parser.add_argument("--policy", help="A policy file (TOML or JSON).")
+    parser.add_argument(
+        "--trust", action="append", metavar="DID", help="An issuer whose credentials count (repeatable)."
+    )
     parser.add_argument("--name", help="A name for this instance (shown in answers).")
     parser.add_argument(
         "--allow-loopback",
@@ -86,6 +96,8 @@ def main() -> None:
         help="Development only: did:web and status lists on loopback http.",
     )
     args = parser.parse_args()
+    if not args.trust and not args.policy:
+        parser.error("name the issuers you trust: --trust DID (or a --policy file with trusted_issuers)")
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     web.run_app(build_app(args), host=args.host, port=args.port, access_log=None)
 

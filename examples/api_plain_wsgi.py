@@ -1,6 +1,7 @@
 """The plain library call inside another framework's handler: a WSGI app (stdlib wsgiref).
 
-    python examples/api_plain_wsgi.py --port 8082 --audience http://127.0.0.1:8082
+    python examples/api_plain_wsgi.py --port 8082 --audience http://127.0.0.1:8082 \\
+        --trust did:web:issuer.example
 
 WSGI handlers are synchronous, so the verifier runs on an event loop in a background thread and
 each request waits for its verdict: the same one call any framework can make.
@@ -16,7 +17,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 from wsgiref.simple_server import make_server
 
-from verifier import Verifier
+from verifier import Policy, Verifier
 
 
 class VerifierThread:
@@ -66,9 +67,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, default=8082)
     parser.add_argument("--audience", required=True)
+    parser.add_argument("--trust", action="append", required=True, metavar="DID", help="A trusted issuer.")
     parser.add_argument("--allow-loopback", action="store_true", help="Development only.")
     args = parser.parse_args()
-    checker = VerifierThread(allow_http=args.allow_loopback, allow_loopback=args.allow_loopback)
+    policy = Policy(trusted_issuers={"*": frozenset(args.trust)})
+    checker = VerifierThread(
+        policy=policy, allow_http=args.allow_loopback, allow_loopback=args.allow_loopback
+    )
     with make_server("127.0.0.1", args.port, make_app(args.audience, checker)) as server:
         server.serve_forever()
 

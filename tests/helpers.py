@@ -26,6 +26,14 @@ class Party:
         self.signer = KeySigner(self.pair, self.key_id)
 
 
+def trusting(*issuers: Party | str, **settings: Any) -> Any:
+    """A verifier policy that trusts exactly these issuers, for any credential type."""
+    from verifier import Policy
+
+    dids = frozenset(i if isinstance(i, str) else i.did for i in issuers)
+    return Policy(trusted_issuers={"*": dids} if dids else {}, **settings)
+
+
 def credential(issuer: Party, subject: str, **extra: Any) -> dict[str, Any]:
     body: dict[str, Any] = {
         "@context": [CREDENTIALS_V2],

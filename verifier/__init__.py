@@ -8,11 +8,12 @@
 """
 
 from verifier._middleware import NONCE_HEADER, VERIFICATION_RESULT, middleware
+from verifier._pipeline import NonceCheck
 from verifier._policy import Policy, RouteRule
 from verifier._replay import MemoryNonceStore, MemoryReplayCache, RedisNonceStore, RedisReplayCache
 from verifier._result import CredentialResult, Problem, VerificationResult
 from verifier._status import StatusChecker
-from verifier._verifier import NonceCheck, Verifier
+from verifier._verifier import Verifier
 
 __all__ = [
     "NONCE_HEADER",

@@ -16,13 +16,15 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Awaitable, Callable, Iterable
-from typing import Any, Final
+from typing import Any, Final, Protocol
 
 from aiohttp import web
+from aiohttp.typedefs import Middleware
 
+from verifier._pipeline import NonceCheck
+from verifier._policy import Policy
 from verifier._replay import MemoryNonceStore, NonceStore
 from verifier._result import Problem, VerificationResult
-from verifier._verifier import Verifier
 
 __all__ = ["NONCE_HEADER", "VERIFICATION_RESULT", "middleware"]
 
@@ -34,8 +36,29 @@ _log = logging.getLogger("didvc.verifier")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
+#: Problems of a caller who proved who it is but may not do this: 403, not 401.
+_FORBIDDEN: Final = frozenset({"INSUFFICIENT_SCOPE_ERROR", "UNLISTED_ROUTE_ERROR"})
+
+
+class _Verifier(Protocol):
+    """What the middleware needs of a :class:`~verifier.Verifier`."""
+
+    policy: Policy
+
+    async def verify_presentation(
+        self,
+        presentation: str,
+        *,
+        audience: str | None = ...,
+        method: str | None = ...,
+        url: str | None = ...,
+        body: bytes | None = ...,
+        consume_challenge: NonceCheck | None = ...,
+    ) -> VerificationResult: ...
+
+
 def middleware(
-    verifier: Verifier,
+    verifier: _Verifier,
     *,
     audience: str,
     header: str = "Authorization",
@@ -45,7 +68,7 @@ def middleware(
     nonces: NonceStore | None = None,
     max_header_bytes: int = 64 * 1024,
     audit: logging.Logger | None = None,
-) -> Callable[[web.Request, Handler], Awaitable[web.StreamResponse]]:
+) -> Middleware:
     """Build the middleware.
 
     ``header``/``scheme``: where the token is (``Authorization: VP <token>`` by default; for a
@@ -109,7 +132,7 @@ def middleware(
                 method=request.method,
                 url=url,
                 body=body,
-                nonce=nonce_store.consume if require_nonce else None,  # after the signature checks
+                consume_challenge=nonce_store.consume if require_nonce else None,  # after the signature
             )
         except web.HTTPException:
             raise
@@ -121,7 +144,7 @@ def middleware(
         request[VERIFICATION_RESULT] = result
         if not result.verified:
             codes = {p.code for p in result.problems}
-            status = 403 if codes == {"INSUFFICIENT_SCOPE_ERROR"} else 401
+            status = 403 if codes <= _FORBIDDEN else 401
             return await deny(request, status, result.problems, result)
         response = await handler(request)
         _audit(audit, request, response.status, result, [])

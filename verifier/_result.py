@@ -54,6 +54,7 @@ class CredentialResult:
     format: str = "ldp"  # "ldp" (Data Integrity) or "jwt" (vc+jwt)
     cryptosuites: tuple[str, ...] = ()
     problems: list[Problem] = field(default_factory=list)
+    warnings: list[Problem] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -67,6 +68,7 @@ class CredentialResult:
             "format": self.format,
             "cryptosuites": list(self.cryptosuites),
             "problems": [p.to_json() for p in self.problems],
+            "warnings": [p.to_json() for p in self.warnings],
         }
 
 
@@ -75,8 +77,9 @@ class VerificationResult:
     """The verdict on a credential or presentation.
 
     ``verified`` is true only when every check passed; ``problems`` lists every failure as
-    ``(code, message)``. ``could_not_check`` is true when a failure was about reaching something
-    (a DID document, a status list), not about the presentation being invalid.
+    ``(code, message)``. ``warnings`` lists checks that could not be made but that the policy let
+    pass (``status_fail_open``). ``could_not_check`` is true when something could not be reached
+    (a DID document, a status list), whether that failed the verification or only warned.
     """
 
     verified: bool
@@ -84,10 +87,11 @@ class VerificationResult:
     credentials: list[CredentialResult] = field(default_factory=list)
     scopes: list[str] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
+    warnings: list[Problem] = field(default_factory=list)
 
     @property
     def could_not_check(self) -> bool:
-        return any(p.could_not_check for p in self.problems)
+        return any(p.could_not_check for p in (*self.problems, *self.warnings))
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -97,4 +101,5 @@ class VerificationResult:
             "couldNotCheck": self.could_not_check,
             "credentials": [c.to_json() for c in self.credentials],
             "problems": [p.to_json() for p in self.problems],
+            "warnings": [p.to_json() for p in self.warnings],
         }

@@ -15,21 +15,24 @@ import asyncio
 import re
 import time
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any, Final
 
-from didvc.credentials import CredentialInfo
+from didvc.credentials import CredentialInfo, check_validity_period
 from didvc.errors import (
     CredentialRevokedError,
     CredentialSuspendedError,
+    DidvcError,
     MalformedValueError,
     StatusRetrievalError,
     StatusVerificationError,
 )
-from didvc.jose import strict_json_loads
 from didvc.status import StatusList
 from resolvers import FetchError, GuardedFetcher
+from verifier._credentials import CredentialChecker
+from verifier._policy import Policy
 
 __all__ = ["StatusChecker", "StatusOutcome"]
 
@@ -46,8 +49,6 @@ _ENTRY_TYPES: Final = {
     "StatusList2021Entry": "StatusList2021",
 }
 _MAX_AGE: Final = re.compile(r"max-age=(\d+)")
-
-VerifyList = Callable[[Any], Awaitable[tuple[bool, CredentialInfo | None, list[Any]]]]
 
 
 @dataclass(frozen=True)
@@ -68,19 +69,19 @@ class _CachedList:
 
 
 class StatusChecker:
-    """Checks credential status entries; ``verify_list`` verifies a fetched status list credential."""
+    """Checks credential status entries; ``credentials`` verifies the fetched list credentials."""
 
     def __init__(
         self,
         fetcher: GuardedFetcher,
-        verify_list: VerifyList,
+        credentials: CredentialChecker,
         *,
         default_ttl: float = 300.0,
         max_lists: int = 1024,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.fetcher = fetcher
-        self._verify_list = verify_list
+        self._credentials = credentials
         self._default_ttl = default_ttl
         self._max_lists = max_lists
         self._clock = clock
@@ -90,14 +91,17 @@ class StatusChecker:
     def clear(self) -> None:
         self._cache.clear()
 
-    async def check(self, info: CredentialInfo) -> list[StatusOutcome]:
-        """Check every status entry of a verified credential; raises the first problem."""
+    async def check(self, info: CredentialInfo, *, policy: Policy, now: datetime) -> list[StatusOutcome]:
+        """Check every status entry of a verified credential; raises the first problem. A list
+        is verified (under ``policy``'s suites and work budget, at ``now``) when fetched."""
         outcomes = []
         for entry in info.status:
-            outcomes.append(await self._check_entry(entry, info.issuer))
+            outcomes.append(await self._check_entry(entry, info.issuer, policy, now))
         return outcomes
 
-    async def _check_entry(self, entry: dict[str, Any], issuer: str) -> StatusOutcome:
+    async def _check_entry(
+        self, entry: dict[str, Any], issuer: str, policy: Policy, now: datetime
+    ) -> StatusOutcome:
         entry_type = entry.get("type")
         list_type = _ENTRY_TYPES.get(entry_type) if isinstance(entry_type, str) else None
         if list_type is None:
@@ -115,7 +119,7 @@ class StatusChecker:
         if size > 1 and "statusMessage" not in entry:
             raise MalformedValueError("a statusSize above 1 needs statusMessage")
 
-        cached = await self._list(url)
+        cached = await self._list(url, policy, now)
         if cached.issuer != issuer:
             raise StatusVerificationError(
                 "the status list was issued by someone other than the credential's issuer"
@@ -143,7 +147,7 @@ class StatusChecker:
                     continue
         return StatusOutcome(purpose, value, message)
 
-    async def _list(self, url: str) -> _CachedList:
+    async def _list(self, url: str, policy: Policy, now: datetime) -> _CachedList:
         cached = self._cache.get(url)
         if cached is not None and cached.expires > self._clock():
             self._cache.move_to_end(url)
@@ -154,7 +158,7 @@ class StatusChecker:
         future: asyncio.Future[_CachedList] = asyncio.get_running_loop().create_future()
         self._pending[url] = future
         try:
-            fresh = await self._fetch(url)
+            fresh = await self._fetch(url, policy, now)
         except BaseException as exc:
             future.set_exception(exc)
             future.exception()
@@ -167,21 +171,22 @@ class StatusChecker:
             self._cache.popitem(last=False)
         return fresh
 
-    async def _fetch(self, url: str) -> _CachedList:
+    async def _fetch(self, url: str, policy: Policy, now: datetime) -> _CachedList:
         try:
             fetched = await self.fetcher.fetch(url, accept=_ACCEPT)
         except FetchError as exc:
             if exc.refused:
                 raise StatusVerificationError(f"refused to fetch the status list: {exc}") from None
             raise StatusRetrievalError(f"could not fetch the status list {url[:100]}: {exc}") from None
-        body = fetched.body.strip()
-        document: Any = (
-            body if not body.startswith(b"{") else strict_json_loads(body, what="status list credential")
-        )
-        verified, info, problems = await self._verify_list(document)
-        if not verified or info is None:
-            detail = ", ".join(p[0] for p in problems) or "not verified"
-            raise StatusVerificationError(f"the status list credential does not verify ({detail})")
+        try:
+            loaded, info = self._credentials.load(fetched.body, max_bytes=self.fetcher.policy.max_bytes)
+            skew = timedelta(seconds=policy.clock_skew)
+            await self._credentials.prove(loaded, info, policy=policy, now=now, skew=skew)
+            check_validity_period(info, now=now, max_clock_skew=skew)
+        except DidvcError as error:
+            raise StatusVerificationError(
+                f"the status list credential does not verify ({error.code})"
+            ) from None
         subject = info.subjects[0]
         list_type = next(
             (t for t in ("BitstringStatusList", "StatusList2021") if _has_type(subject, t)), None

@@ -358,7 +358,7 @@ class Wallet:
         async with Verifier(
             resolver=self._resolver, allow_http=loopback, allow_loopback=loopback
         ) as verifier:
-            result = await verifier.verify_credential(credential)
+            result = await verifier.check_credential(credential)
         warnings: list[str] = []
         for problem in result.problems:
             if problem.could_not_check and not strict:

@@ -9,7 +9,7 @@ cryptography. A proof verifies only with a key from a resolved DID document.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
@@ -34,11 +34,13 @@ from didvc.proofs import (
 )
 from didvc.proofs._suite import Cryptosuite
 from didvc.proofs.purposes import AssertionMethod, ProofPurpose
+from didvc.rdfc import DEFAULT_MAX_WORK_FACTOR
 
 __all__ = [
     "DEFAULT_MAX_CLOCK_SKEW",
     "SUITES",
     "VerifiedProof",
+    "WorkLimits",
     "add_proof",
     "format_datetime",
     "parse_datetime",
@@ -50,6 +52,19 @@ SUITES: Final[Mapping[str, Cryptosuite]] = {
     for module in (eddsa_rdfc_2022, eddsa_jcs_2022, ecdsa_rdfc_2019, ecdsa_jcs_2019, ed25519_signature_2020)
 }
 DEFAULT_MAX_CLOCK_SKEW: Final = timedelta(minutes=5)
+
+
+@dataclass(frozen=True, slots=True)
+class WorkLimits:
+    """How much work a proof's transformation may take, and where it runs.
+
+    ``max_work_factor``: RDFC-1.0's blank-node budget (:mod:`didvc.rdfc`). ``run``: when set,
+    awaited with the synchronous transformation (canonicalize and hash) instead of calling it
+    inline, so a caller can move large documents off its event loop (e.g. to a thread).
+    """
+
+    max_work_factor: float = DEFAULT_MAX_WORK_FACTOR
+    run: Callable[[Callable[[], bytes]], Awaitable[bytes]] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -198,12 +213,16 @@ async def verify_proofs(
     now: datetime | None = None,
     max_clock_skew: timedelta = DEFAULT_MAX_CLOCK_SKEW,
     allowed_suites: Iterable[str] | None = None,
+    limits: WorkLimits | None = None,
 ) -> list[VerifiedProof]:
     """Verify every proof of ``document`` (§4.4, §4.5): all must pass, or this raises.
 
     Raises the :class:`~didvc.errors.DidvcError` of the first failure (its ``code`` is the
-    problem code); returns what verified otherwise.
+    problem code); returns what verified otherwise. Every check that needs no canonicalization
+    (shape, purpose, dates, the verification method and its relationship) runs before the
+    transformation; ``limits`` bounds that (RDFC-1.0's work factor) and may run it elsewhere.
     """
+    limits = limits or WorkLimits()
     purpose = purpose or AssertionMethod()
     now = now or datetime.now(UTC)
     allowed = frozenset(allowed_suites) if allowed_suites is not None else None
@@ -215,7 +234,7 @@ async def verify_proofs(
         if "previousProof" in proof:
             input_document = {**unsecured, "proof": _matching_previous(proof, proofs, ProofVerificationError)}
         verified.append(
-            await _verify_one(input_document, proof, resolver, purpose, now, max_clock_skew, allowed)
+            await _verify_one(input_document, proof, resolver, purpose, now, max_clock_skew, allowed, limits)
         )
     return verified
 
@@ -228,6 +247,7 @@ async def _verify_one(
     now: datetime,
     max_clock_skew: timedelta,
     allowed: frozenset[str] | None,
+    limits: WorkLimits,
 ) -> VerifiedProof:
     suite = _select_suite(proof, allowed)
     suite.check_proof_shape(proof)
@@ -245,13 +265,14 @@ async def _verify_one(
     vm_url = proof.get("verificationMethod")
     if not isinstance(vm_url, str):
         raise MalformedProofError("verificationMethod must be a string")
+    moment, skew = now.timestamp(), max_clock_skew.total_seconds()  # seconds: years 1-9999 never overflow
     if "created" in proof:
         created = parse_datetime(proof["created"], what="proof created")
-        if created - max_clock_skew > now:
+        if created.timestamp() - skew > moment:
             raise ProofVerificationError("proof was created in the future")
     if "expires" in proof:
         expires = parse_datetime(proof["expires"], what="proof expires")
-        if expires + max_clock_skew < now:
+        if expires.timestamp() + skew < moment:
             raise ProofVerificationError("proof has expired")
 
     method = await resolve_verification_method(resolver, vm_url, purpose.term)
@@ -271,15 +292,20 @@ async def _verify_one(
         if current[: len(prefix)] != prefix:
             raise ProofVerificationError("document @context does not start with the proof's @context")
         unsecured = {**unsecured, "@context": proof_context}
-    try:
-        key_type = method.public_key.key_type
-        hash_data = suite.hash_data(
-            suite.transform(unsecured, key_type),
-            suite.transform(_proof_config(suite, options, unsecured), key_type),
-            key_type,
-        )
-    except MalformedValueError as exc:
-        raise ProofVerificationError(str(exc)) from None
+    key_type = method.public_key.key_type
+    config = _proof_config(suite, options, unsecured)
+
+    def transform_and_hash() -> bytes:
+        try:
+            return suite.hash_data(
+                suite.transform(unsecured, key_type, max_work_factor=limits.max_work_factor),
+                suite.transform(config, key_type, max_work_factor=limits.max_work_factor),
+                key_type,
+            )
+        except MalformedValueError as exc:
+            raise ProofVerificationError(str(exc)) from None
+
+    hash_data = await limits.run(transform_and_hash) if limits.run is not None else transform_and_hash()
     try:
         method.public_key.verify(signature, hash_data)
     except InvalidSignatureError:

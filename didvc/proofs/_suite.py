@@ -17,6 +17,7 @@ import rfc8785
 from didvc import jsonld
 from didvc.errors import MalformedValueError, ProofTransformationError
 from didvc.keys import KeyType
+from didvc.rdfc import DEFAULT_MAX_WORK_FACTOR
 
 __all__ = ["Cryptosuite", "jcs", "rdfc"]
 
@@ -31,13 +32,20 @@ def _sha384(data: bytes) -> bytes:
     return hashlib.sha384(data).digest()
 
 
-def rdfc(document: dict[str, Any], hash_algorithm: str = "sha256") -> bytes:
+def rdfc(
+    document: dict[str, Any],
+    hash_algorithm: str = "sha256",
+    *,
+    max_work_factor: float = DEFAULT_MAX_WORK_FACTOR,
+) -> bytes:
     """RDFC-1.0 canonical N-Quads (safe mode), UTF-8."""
-    return jsonld.canonicalize(document, hash_algorithm=hash_algorithm).encode("utf-8")
+    return jsonld.canonicalize(
+        document, hash_algorithm=hash_algorithm, max_work_factor=max_work_factor
+    ).encode("utf-8")
 
 
-def jcs(document: dict[str, Any]) -> bytes:
-    """RFC 8785 JSON Canonicalization Scheme."""
+def jcs(document: dict[str, Any], *, max_work_factor: float = DEFAULT_MAX_WORK_FACTOR) -> bytes:
+    """RFC 8785 JSON Canonicalization Scheme (linear: ``max_work_factor`` does not apply)."""
     try:
         return rfc8785.dumps(document)
     except (rfc8785.CanonicalizationError, TypeError, ValueError) as exc:
@@ -59,20 +67,22 @@ class Cryptosuite:
     name: str
     proof_type: str
     key_types: frozenset[KeyType]
-    canonicalize: Callable[[dict[str, Any]], bytes]
+    canonicalize: Callable[..., bytes]
     proof_context: bool = False
     legacy: bool = False
     rdfc_hash_by_key: bool = False
 
-    def transform(self, document: dict[str, Any], key_type: KeyType | str) -> bytes:
+    def transform(
+        self,
+        document: dict[str, Any],
+        key_type: KeyType | str,
+        *,
+        max_work_factor: float = DEFAULT_MAX_WORK_FACTOR,
+    ) -> bytes:
         """The bytes that get hashed for a proof made with a ``key_type`` key."""
         if self.rdfc_hash_by_key and key_type == KeyType.P384:
-            return rdfc(document, "sha384")
-        return self.canonicalize(document)
-
-    @property
-    def uses_jsonld(self) -> bool:
-        return self.canonicalize is rdfc
+            return rdfc(document, "sha384", max_work_factor=max_work_factor)
+        return self.canonicalize(document, max_work_factor=max_work_factor)
 
     def hash_for(self, key_type: KeyType | str) -> Hash:
         """SHA-384 for P-384 keys, SHA-256 otherwise (ECDSA suites §3.3, EdDSA suites §3.3)."""

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from didvc.encoding import multibase_encode
 from didvc.errors import MalformedValueError, RangeError, StatusListLengthError
-from didvc.status import MIN_ENTRIES, StatusList
+from didvc.status import DEFAULT_MAX_DECODED_BYTES, MIN_ENTRIES, StatusList
 
 
 def test_empty_list_round_trip_and_minimum_size() -> None:
@@ -99,7 +99,20 @@ def test_gzip_bomb_fails_fast_with_bounded_memory() -> None:
     finally:
         tracemalloc.stop()
     assert "more than" in str(info.value)
-    assert peak < 40 * 1024 * 1024, peak  # input (~2.4 MiB twice) + the 16 MiB cap, not 1 GiB
+    assert peak < 4 * len(encoded) + (1 << 20), peak  # the input and its decoding; not even the cap
+
+
+def test_a_large_list_is_held_once() -> None:
+    size = DEFAULT_MAX_DECODED_BYTES - (1 << 20)
+    encoded = multibase_encode(_gzip_of_zeros(size), "u")
+    tracemalloc.start()
+    try:
+        decoded = StatusList.decode(encoded)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert decoded.length == size * 8
+    assert peak < size + 4 * len(encoded) + (1 << 20), peak  # no growing buffer, no second copy
 
 
 @pytest.mark.parametrize(

@@ -65,7 +65,7 @@ def test_two_issuers_one_postgresql_two_apis_one_redis(procs: Processes, service
     database, redis_url = services
     procs.env["DIDVC_ISSUER_STORE"] = database
     issuer_port, api_a, api_b = free_port(), free_port(), free_port()
-    procs.start_loopback_issuer(issuer_port)  # issuer process 1 serves from PostgreSQL
+    issuer_did = procs.start_loopback_issuer(issuer_port)["did"]  # process 1 serves from PostgreSQL
     # issuer processes 2 and 3 issue batches at the same time into the same lists
     for name in ("a", "b"):
         (procs.workdir / f"{name}.jsonl").write_text(
@@ -114,6 +114,8 @@ def test_two_issuers_one_postgresql_two_apis_one_redis(procs: Processes, service
                 redis_url,
                 "--name",
                 name,
+                "--trust",
+                issuer_did,
                 "--allow-loopback",
             ],
             port,

@@ -10,7 +10,7 @@ import sqlite3
 import subprocess
 import sys
 from collections.abc import AsyncIterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +23,7 @@ from didvc.sealing import KdfParams, WrongPassphraseError
 from didvc.status import StatusList
 from issuer import Issuer, IssuerError, StoreCorruptedError, StoreLockedError
 from issuer._app import create_app
-from tests.helpers import NOW, Party
+from tests.helpers import NOW, Party, trusting
 from verifier import Verifier
 
 FAST = KdfParams.new(memory_kib=8192, iterations=1, lanes=1)
@@ -39,7 +39,7 @@ class Served:
     def __init__(self, issuer: Issuer, server: TestServer) -> None:
         self.issuer = issuer
         self.server = server
-        self.verifier = Verifier(allow_http=True, allow_loopback=True)
+        self.verifier = Verifier(allow_http=True, allow_loopback=True, policy=trusting(issuer.did))
 
     async def verify(self, credential: Any) -> list[str]:
         self.verifier.status.clear()
@@ -251,7 +251,7 @@ async def test_rotation_keeps_old_credentials_until_retired(served: Served) -> N
     with pytest.raises(IssuerError):
         await issuer.retire_key(new_key)  # never the active key
     await issuer.retire_key(old["proof"]["verificationMethod"])
-    fresh = Verifier(allow_http=True, allow_loopback=True)
+    fresh = Verifier(allow_http=True, allow_loopback=True, policy=trusting(issuer.did))
     try:
         assert [c for c, _ in (await fresh.verify_credential(old)).problems] == [
             "INVALID_VERIFICATION_METHOD"
@@ -391,7 +391,7 @@ async def test_status_messages_with_status_size(served: Served) -> None:
     checker: StatusChecker = served.verifier.status
     from didvc.credentials import check_credential
 
-    outcomes = await checker.check(check_credential(vc))
+    outcomes = await checker.check(check_credential(vc), policy=served.verifier.policy, now=datetime.now(UTC))
     assert [(o.purpose, o.value, o.message) for o in outcomes][2] == ("message", 2, "under review")
     assert await served.verify(vc) == []  # a message is information, not a verdict
     with pytest.raises(IssuerError):

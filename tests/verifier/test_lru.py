@@ -25,10 +25,10 @@ async def test_large_presentations_are_verified_but_not_kept() -> None:
     issuer, agent = Party(), Party()
     big = await signed(agent_credential(issuer, agent.did, ["orders:read"], name="x" * 20_000), issuer)
     small = await signed(agent_credential(issuer, agent.did, ["orders:read"]), issuer)
-    verifier = _verifier(proof_cache_bytes=160_000)  # entries up to 10,000 bytes
+    verifier = _verifier(issuer, proof_cache_bytes=160_000)  # entries up to 10,000 bytes
     for _ in range(2):
         assert (await verifier.verify_presentation(await request_token(agent, [big]), **API)).verified
-    assert len(verifier._proofs) == 0 and len(verifier._settled) == 0
+    assert len(verifier.credentials.proofs) == 0 and len(verifier._settled) == 0
     assert (await verifier.verify_presentation(await request_token(agent, [small]), **API)).verified
-    assert len(verifier._proofs) == 1 and len(verifier._settled) == 1
-    assert verifier._proofs.size + verifier._settled.size <= 2 * 160_000
+    assert len(verifier.credentials.proofs) == 1 and len(verifier._settled) == 1
+    assert verifier.credentials.proofs.size + verifier._settled.size <= 2 * 160_000

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
@@ -15,16 +16,18 @@ from aiohttp.test_utils import TestServer
 
 from didvc.encoding import b64url_encode
 from resolvers import default_resolver
-from tests.helpers import NOW, Party, agent_credential, request_token, signed
+from tests.helpers import NOW, Party, agent_credential, request_token, signed, trusting
 from verifier import NONCE_HEADER, VERIFICATION_RESULT, Policy, RouteRule, Verifier
 
 AUDIENCE = "https://api.example"
-POLICY = Policy(
+ISSUER = Party()  # the issuer the API trusts
+POLICY = trusting(
+    ISSUER,
     routes=(
         RouteRule("GET", "/orders*", frozenset({"orders:read"})),
         RouteRule("POST", "/orders", frozenset({"orders:write"})),
         RouteRule("*", "/admin*", frozenset({"admin"})),
-    )
+    ),
 )
 
 
@@ -94,7 +97,7 @@ async def _header(
 
 @pytest.fixture
 async def agent_and_vc() -> tuple[Party, dict[str, Any]]:
-    issuer, agent = Party(), Party()
+    issuer, agent = ISSUER, Party()
     vc = await signed(agent_credential(issuer, agent.did, ["orders:read", "orders:write"]), issuer)
     return agent, vc
 
@@ -175,7 +178,7 @@ async def test_hostile_headers_are_401_never_500(api: Api, value: str) -> None:
 
 
 async def test_custom_header_name() -> None:
-    issuer, agent = Party(), Party()
+    issuer, agent = ISSUER, Party()
     vc = await signed(agent_credential(issuer, agent.did, ["orders:read"]), issuer)
     api = await _start(header="X-Verifiable-Presentation", scheme=None)
     try:
@@ -187,9 +190,9 @@ async def test_custom_header_name() -> None:
 
 
 async def test_server_nonce_flow() -> None:
-    issuer, agent = Party(), Party()
+    issuer, agent = ISSUER, Party()
     vc = await signed(agent_credential(issuer, agent.did, ["orders:read"]), issuer)
-    api = await _start(policy=Policy(routes=POLICY.routes, require_nonce=True))
+    api = await _start(policy=replace(POLICY, require_nonce=True))
     try:
         status, headers, _ = await api.call("GET", "/orders", await _header(agent, vc))
         assert status == 401
@@ -205,9 +208,9 @@ async def test_server_nonce_flow() -> None:
 
 
 async def test_a_forged_token_cannot_use_up_a_nonce() -> None:
-    issuer, agent = Party(), Party()
+    issuer, agent = ISSUER, Party()
     vc = await signed(agent_credential(issuer, agent.did, ["orders:read"]), issuer)
-    api = await _start(policy=Policy(routes=POLICY.routes, require_nonce=True))
+    api = await _start(policy=replace(POLICY, require_nonce=True))
     try:
         _, headers, _ = await api.call("GET", "/orders", await _header(agent, vc))
         nonce = headers[NONCE_HEADER]
@@ -228,9 +231,9 @@ async def test_data_integrity_presentation_in_the_header_answers_a_server_nonce(
     from didvc.credentials import make_presentation
     from didvc.proofs import Authentication, add_proof
 
-    issuer, agent = Party(), Party()
+    issuer, agent = ISSUER, Party()
     vc = await signed(agent_credential(issuer, agent.did, ["orders:read"]), issuer)
-    api = await _start(policy=Policy(routes=POLICY.routes, require_nonce=True))
+    api = await _start(policy=replace(POLICY, require_nonce=True))
 
     async def header(challenge: str, seconds_ago: int = 0) -> dict[str, str]:
         vp = await add_proof(
@@ -255,7 +258,7 @@ async def test_data_integrity_presentation_in_the_header_answers_a_server_nonce(
 
 
 async def test_audit_log_has_the_decision_never_the_token(caplog: pytest.LogCaptureFixture) -> None:
-    issuer, agent = Party(), Party()
+    issuer, agent = ISSUER, Party()
     vc = await signed(agent_credential(issuer, agent.did, ["orders:read"]), issuer)
     api = await _start(audit=logging.getLogger("didvc.audit"))
     try:

@@ -16,8 +16,8 @@ from didvc.errors import DidvcError
 from didvc.keys import KeyPair, KeySigner
 from didvc.status import StatusList
 from resolvers import FetchPolicy, GuardedFetcher, WebResolver, default_resolver
-from tests.helpers import NOW, Party, agent_credential, request_token, signed
-from verifier import Policy, Verifier
+from tests.helpers import NOW, Party, agent_credential, request_token, signed, trusting
+from verifier import Verifier
 
 API = dict(audience="https://api.example", method="GET", url="https://api.example/orders")
 
@@ -367,7 +367,8 @@ async def close_sessions() -> AsyncIterator[None]:
         await _open.pop().close()
 
 
-def _network_verifier(**kwargs: Any) -> Verifier:
+def _network_verifier(*trusted: Any, **kwargs: Any) -> Verifier:
+    kwargs.setdefault("policy", trusting(*trusted))
     verifier = Verifier(clock=lambda: NOW, allow_http=True, allow_loopback=True, **kwargs)
     _open.append(verifier)
     return verifier
@@ -378,7 +379,7 @@ async def test_status_lists_revocation_and_suspension(site: Site) -> None:
     await issuer.publish("rev", "revocation")
     await issuer.publish("sus", "suspension")
     vc = await _credential_with_status(issuer, agent)
-    verifier = _network_verifier()
+    verifier = _network_verifier(issuer.did)
     result = await verifier.verify_presentation(await request_token(agent, [vc]), **API)
     assert result.verified, result.problems
 
@@ -403,7 +404,7 @@ async def test_status_list_cache_honours_ttl(site: Site) -> None:
     await issuer.publish("rev", "revocation", ttl_ms=300_000)
     await issuer.publish("sus", "suspension", headers={"Cache-Control": "max-age=0"})
     vc = await _credential_with_status(issuer, agent)
-    verifier = _network_verifier()
+    verifier = _network_verifier(issuer.did)
     for _ in range(3):
         assert (await verifier.verify_presentation(await request_token(agent, [vc]), **API)).verified
     assert site.hits["/status/rev"] == 1  # cached for its ttl
@@ -425,7 +426,7 @@ async def test_untrustworthy_status_lists(site: Site, case: str) -> None:
     else:
         await issuer.publish("rev", "suspension")
     vc = await _credential_with_status(issuer, agent)
-    result = await _network_verifier().verify_presentation(await request_token(agent, [vc]), **API)
+    result = await _network_verifier(issuer.did).verify_presentation(await request_token(agent, [vc]), **API)
     assert [c for c, _ in result.problems] == ["STATUS_VERIFICATION_ERROR"]
     assert not result.could_not_check
 
@@ -439,11 +440,15 @@ async def test_unreachable_status_list_fails_closed_unless_policy_says_open(site
 
     site.handlers["/status/rev"] = down
     vc = await _credential_with_status(issuer, agent)
-    result = await _network_verifier().verify_presentation(await request_token(agent, [vc]), **API)
+    result = await _network_verifier(issuer.did).verify_presentation(await request_token(agent, [vc]), **API)
     assert [c for c, _ in result.problems] == ["STATUS_RETRIEVAL_ERROR"]
     assert result.could_not_check
-    relaxed = _network_verifier(policy=Policy(status_fail_open=True))
-    assert (await relaxed.verify_presentation(await request_token(agent, [vc]), **API)).verified
+    relaxed = _network_verifier(policy=trusting(issuer.did, status_fail_open=True))
+    open_result = await relaxed.verify_presentation(await request_token(agent, [vc]), **API)
+    assert open_result.verified and open_result.problems == []
+    assert [c for c, _ in open_result.warnings] == ["STATUS_RETRIEVAL_ERROR"]
+    assert open_result.could_not_check  # the API can tell that the status was never checked
+    assert open_result.to_json()["couldNotCheck"] is True
 
 
 async def test_status_list_at_private_address_not_fetched(site: Site) -> None:
@@ -457,7 +462,7 @@ async def test_status_list_at_private_address_not_fetched(site: Site) -> None:
         "statusListCredential": "http://169.254.169.254/status",
     }
     vc = await signed(body, issuer.party)
-    result = await _network_verifier().verify_presentation(await request_token(agent, [vc]), **API)
+    result = await _network_verifier(issuer.did).verify_presentation(await request_token(agent, [vc]), **API)
     assert [c for c, _ in result.problems] == ["STATUS_VERIFICATION_ERROR"]
 
 
@@ -466,11 +471,12 @@ async def test_did_web_issuer_key_retired(site: Site) -> None:
     await issuer.publish("rev", "revocation")
     await issuer.publish("sus", "suspension")
     vc = await _credential_with_status(issuer, agent)
-    assert (await _network_verifier().verify_presentation(await request_token(agent, [vc]), **API)).verified
+    verifier = _network_verifier(issuer.did)
+    assert (await verifier.verify_presentation(await request_token(agent, [vc]), **API)).verified
     # the operator retires key-1: the document now lists only a new key-2
     rotated = json.loads(
         json.dumps(_web_document(issuer.did, KeyPair.generate())).replace("#key-1", "#key-2")
     )
     site.json("/.well-known/did.json", rotated)
-    result = await _network_verifier().verify_presentation(await request_token(agent, [vc]), **API)
+    result = await _network_verifier(issuer.did).verify_presentation(await request_token(agent, [vc]), **API)
     assert [c for c, _ in result.problems] == ["INVALID_VERIFICATION_METHOD"]

@@ -16,7 +16,7 @@ from didvc.credentials import sign_vc_jwt
 from didvc.encoding import b64url_encode
 from didvc.proofs import Authentication, add_proof
 from resolvers import StaticResolver, default_resolver, did_key_document
-from tests.helpers import NOW, Party, agent_credential, presentation, request_token, signed
+from tests.helpers import NOW, Party, agent_credential, presentation, request_token, signed, trusting
 from verifier import Policy, RouteRule, Verifier
 
 API = dict(audience="https://api.example", method="GET", url="https://api.example/orders")
@@ -30,8 +30,9 @@ def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(socket.socket, "connect", refuse)
 
 
-def _verifier(**kwargs: Any) -> Verifier:
+def _verifier(*trusted: Party, **kwargs: Any) -> Verifier:
     kwargs.setdefault("resolver", default_resolver())
+    kwargs.setdefault("policy", trusting(*trusted))
     return Verifier(clock=lambda: NOW, **kwargs)
 
 
@@ -49,7 +50,7 @@ async def test_request_token_happy_path() -> None:
     issuer, agent = Party(), Party()
     vc = await _agent_vc(issuer, agent, ["orders:read", "orders:write"])
     token = await request_token(agent, [vc])
-    result = await _verifier().verify_presentation(token, **API)
+    result = await _verifier(issuer).verify_presentation(token, **API)
     assert result.verified, result.problems
     assert result.holder == agent.did
     assert result.scopes == ["orders:read", "orders:write"]
@@ -69,7 +70,7 @@ async def test_request_token_happy_path() -> None:
 async def test_other_audience_method_or_url(override: dict[str, str], code: str) -> None:
     issuer, agent = Party(), Party()
     token = await request_token(agent, [await _agent_vc(issuer, agent)])
-    result = await _verifier().verify_presentation(token, **{**API, **override})
+    result = await _verifier(issuer).verify_presentation(token, **{**API, **override})
     assert _codes(result) == [code]
 
 
@@ -77,12 +78,12 @@ async def test_query_string_does_not_matter_but_body_does() -> None:
     issuer, agent = Party(), Party()
     vc = await _agent_vc(issuer, agent)
     token = await request_token(agent, [vc], method="POST", body=b'{"qty": 1}')
-    ok = await _verifier().verify_presentation(
+    ok = await _verifier(issuer).verify_presentation(
         token, audience=API["audience"], method="POST", url=API["url"] + "?page=2", body=b'{"qty": 1}'
     )
     assert ok.verified, ok.problems
     token = await request_token(agent, [vc], method="POST", body=b'{"qty": 1}')
-    result = await _verifier().verify_presentation(
+    result = await _verifier(issuer).verify_presentation(
         token, audience=API["audience"], method="POST", url=API["url"], body=b'{"qty": 1000}'
     )
     assert _codes(result) == ["REQUEST_BINDING_ERROR"]
@@ -100,14 +101,14 @@ async def test_query_string_does_not_matter_but_body_does() -> None:
 async def test_token_time_window(lifetime: int, token_time: Any, code: str) -> None:
     issuer, agent = Party(), Party()
     token = await request_token(agent, [await _agent_vc(issuer, agent)], lifetime=lifetime, now=token_time)
-    result = await _verifier().verify_presentation(token, **API)
+    result = await _verifier(issuer).verify_presentation(token, **API)
     assert _codes(result) == [code]
 
 
 async def test_replayed_token() -> None:
     issuer, agent = Party(), Party()
     token = await request_token(agent, [await _agent_vc(issuer, agent)])
-    verifier = _verifier()
+    verifier = _verifier(issuer)
     assert (await verifier.verify_presentation(token, **API)).verified
     again = await verifier.verify_presentation(token, **API)
     assert _codes(again) == ["REPLAY_DETECTED_ERROR"]
@@ -116,7 +117,7 @@ async def test_replayed_token() -> None:
 async def test_fifty_concurrent_copies_exactly_one_accepted() -> None:
     issuer, agent = Party(), Party()
     token = await request_token(agent, [await _agent_vc(issuer, agent)])
-    verifier = _verifier()
+    verifier = _verifier(issuer)
     results = await asyncio.gather(*(verifier.verify_presentation(token, **API) for _ in range(50)))
     assert sum(r.verified for r in results) == 1
     assert all(_codes(r) == ["REPLAY_DETECTED_ERROR"] for r in results if not r.verified)
@@ -126,7 +127,7 @@ async def test_presentation_signed_by_someone_other_than_the_subject() -> None:
     issuer, agent, thief = Party(), Party(), Party()
     vc = await _agent_vc(issuer, agent)  # the thief copied the agent's credential
     token = await request_token(thief, [vc])
-    result = await _verifier().verify_presentation(token, **API)
+    result = await _verifier(issuer).verify_presentation(token, **API)
     assert _codes(result) == ["HOLDER_BINDING_ERROR"]
 
 
@@ -134,7 +135,7 @@ async def test_holder_binding_exemption_by_policy() -> None:
     issuer, agent, delegate = Party(), Party(), Party()
     vc = await _agent_vc(issuer, agent)
     token = await request_token(delegate, [vc])
-    policy = Policy(holder_binding_exempt_types=frozenset({"AgentCredential"}))
+    policy = trusting(issuer, holder_binding_exempt_types=frozenset({"AgentCredential"}))
     result = await _verifier(policy=policy).verify_presentation(token, **API)
     assert result.verified, result.problems
     assert result.scopes == []  # scopes belong to the subject, never to someone presenting it
@@ -157,7 +158,7 @@ async def test_token_claiming_another_holder() -> None:
         "htu": API["url"],
     }
     token = await sign_jws(payload, thief.signer, typ="vp+jwt")
-    result = await _verifier().verify_presentation(token, **API)
+    result = await _verifier(issuer).verify_presentation(token, **API)
     assert _codes(result) == ["HOLDER_BINDING_ERROR"]
 
 
@@ -178,7 +179,7 @@ async def test_tampered_credential_fails_the_whole_presentation() -> None:
     bad = await _agent_vc(issuer, agent, ["orders:read"], id="urn:uuid:00000000-0000-4000-8000-00000000000b")
     bad["credentialSubject"]["scope"] = ["orders:read", "admin"]
     token = await request_token(agent, [good, bad])
-    result = await _verifier().verify_presentation(token, **API)
+    result = await _verifier(issuer).verify_presentation(token, **API)
     assert not result.verified
     assert _codes(result) == ["PROOF_VERIFICATION_ERROR"]
     assert "admin" not in result.scopes
@@ -191,7 +192,7 @@ async def test_tampered_token_signature() -> None:
     claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
     claims["htu"] = "https://api.example/admin"
     forged = f"{head}.{b64url_encode(json.dumps(claims).encode())}.{sig}"
-    result = await _verifier().verify_presentation(forged, **API | {"url": "https://api.example/admin"})
+    result = await _verifier(issuer).verify_presentation(forged, **API | {"url": "https://api.example/admin"})
     assert _codes(result) == ["CRYPTOGRAPHIC_SECURITY_ERROR"]
 
 
@@ -205,14 +206,14 @@ async def test_tampered_token_signature() -> None:
 async def test_expired_and_not_yet_valid_credentials(valid_from: str, valid_until: str, code: str) -> None:
     issuer, agent = Party(), Party()
     vc = await _agent_vc(issuer, agent, validFrom=valid_from, validUntil=valid_until)
-    result = await _verifier().verify_presentation(await request_token(agent, [vc]), **API)
+    result = await _verifier(issuer).verify_presentation(await request_token(agent, [vc]), **API)
     assert code in _codes(result)
 
 
 async def test_enveloped_vc_jwt_credential() -> None:
     issuer, agent = Party(), Party()
     token_vc = await sign_vc_jwt(agent_credential(issuer, agent.did, ["orders:read"]), issuer.signer)
-    result = await _verifier().verify_presentation(await request_token(agent, [token_vc]), **API)
+    result = await _verifier(issuer).verify_presentation(await request_token(agent, [token_vc]), **API)
     assert result.verified, result.problems
     assert result.credentials[0].format == "jwt"
     assert result.scopes == ["orders:read"]
@@ -221,10 +222,10 @@ async def test_enveloped_vc_jwt_credential() -> None:
 async def test_proof_results_cached_by_exact_bytes() -> None:
     issuer, agent = Party(), Party()
     vc = await _agent_vc(issuer, agent)
-    verifier = _verifier()
+    verifier = _verifier(issuer)
     for _ in range(3):
         assert (await verifier.verify_presentation(await request_token(agent, [vc]), **API)).verified
-    assert len(verifier._proofs) == 1
+    assert len(verifier.credentials.proofs) == 1
     tampered = json.loads(json.dumps(vc))
     tampered["credentialSubject"]["scope"] = ["orders:read", "orders:delete"]
     result = await verifier.verify_presentation(await request_token(agent, [tampered]), **API)
@@ -247,7 +248,11 @@ async def test_settled_presentation_still_checks_time_scopes_and_policy() -> Non
     verifier = Verifier(
         resolver=default_resolver(),
         clock=clock,
-        policy=Policy(routes=(RouteRule("DELETE", "/orders/*", frozenset({"orders:admin"})),)),
+        policy=trusting(
+            issuer,
+            routes=(RouteRule("DELETE", "/orders/*", frozenset({"orders:admin"})),),
+            allow_unlisted_routes=True,
+        ),
     )
 
     async def present(at: Any = NOW, **request: str) -> Any:
@@ -275,7 +280,7 @@ async def test_settled_presentation_still_checks_time_scopes_and_policy() -> Non
 
     verifier.policy = Policy(trusted_issuers={"AgentCredential": frozenset({Party().did})})
     assert _codes(await present()) == ["UNTRUSTED_ISSUER_ERROR"]
-    verifier.policy = Policy(max_credential_age=timedelta(days=1))  # validFrom is NOW - 1 day
+    verifier.policy = trusting(issuer, max_credential_age=timedelta(days=1))  # validFrom: NOW - 1 day
     assert (await present(NOW)).verified
     assert _codes(await present(NOW + timedelta(seconds=1))) == ["CREDENTIAL_TOO_OLD_ERROR"]
 
@@ -284,7 +289,7 @@ async def test_settled_presentation_is_exactly_the_same_presentation() -> None:
     """Whatever a presentation check reads is part of the fast path's key."""
     issuer, agent = Party(), Party()
     vc = await _agent_vc(issuer, agent)
-    verifier = _verifier()
+    verifier = _verifier(policy=trusting(issuer, allow_authentication_only=True))
     assert (await verifier.verify_presentation(await request_token(agent, [vc]), **API)).verified
     empty = presentation(agent, [])
     del empty["verifiableCredential"]
@@ -322,16 +327,16 @@ async def test_request_claims_of_the_wrong_type(claims: dict[str, Any]) -> None:
     from didvc.jose import sign_jws
 
     token = await sign_jws(payload, agent.signer, typ="vp+jwt")
-    assert _codes(await _verifier().verify_presentation(token, **API)) == ["REQUEST_BINDING_ERROR"]
+    assert _codes(await _verifier(issuer).verify_presentation(token, **API)) == ["REQUEST_BINDING_ERROR"]
 
 
 async def test_server_nonce() -> None:
     issuer, agent = Party(), Party()
     vc = await _agent_vc(issuer, agent)
     token = await request_token(agent, [vc], nonce="n-1")
-    assert (await _verifier().verify_presentation(token, **API, nonce="n-1")).verified
+    assert (await _verifier(issuer).verify_presentation(token, **API, challenge="n-1")).verified
     token = await request_token(agent, [vc])
-    assert _codes(await _verifier().verify_presentation(token, **API, nonce="n-2")) == [
+    assert _codes(await _verifier(issuer).verify_presentation(token, **API, challenge="n-2")) == [
         "REQUEST_BINDING_ERROR"
     ]
 
@@ -348,18 +353,20 @@ async def test_nonce_consumed_only_by_a_token_that_verifies() -> None:
         issued.remove(nonce)
         return True
 
-    verifier = _verifier()
+    verifier = _verifier(issuer)
     wrong_url = await request_token(agent, [vc], nonce="n-1", url="https://api.example/admin")
-    assert _codes(await verifier.verify_presentation(wrong_url, **API, nonce=consume)) == [
+    assert _codes(await verifier.verify_presentation(wrong_url, **API, consume_challenge=consume)) == [
         "REQUEST_BINDING_ERROR"
     ]
     without = await request_token(agent, [vc])
-    assert _codes(await verifier.verify_presentation(without, **API, nonce=consume)) == ["USE_NONCE"]
+    result = await verifier.verify_presentation(without, **API, consume_challenge=consume)
+    assert _codes(result) == ["USE_NONCE"]
     assert consumed == []  # neither got as far as the nonce
     good = await request_token(agent, [vc], nonce="n-1")
-    assert (await verifier.verify_presentation(good, **API, nonce=consume)).verified
+    assert (await verifier.verify_presentation(good, **API, consume_challenge=consume)).verified
     again = await request_token(agent, [vc], nonce="n-1")
-    assert _codes(await verifier.verify_presentation(again, **API, nonce=consume)) == ["USE_NONCE"]
+    result = await verifier.verify_presentation(again, **API, consume_challenge=consume)
+    assert _codes(result) == ["USE_NONCE"]
     assert consumed == ["n-1", "n-1"]
 
 
@@ -374,14 +381,15 @@ async def test_data_integrity_challenge_of_the_wrong_type_with_a_nonce_check(cha
     async def consume(nonce: str) -> bool:
         raise AssertionError("no nonce to consume")
 
-    result = await _verifier().verify_presentation(vp, audience=API["audience"], nonce=consume)
+    verifier = _verifier(issuer)
+    result = await verifier.verify_presentation(vp, audience=API["audience"], consume_challenge=consume)
     assert _codes(result) == ["USE_NONCE"]
 
 
 async def test_request_binding_arguments_required_for_tokens() -> None:
     issuer, agent = Party(), Party()
     token = await request_token(agent, [await _agent_vc(issuer, agent)])
-    assert _codes(await _verifier().verify_presentation(token)) == ["REQUEST_BINDING_ERROR"]
+    assert _codes(await _verifier(issuer).verify_presentation(token)) == ["REQUEST_BINDING_ERROR"]
 
 
 # --- Data Integrity presentations ---------------------------------------------------------------
@@ -405,7 +413,7 @@ async def test_data_integrity_presentation(form: str) -> None:
     value: Any = {"object": vp, "json": json.dumps(vp), "base64url": b64url_encode(json.dumps(vp).encode())}[
         form
     ]
-    result = await _verifier().verify_presentation(value, challenge="c-1", **API)
+    result = await _verifier(issuer).verify_presentation(value, challenge="c-1", **API)
     assert result.verified, result.problems
     assert result.scopes == ["orders:read"]
 
@@ -414,7 +422,7 @@ async def test_data_integrity_presentation_hostile_cases() -> None:
     issuer, agent, thief = Party(), Party(), Party()
     vc = await _agent_vc(issuer, agent)
     vp = await _di_vp(agent, [vc])
-    verifier = _verifier()
+    verifier = _verifier(issuer)
     assert _codes(await verifier.verify_presentation(vp, challenge="other", **API)) == [
         "INVALID_CHALLENGE_ERROR"
     ]
@@ -425,15 +433,15 @@ async def test_data_integrity_presentation_hostile_cases() -> None:
     assert (await verifier.verify_presentation(vp, challenge="c-1", **API)).verified
     assert _codes(await verifier.verify_presentation(vp, challenge="c-1", **API)) == ["REPLAY_DETECTED_ERROR"]
     stolen = await _di_vp(thief, [vc])
-    assert _codes(await _verifier().verify_presentation(stolen, challenge="c-1", **API)) == [
+    assert _codes(await _verifier(issuer).verify_presentation(stolen, challenge="c-1", **API)) == [
         "HOLDER_BINDING_ERROR"
     ]
     tampered = json.loads(json.dumps(await _di_vp(agent, [vc])))
     tampered["verifiableCredential"][0]["credentialSubject"]["scope"] = ["admin"]
     assert "PROOF_VERIFICATION_ERROR" in _codes(
-        await _verifier().verify_presentation(tampered, challenge="c-1", **API)
+        await _verifier(issuer).verify_presentation(tampered, challenge="c-1", **API)
     )
-    no_challenge = await _verifier().verify_presentation(await _di_vp(agent, [vc]), **API)
+    no_challenge = await _verifier(issuer).verify_presentation(await _di_vp(agent, [vc]), **API)
     assert _codes(no_challenge) == ["REQUEST_BINDING_ERROR"]
     old = await add_proof(
         presentation(agent, [vc]),
@@ -441,7 +449,7 @@ async def test_data_integrity_presentation_hostile_cases() -> None:
         purpose=Authentication(challenge="c-1", domain=API["audience"]),
         created=NOW - timedelta(hours=1),
     )
-    assert _codes(await _verifier().verify_presentation(old, challenge="c-1", **API)) == [
+    assert _codes(await _verifier(issuer).verify_presentation(old, challenge="c-1", **API)) == [
         "REQUEST_BINDING_ERROR"
     ]
 
@@ -484,9 +492,9 @@ scopes = ["orders:admin"]
     assert _codes(await verifier.verify_presentation(await request_token(agent, [untrusted]), **API)) == [
         "UNTRUSTED_ISSUER_ERROR"
     ]
-    assert "MISSING_CREDENTIAL_TYPE_ERROR" in _codes(
-        await verifier.verify_presentation(await request_token(agent, []), **API)
-    )
+    assert _codes(await verifier.verify_presentation(await request_token(agent, []), **API)) == [
+        "CREDENTIAL_REQUIRED_ERROR"
+    ]
     old = await _agent_vc(issuer, agent, ["orders:read"], validFrom="2026-01-01T00:00:00Z")
     assert _codes(await verifier.verify_presentation(await request_token(agent, [old]), **API)) == [
         "CREDENTIAL_TOO_OLD_ERROR"
@@ -519,11 +527,11 @@ async def test_policy_allowed_suites_and_algorithms() -> None:
     vc = await signed(
         agent_credential(issuer, agent.did, ["orders:read"]), issuer, cryptosuite="eddsa-jcs-2022"
     )
-    strict = _verifier(policy=Policy(allowed_suites=frozenset({"eddsa-rdfc-2022"})))
+    strict = _verifier(policy=trusting(issuer, allowed_suites=frozenset({"eddsa-rdfc-2022"})))
     assert _codes(await strict.verify_presentation(await request_token(agent, [vc]), **API)) == [
         "PROOF_VERIFICATION_ERROR"
     ]
-    es_only = _verifier(policy=Policy(allowed_algorithms=frozenset({"ES256"})))
+    es_only = _verifier(policy=trusting(issuer, allowed_algorithms=frozenset({"ES256"})))
     assert _codes(await es_only.verify_presentation(await request_token(agent, [vc]), **API)) == [
         "UNSUPPORTED_ALGORITHM_ERROR"
     ]

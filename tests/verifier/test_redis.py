@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from resolvers import default_resolver
-from tests.helpers import NOW, Party, agent_credential, request_token, signed
+from tests.helpers import NOW, Party, agent_credential, request_token, signed, trusting
 from verifier import RedisNonceStore, RedisReplayCache, Verifier
 
 REDIS_URL = os.environ.get("DIDVC_REDIS_URL", "redis://127.0.0.1:6379/15")
@@ -39,13 +39,14 @@ async def redis_client() -> AsyncIterator[Any]:
     await client.aclose()
 
 
-def _fleet(client: Any, size: int) -> list[Verifier]:
+def _fleet(client: Any, size: int, issuer: Party) -> list[Verifier]:
     prefix = f"didvc:test:{uuid.uuid4()}:"
     return [
         Verifier(
             resolver=default_resolver(),
             clock=lambda: NOW,
             replay_cache=RedisReplayCache(client, prefix=prefix),
+            policy=trusting(issuer),
         )
         for _ in range(size)
     ]
@@ -55,7 +56,7 @@ async def test_replay_refused_across_verifiers(redis_client: Any) -> None:
     issuer, agent = Party(), Party()
     vc = await signed(agent_credential(issuer, agent.did, ["orders:read"]), issuer)
     token = await request_token(agent, [vc])
-    first, second = _fleet(redis_client, 2)
+    first, second = _fleet(redis_client, 2, issuer)
     assert (await first.verify_presentation(token, **API)).verified
     again = await second.verify_presentation(token, **API)
     assert [c for c, _ in again.problems] == ["REPLAY_DETECTED_ERROR"]
@@ -65,7 +66,7 @@ async def test_fifty_concurrent_copies_across_a_fleet(redis_client: Any) -> None
     issuer, agent = Party(), Party()
     vc = await signed(agent_credential(issuer, agent.did, ["orders:read"]), issuer)
     token = await request_token(agent, [vc])
-    fleet = _fleet(redis_client, 5)
+    fleet = _fleet(redis_client, 5, issuer)
     results = await asyncio.gather(*(fleet[i % 5].verify_presentation(token, **API) for i in range(50)))
     assert sum(r.verified for r in results) == 1
 
@@ -78,7 +79,12 @@ async def test_unreachable_redis_fails_closed_as_could_not_check() -> None:
     client = redis.from_url(f"redis://127.0.0.1:{port}/0", socket_connect_timeout=0.5)
     issuer, agent = Party(), Party()
     vc = await signed(agent_credential(issuer, agent.did, ["orders:read"]), issuer)
-    verifier = Verifier(resolver=default_resolver(), clock=lambda: NOW, replay_cache=RedisReplayCache(client))
+    verifier = Verifier(
+        resolver=default_resolver(),
+        clock=lambda: NOW,
+        replay_cache=RedisReplayCache(client),
+        policy=trusting(issuer),
+    )
     result = await verifier.verify_presentation(await request_token(agent, [vc]), **API)
     assert not result.verified
     assert result.could_not_check

@@ -12,7 +12,7 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from didvc.cli import main
-from tests.helpers import Party, agent_credential, lasting_agent_credential, run_cli, signed
+from tests.helpers import Party, agent_credential, lasting_agent_credential, run_cli, signed, trusting
 from verifier import Verifier
 
 
@@ -41,7 +41,7 @@ def test_wallet_journey(tmp_path: Path) -> None:
     header = json.loads(out)
     assert header["header"] == "Authorization" and header["value"].startswith("VP ")
     result = asyncio.run(
-        Verifier().verify_presentation(
+        Verifier(policy=trusting(issuer)).verify_presentation(
             header["value"][3:],
             audience="https://api.example",
             method="GET",

@@ -11,11 +11,14 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 from resolvers import default_resolver
-from tests.helpers import Party, lasting_agent_credential
-from verifier import VERIFICATION_RESULT, Policy, RouteRule, Verifier
+from tests.helpers import Party, lasting_agent_credential, trusting
+from verifier import VERIFICATION_RESULT, RouteRule, Verifier
 from wallet import KdfParams, Wallet, WalletSession
 
 FAST = KdfParams.new(memory_kib=8192, iterations=1, lanes=1)
+
+
+ISSUER = Party()  # the issuer the API trusts
 
 
 async def _api(require_nonce: bool) -> TestServer:
@@ -24,8 +27,8 @@ async def _api(require_nonce: bool) -> TestServer:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    policy = Policy(
-        routes=(RouteRule("*", "/orders", frozenset({"orders:read"})),), require_nonce=require_nonce
+    policy = trusting(
+        ISSUER, routes=(RouteRule("*", "/orders", frozenset({"orders:read"})),), require_nonce=require_nonce
     )
     verifier = Verifier(resolver=default_resolver(), policy=policy)
     app = web.Application(middlewares=[verifier.middleware(audience=f"http://127.0.0.1:{port}")])
@@ -48,8 +51,7 @@ async def wallet(tmp_path: Path) -> AsyncIterator[Wallet]:
         tmp_path / "w", passphrase="pw", kdf=FAST, resolver=default_resolver()
     ) as opened:
         did = await opened.create_did()
-        issuer = Party()
-        vc = await lasting_agent_credential(issuer, did)
+        vc = await lasting_agent_credential(ISSUER, did)
         await opened.store_credential(vc)
         yield opened
 

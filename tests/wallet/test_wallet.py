@@ -19,7 +19,7 @@ from didvc.encoding import b64url_encode
 from didvc.errors import InvalidKeyError, MalformedValueError
 from didvc.jose import parse_jws
 from resolvers import default_resolver
-from tests.helpers import NOW, Party, agent_credential, lasting_agent_credential, signed
+from tests.helpers import NOW, Party, agent_credential, lasting_agent_credential, signed, trusting
 from verifier import Verifier
 from wallet import (
     KdfParams,
@@ -38,14 +38,16 @@ async def _open(path: Path, passphrase: str = "correct horse") -> Wallet:
     return await Wallet.open(path, passphrase=passphrase, kdf=FAST, resolver=default_resolver())
 
 
+ISSUER = Party()  # the issuer of the stored credentials, trusted by the verifier
+
+
 def _verifier() -> Verifier:
-    return Verifier(resolver=default_resolver())
+    return Verifier(resolver=default_resolver(), policy=trusting(ISSUER))
 
 
 async def _stored(
-    wallet: Wallet, scopes: list[str] | None = None, **extra: Any
+    wallet: Wallet, scopes: list[str] | None = None, *, issuer: Party = ISSUER, **extra: Any
 ) -> tuple[Party, dict[str, Any]]:
-    issuer = Party()
     did = await wallet.default_did()
     vc = await lasting_agent_credential(issuer, did, scopes, **extra)
     await wallet.store_credential(vc)
@@ -177,7 +179,9 @@ async def test_credentials_store_find_and_refuse(tmp_path: Path) -> None:
         issuer, vc = await _stored(
             wallet, ["orders:read"], id="urn:uuid:aaaaaaaa-0000-4000-8000-000000000001"
         )
-        await _stored(wallet, ["billing:read"], id="urn:uuid:aaaaaaaa-0000-4000-8000-000000000002")
+        await _stored(
+            wallet, ["billing:read"], issuer=Party(), id="urn:uuid:aaaaaaaa-0000-4000-8000-000000000002"
+        )
         assert len(await wallet.list_credentials()) == 2
         assert [c.id for c in await wallet.list_credentials(scope="billing:read")] == [
             "urn:uuid:aaaaaaaa-0000-4000-8000-000000000002"

@@ -1,0 +1,530 @@
+"""The verification pipeline: every check in one place, in order, cheapest first.
+
+A request presentation (``vp+jwt``) goes through these steps; each lives in one method below
+and the first failure ends the run (docs/design.md, "The verification pipeline", gives each
+step's cost):
+
+1. **bounds** — the input's bytes (``max_presentation_bytes``), then the number of credentials
+   (``max_credentials``; none at all only with ``allow_authentication_only``);
+2. **token** — the JOSE header (algorithms, ``typ``, no embedded keys);
+3. **holder** — the ``kid``'s key from the holder's ``authentication`` relationship, the
+   signature (one verify), ``iss`` and the presentation's ``holder`` equal to that DID;
+4. **request** — ``aud``, ``htm``, ``htu``, time window, body digest, the server's challenge;
+5. **replay** — the ``jti`` unseen, then the challenge consumed;
+6. **settled** — a presentation verified before is answered from memory (:mod:`._settled`);
+7. **credentials, before any proof** — each one read within bounds and checked against the data
+   model; its issuer trusted by the policy for its types; its subject the holder; its
+   ``audience`` naming this verifier's; inside its validity period and maximum age; the
+   required types present; the route's scopes among the claims (or no route rule at all);
+8. **proofs** — the expensive part: each credential's proof by its issuer's key (RDFC-1.0 within
+   the work budget, large documents off the event loop), cached by exact bytes;
+9. **status** — each status entry, from the status-list cache.
+
+A Data Integrity presentation is its own proof over everything it holds, so its order is
+bounds → data model → the proof's cheap checks (purpose, challenge, domain, age) → step 7 →
+the holder's proof → replay → steps 8 and 9. :meth:`Pipeline.credential` runs steps 7 to 9 for
+one credential (``verify_credential``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from functools import lru_cache
+from typing import Any, Final
+from urllib.parse import urlsplit
+
+from didvc.credentials import (
+    CredentialInfo,
+    PresentationInfo,
+    check_jose_payload,
+    check_presentation,
+    check_validity_period,
+)
+from didvc.did import parse_did_url, resolve_verification_method
+from didvc.encoding import b64url_decode
+from didvc.errors import (
+    CredentialAudienceError,
+    CredentialRequiredError,
+    CredentialTooOldError,
+    DidvcError,
+    HolderBindingError,
+    InputTooLargeError,
+    InsufficientScopeError,
+    MissingCredentialTypeError,
+    ParsingError,
+    ProofVerificationError,
+    ReplayDetectedError,
+    RequestBindingError,
+    UnlistedRouteError,
+    UntrustedIssuerError,
+    UseNonceError,
+)
+from didvc.jose import parse_jws, strict_json_loads, verify_jws
+from didvc.proofs import Authentication, WorkLimits, parse_datetime, verify_proofs
+from didvc.request import RequestClaims, check_request_claims
+from verifier._credentials import CredentialChecker, Loaded, ProofCheck, check_alg, exact_bytes
+from verifier._policy import Policy
+from verifier._replay import ReplayCache
+from verifier._result import CredentialResult, Problem, VerificationResult
+from verifier._settled import SettledPresentations
+from verifier._status import StatusChecker
+
+__all__ = ["NonceCheck", "Pipeline", "Request"]
+
+#: Consumes a challenge the presentation carries: true once for one this server issued.
+NonceCheck = Callable[[str], Awaitable[bool]]
+
+_JSON_START: Final = ("{", "[")
+_PRESENTATION_MEMBERS: Final = ("@context", "type", "id", "holder", "verifiableCredential")
+
+
+@dataclass(frozen=True, slots=True)
+class Request:
+    """What the presentation must be bound to, and the freshness the server asks for."""
+
+    audience: str | None = None
+    method: str | None = None
+    url: str | None = None
+    body: bytes | None = None
+    challenge: str | None = None  # the value this server issued: vp+jwt nonce, DI proof challenge
+    consume_challenge: NonceCheck | None = None  # or: consume the one the presentation carries
+
+
+@dataclass(slots=True)
+class _Credential:
+    """One credential on its way through the pipeline."""
+
+    result: CredentialResult
+    loaded: Loaded | None = None
+    info: CredentialInfo | None = None
+    proof: ProofCheck | None = None
+
+
+class _Refused(Exception):
+    def __init__(self, result: VerificationResult) -> None:
+        self.result = result
+
+
+class Pipeline:
+    """One verification under one policy, at one moment, for one request."""
+
+    def __init__(
+        self,
+        *,
+        policy: Policy,
+        now: datetime,
+        skew: timedelta,
+        credentials: CredentialChecker,
+        status: StatusChecker,
+        replay: ReplayCache,
+        settled: SettledPresentations,
+        resolver: Any,
+    ) -> None:
+        self.policy = policy
+        self.now = now
+        self.skew = skew
+        self._checker = credentials
+        self._status = status
+        self._replay = replay
+        self._settled = settled
+        self._resolver = resolver
+
+    # --- presentations ---------------------------------------------------------------------------
+
+    async def presentation(self, presentation: Any, request: Request) -> VerificationResult:
+        if request.challenge is not None and request.consume_challenge is not None:
+            raise ValueError(
+                "give the challenge this server issued, or a function that consumes it; not both"
+            )
+        try:
+            form = self._read(presentation)
+            if isinstance(form, str):
+                return await self._vp_jwt(form, request)
+            return await self._vp_ldp(form, request)
+        except _Refused as refused:
+            return refused.result
+        except DidvcError as error:
+            return VerificationResult(verified=False, problems=[Problem.from_error(error)])
+
+    def _read(self, presentation: Any) -> str | dict[str, Any]:
+        """Step 1, bytes: a vp+jwt token, or a Data Integrity VP (object, JSON, base64url JSON)."""
+        limit = self.policy.max_presentation_bytes
+        if isinstance(presentation, bytes):
+            if len(presentation) > limit:
+                raise InputTooLargeError(f"the presentation is larger than {limit} bytes")
+            try:
+                presentation = presentation.decode("utf-8")
+            except UnicodeDecodeError:
+                raise ParsingError("the presentation is not valid text") from None
+        if isinstance(presentation, dict):
+            exact = exact_bytes(presentation)
+            if exact is None or len(exact) > limit:
+                raise InputTooLargeError(f"the presentation is larger than {limit} bytes (or not JSON)")
+            return presentation
+        if not isinstance(presentation, str):
+            raise ParsingError("a presentation is a vp+jwt, or a JSON object or text")
+        text = presentation.strip()
+        if len(text) > limit:
+            raise InputTooLargeError(f"the presentation is larger than {limit} bytes")
+        if text.count(".") == 2 and not text.startswith(_JSON_START):
+            return text
+        document = strict_json_loads(
+            text if text.startswith(_JSON_START) else b64url_decode(text), what="presentation"
+        )
+        if not isinstance(document, dict):
+            raise ParsingError("a presentation must be a JSON object")
+        return document
+
+    def _count(self, document: dict[str, Any]) -> None:
+        """Step 1, counts: at most ``max_credentials``, and none only if the policy allows it."""
+        entries = document.get("verifiableCredential", [])
+        count = len(entries) if isinstance(entries, list) else 1
+        if count > self.policy.max_credentials:
+            raise InputTooLargeError(
+                f"the presentation holds {count} credentials; at most {self.policy.max_credentials}"
+            )
+        if count == 0 and not self.policy.allow_authentication_only:
+            raise CredentialRequiredError("the presentation holds no credential")
+
+    async def _vp_jwt(self, token: str, request: Request) -> VerificationResult:
+        # step 2: the token's header, then the bounds of its payload
+        parsed = parse_jws(token, typ="vp+jwt", max_bytes=self.policy.max_presentation_bytes)
+        check_alg(parsed, self.policy)
+        payload = parsed.payload
+        self._count(payload)
+        # step 3: the holder's key and signature
+        if parsed.kid is None:
+            raise ParsingError("vp+jwt header has no kid")
+        holder = parse_did_url(parsed.kid).did
+        holder_key = await resolve_verification_method(self._resolver, parsed.kid, "authentication")
+        verify_jws(parsed, holder_key.public_key)
+        if payload.get("iss") != holder or _holder_of(payload) != holder:
+            raise HolderBindingError("the token's iss and the presentation's holder must be the signer's DID")
+        # step 4: bound to this request
+        if request.audience is None or request.method is None or request.url is None:
+            raise RequestBindingError("a request token is verified against an audience, a method and a URL")
+        timestamp = self.now.timestamp()
+        jti, expires = check_request_claims(
+            payload,
+            RequestClaims(request.audience, request.method, request.url, request.body, request.challenge),
+            now=timestamp,
+            max_lifetime=self.policy.max_token_lifetime,
+            clock_skew=self.policy.clock_skew,
+        )
+        # step 5: never seen before; the server's nonce used up
+        if not await self._replay.remember(
+            f"{holder}|{jti}", expires + self.policy.clock_skew, now=timestamp
+        ):
+            raise ReplayDetectedError("this token has been used before")
+        if request.consume_challenge is not None:
+            await _consume(request.consume_challenge, payload.get("nonce"))
+        # step 6: settled
+        key = exact_bytes((holder, *(payload.get(name, ()) for name in _PRESENTATION_MEMBERS)))
+        if key is not None:
+            answer = await self._settled_answer(key, holder, request)
+            if answer is not None:
+                return answer
+        check_jose_payload(payload, typ="vp+jwt")
+        info = check_presentation(payload)
+        return await self._credentials(info, holder, request, settle_key=key)
+
+    async def _vp_ldp(self, document: dict[str, Any], request: Request) -> VerificationResult:
+        self._count(document)
+        info = check_presentation(document)
+        if info.holder is None:
+            raise HolderBindingError("the presentation has no holder")
+        challenge = request.challenge
+        if challenge is None and request.consume_challenge is not None:
+            challenge = _proof_challenge(document)
+            if challenge is None:
+                raise UseNonceError("the presentation proof's challenge must be a nonce from this server")
+        if challenge is None:
+            raise RequestBindingError("a Data Integrity presentation is verified against a challenge")
+        self._presentation_proof_times(document)
+        credentials = [self._before_proofs(entry, info.holder, request) for entry in info.credentials]
+        self._refuse_if_any(info.holder, credentials, request)
+        verified = await verify_proofs(
+            document,
+            resolver=self._resolver,
+            purpose=Authentication(challenge=challenge, domain=request.audience, controller=info.holder),
+            now=self.now,
+            max_clock_skew=self.skew,
+            allowed_suites=self.policy.allowed_suites,
+            limits=WorkLimits(max_work_factor=self.policy.rdfc_work_factor),
+        )
+        timestamp = self.now.timestamp()
+        for proof in verified:
+            proof_key = hashlib.sha256(str(proof.proof.get("proofValue")).encode()).hexdigest()
+            expires = timestamp + self.policy.max_token_lifetime + self.policy.clock_skew
+            if not await self._replay.remember(f"{info.holder}|vp|{proof_key}", expires, now=timestamp):
+                raise ReplayDetectedError("this presentation has been used before")
+        if request.consume_challenge is not None:
+            await _consume(request.consume_challenge, challenge)
+        return await self._prove_all(info.holder, credentials, request, settle_key=None)
+
+    def _presentation_proof_times(self, document: dict[str, Any]) -> None:
+        """A DI presentation's proofs are fresh: ``created`` within the token lifetime (cheap,
+        so before the canonicalization the signature needs)."""
+        proofs = document.get("proof")
+        for proof in proofs if isinstance(proofs, list) else [proofs]:
+            created = proof.get("created") if isinstance(proof, dict) else None
+            if created is None:
+                raise RequestBindingError("a presentation proof needs created")
+            age = self.now.timestamp() - parse_datetime(created, what="proof created").timestamp()
+            if age > self.policy.max_token_lifetime + self.skew.total_seconds():
+                raise RequestBindingError("the presentation proof is too old")
+
+    async def _settled_answer(self, key: bytes, holder: str, request: Request) -> VerificationResult | None:
+        assert request.audience is not None and request.method is not None and request.url is not None
+        settled = self._settled.lookup(
+            key, policy=self.policy, audience=request.audience, holder=holder, now=self.now.timestamp()
+        )
+        if settled is None:
+            return None
+        for info in settled.statused:
+            try:
+                await self._status.check(info, policy=self.policy, now=self.now)
+            except DidvcError:
+                return None  # the full path says what is wrong, or warns when failing open
+        required = self.policy.required_scopes(request.method, _path_of(request.url))
+        if required is None or not required <= settled.scopes:
+            return None
+        return settled.result()
+
+    # --- credentials -----------------------------------------------------------------------------
+
+    async def credential(self, credential: Any, request: Request) -> VerificationResult:
+        """Steps 7 to 9 for one credential, with no holder (``verify_credential``)."""
+        try:
+            checked = [self._before_proofs(credential, None, request)]
+            self._refuse_if_any(None, checked, request)
+            return await self._prove_all(None, checked, request, settle_key=None)
+        except _Refused as refused:
+            return refused.result
+
+    async def _credentials(
+        self, info: PresentationInfo, holder: str, request: Request, *, settle_key: bytes | None
+    ) -> VerificationResult:
+        credentials = [self._before_proofs(entry, holder, request) for entry in info.credentials]
+        self._refuse_if_any(holder, credentials, request)
+        return await self._prove_all(holder, credentials, request, settle_key=settle_key)
+
+    def _load(self, credential: Any) -> _Credential:
+        """A credential read within bounds, its data model checked (the start of step 7)."""
+        try:
+            loaded, info = self._checker.load(credential, max_bytes=self.policy.max_presentation_bytes)
+        except DidvcError as error:
+            return _Credential(CredentialResult(verified=False, problems=[Problem.from_error(error)]))
+        result = CredentialResult(
+            verified=False,
+            id=info.id,
+            issuer=info.issuer,
+            types=info.types,
+            claims=[dict(s) for s in info.subjects],
+            valid_from=info.valid_from,
+            valid_until=info.valid_until,
+            format="jwt" if loaded.token is not None else "ldp",
+        )
+        return _Credential(result, loaded, info)
+
+    def _before_proofs(self, credential: Any, holder: str | None, request: Request) -> _Credential:
+        """Step 7 for one credential: everything that needs no key and no canonicalization."""
+        item = self._load(credential)
+        info = item.info
+        if info is None:
+            return item
+        problems = item.result.problems
+        policy = self.policy
+        if not policy.trusts(info.issuer, info.types):
+            problems.append(
+                Problem.from_error(
+                    UntrustedIssuerError(f"{info.issuer} is not trusted for {', '.join(info.types)}")
+                )
+            )
+            return item  # nothing else about an untrusted credential matters
+        label = info.id or "(no id)"
+        exempt = policy.holder_binding_exempt_types.intersection(info.types)
+        if holder is not None and holder not in info.subject_ids and not exempt:
+            problems.append(
+                Problem.from_error(HolderBindingError(f"credential {label} is not about the holder {holder}"))
+            )
+        audiences = {a for s in info.subjects for a in _as_list(s.get("audience"))}
+        if request.audience is not None and audiences and request.audience not in audiences:
+            problems.append(
+                Problem.from_error(CredentialAudienceError(f"credential {label} is for other APIs"))
+            )
+        try:
+            check_validity_period(info, now=self.now, max_clock_skew=self.skew)
+        except DidvcError as invalid:
+            problems.append(Problem.from_error(invalid))
+        age = policy.max_credential_age
+        too_old = (
+            age is not None
+            and info.valid_from is not None
+            and (self.now.timestamp() - info.valid_from.timestamp() > age.total_seconds())
+        )
+        if too_old:
+            problems.append(
+                Problem.from_error(CredentialTooOldError("the credential is older than policy allows"))
+            )
+        return item
+
+    def _refuse_if_any(self, holder: str | None, credentials: list[_Credential], request: Request) -> None:
+        """End of step 7: the problems found so far, and the policy over the credentials as a
+        whole (required types; the route's scopes among what the credentials claim)."""
+        problems = [p for c in credentials for p in c.result.problems]
+        if not problems:
+            present = {t for c in credentials for t in c.result.types}
+            missing = sorted(self.policy.required_types - present)
+            if missing:
+                problems.append(
+                    Problem.from_error(
+                        MissingCredentialTypeError(f"a credential of type {', '.join(missing)} is required")
+                    )
+                )
+        if not problems and holder is not None:
+            problems.extend(self._route_problems(_scopes(holder, credentials), request))
+        if problems:
+            raise _Refused(
+                VerificationResult(
+                    verified=False,
+                    holder=holder,
+                    credentials=[c.result for c in credentials],
+                    problems=problems,
+                )
+            )
+
+    def _route_problems(self, scopes: set[str], request: Request) -> list[Problem]:
+        if request.method is None or request.url is None:
+            return []
+        required = self.policy.required_scopes(request.method, _path_of(request.url))
+        if required is None:
+            return [Problem.from_error(UnlistedRouteError("no route rule of the policy allows this request"))]
+        missing = sorted(required - scopes)
+        if missing:
+            error = InsufficientScopeError(f"this route needs scope(s): {', '.join(missing)}")
+            return [Problem.from_error(error)]
+        return []
+
+    async def _prove_all(
+        self,
+        holder: str | None,
+        credentials: list[_Credential],
+        request: Request,
+        *,
+        settle_key: bytes | None,
+    ) -> VerificationResult:
+        """Steps 8 and 9: each credential's proof, then its status."""
+        for item in credentials:
+            await asyncio.sleep(0)  # one credential at a time holds the event loop
+            await self._prove_one(item)
+        warnings = [w for c in credentials for w in c.result.warnings]
+        problems = [p for c in credentials for p in c.result.problems]
+        verified = [c for c in credentials if c.result.verified]
+        scopes = sorted(_scopes(holder, verified)) if holder is not None else []
+        verdict = VerificationResult(
+            verified=not problems,
+            holder=holder,
+            credentials=[c.result for c in credentials],
+            scopes=scopes,
+            problems=problems,
+            warnings=warnings,
+        )
+        if verdict.verified and not warnings and settle_key is not None and holder is not None:
+            assert request.audience is not None
+            self._settled.remember(
+                settle_key,
+                policy=self.policy,
+                audience=request.audience,
+                holder=holder,
+                checked=[(c.result, c.proof.info, c.proof) for c in credentials if c.proof is not None],
+                scopes=scopes,
+            )
+        return verdict
+
+    async def _prove_one(self, item: _Credential) -> None:
+        """Steps 8 and 9 for one credential: its proof (and the proof's expiry), its status."""
+        assert item.loaded is not None and item.info is not None  # loaded, or refused before
+        result = item.result
+        try:
+            item.proof = await self._checker.prove(
+                item.loaded, item.info, policy=self.policy, now=self.now, skew=self.skew
+            )
+        except DidvcError as error:
+            result.problems.append(Problem.from_error(error))
+            return
+        result.cryptosuites = item.proof.cryptosuites
+        result.format = item.proof.format
+        expires = item.proof.proof_expires
+        if expires is not None and expires.timestamp() + self.skew.total_seconds() < self.now.timestamp():
+            result.problems.append(Problem.from_error(ProofVerificationError("proof has expired")))
+            return
+        if item.info.status:
+            try:
+                await self._status.check(item.info, policy=self.policy, now=self.now)
+            except DidvcError as error:
+                problem = Problem.from_error(error)
+                failing_open = problem.could_not_check and self.policy.status_fail_open
+                (result.warnings if failing_open else result.problems).append(problem)
+        result.verified = not result.problems
+
+    async def integrity(self, credential: Any) -> CredentialResult:
+        """A holder's check of a credential it keeps: data model, proof, validity period and
+        status, each reported (no trust policy, no request; a past validUntil stops nothing)."""
+        item = self._load(credential)
+        if item.info is None:
+            return item.result
+        await self._prove_one(item)
+        try:
+            check_validity_period(item.info, now=self.now, max_clock_skew=self.skew)
+        except DidvcError as error:
+            item.result.problems.append(Problem.from_error(error))
+        item.result.verified = not item.result.problems
+        return item.result
+
+
+def _scopes(holder: str | None, credentials: list[_Credential]) -> set[str]:
+    """The scopes the credentials give the holder: ``scope`` claims of subjects that are it."""
+    return {
+        scope
+        for c in credentials
+        for claim in c.result.claims
+        if claim.get("id") == holder
+        for scope in _as_list(claim.get("scope"))
+        if isinstance(scope, str)
+    }
+
+
+@lru_cache(maxsize=4096)
+def _path_of(url: str) -> str:
+    return urlsplit(url).path or "/"
+
+
+def _holder_of(payload: dict[str, Any]) -> str | None:
+    holder = payload.get("holder")
+    if isinstance(holder, dict):
+        holder = holder.get("id")
+    return holder if isinstance(holder, str) else None
+
+
+def _as_list(value: Any) -> list[Any]:
+    if value is None:
+        return []
+    return value if isinstance(value, list) else [value]
+
+
+async def _consume(consume: NonceCheck, carried: Any) -> None:
+    if not isinstance(carried, str) or not await consume(carried):
+        raise UseNonceError("a fresh nonce from this server is required")
+
+
+def _proof_challenge(document: Any) -> str | None:
+    """The one challenge every proof of a Data Integrity presentation carries, if there is one."""
+    proofs = document.get("proof") if isinstance(document, dict) else None
+    challenges = [p.get("challenge") if isinstance(p, dict) else None for p in _as_list(proofs)]
+    first = challenges[0] if challenges else None
+    return first if isinstance(first, str) and all(c == first for c in challenges) else None
