@@ -15,7 +15,14 @@ from __future__ import annotations
 from functools import cache
 from typing import Final
 
-__all__ = ["decode_point", "has_small_order", "small_order_encodings", "to_montgomery_u"]
+__all__ = [
+    "SMALL_ORDER_ENCODINGS",
+    "decode_point",
+    "derive_small_order_encodings",
+    "has_small_order",
+    "small_order_encodings",
+    "to_montgomery_u",
+]
 
 P: Final = 2**255 - 19
 L: Final = 2**252 + 27742317777372353535851937790883648493
@@ -86,9 +93,41 @@ def _encodings(point: Point) -> set[bytes]:
     return out
 
 
-@cache
+#: Every 32-byte string, canonical or not, that encodes one of the 8 points of small order: the
+#: identity (y = 1), the point of order 2 (y = -1), the two of order 4 (y = 0) and the four of
+#: order 8, with both signs of x and, where y + p < 2^255, the non-canonical y + p. A fixed set,
+#: so checking a key or an R is one look-up; :func:`derive_small_order_encodings` derives it
+#: from the curve (in tests: deriving it takes 700 modular exponentiations, ≈ 70 ms).
+SMALL_ORDER_ENCODINGS: Final = frozenset(
+    bytes.fromhex(h)
+    for h in (
+        "0000000000000000000000000000000000000000000000000000000000000000",
+        "0000000000000000000000000000000000000000000000000000000000000080",
+        "0100000000000000000000000000000000000000000000000000000000000000",
+        "0100000000000000000000000000000000000000000000000000000000000080",
+        "26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05",
+        "26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc85",
+        "c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a",
+        "c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac03fa",
+        "ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+        "ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff",
+        "edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+        "edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff",
+        "eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+        "eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff",
+    )
+)
+
+
 def small_order_encodings() -> frozenset[bytes]:
-    """Every 32-byte string, canonical or not, that encodes one of the 8 small-order points."""
+    """:data:`SMALL_ORDER_ENCODINGS`."""
+    return SMALL_ORDER_ENCODINGS
+
+
+@cache
+def derive_small_order_encodings() -> frozenset[bytes]:
+    """The small-order encodings, derived from the curve: [L]Q of a point Q outside the prime
+    subgroup generates the torsion subgroup; each of its 8 points with every encoding of it."""
     # A point of order 8 is the torsion part [L]Q of a curve point Q outside the prime subgroup.
     generator: Point | None = None
     candidate = 2

@@ -106,11 +106,10 @@ class PublicKey:
         self.raw = raw
         self._key: ed25519.Ed25519PublicKey | x25519.X25519PublicKey | ec.EllipticCurvePublicKey
         if key_type is KeyType.ED25519:
-            point = _ed25519.decode_point(raw)
-            if point is None:
-                raise InvalidKeyError("Ed25519 public key is not a canonical point on the curve")
-            if _ed25519.has_small_order(point):
+            if raw in _ed25519.SMALL_ORDER_ENCODINGS:
                 raise InvalidKeyError("Ed25519 public key has small order (identity or torsion)")
+            if _ed25519.decode_point(raw) is None:
+                raise InvalidKeyError("Ed25519 public key is not a canonical point on the curve")
             self._key = ed25519.Ed25519PublicKey.from_public_bytes(raw)
         elif key_type is KeyType.X25519:
             self._key = x25519.X25519PublicKey.from_public_bytes(raw)
@@ -210,7 +209,7 @@ class PublicKey:
         """
         key = self._key
         if isinstance(key, ed25519.Ed25519PublicKey):
-            if len(signature) != 64 or signature[:32] in _ed25519.small_order_encodings():
+            if len(signature) != 64 or signature[:32] in _ed25519.SMALL_ORDER_ENCODINGS:
                 raise InvalidSignatureError("invalid Ed25519 signature")
             try:
                 key.verify(signature, data)

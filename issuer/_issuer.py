@@ -30,6 +30,7 @@ from didvc.keys import KeyPair, KeySigner, KeyType
 from didvc.proofs import add_proof, format_datetime
 from didvc.sealing import KdfParams, SealedBox, WrongPassphraseError
 from didvc.status import MIN_ENTRIES, StatusList
+from didvc.storage import write_atomically
 from issuer._allocation import index_for
 from issuer._store import Store, Transaction, open_store
 from resolvers import did_key_from_public_key, did_web_url
@@ -673,7 +674,5 @@ def _text(value: Any) -> str | None:
 
 def _write(path: Path, document: dict[str, Any]) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(path.name + ".tmp")
-    temporary.write_text(json.dumps(document, indent=2))
-    os.replace(temporary, path)
+    write_atomically(path, json.dumps(document, indent=2).encode(), private=False)  # published
     return path

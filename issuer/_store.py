@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, Final, Protocol
 
 from didvc.errors import DidvcError
+from didvc.storage import create_private
 
 __all__ = [
     "IssuerStoreError",
@@ -158,6 +159,7 @@ class SqliteStore:
         self.path = Path(path)
         self.description = str(self.path)
         try:
+            create_private(self.path)
             self.db = sqlite3.connect(self.path, timeout=timeout, isolation_level=None)
             self.db.execute("PRAGMA journal_mode=WAL")
             self.db.execute("PRAGMA synchronous=FULL")

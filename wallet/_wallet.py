@@ -34,6 +34,7 @@ from didvc.keys import KeyPair, KeySigner, KeyType
 from didvc.proofs import Authentication, add_proof
 from didvc.request import DEFAULT_LIFETIME, sign_request_token
 from didvc.sealing import KdfParams, SealedBox, WrongPassphraseError
+from didvc.storage import create_private, write_atomically
 from resolvers import did_jwk_from_public_key, did_key_from_public_key
 
 __all__ = [
@@ -586,9 +587,7 @@ class Wallet:
             "kdf": params.to_json(),
             "sealed": b64url_encode(sealed),
         }
-        temporary = Path(str(path) + ".tmp")
-        temporary.write_text(json.dumps(backup))
-        os.replace(temporary, path)
+        write_atomically(path, json.dumps(backup).encode())
 
     @classmethod
     async def import_backup(
@@ -683,6 +682,7 @@ def _record(row: sqlite3.Row | tuple[Any, ...]) -> CredentialRecord:
 
 def _connect(path: Path, timeout: float) -> sqlite3.Connection:
     try:
+        create_private(path)
         connection = sqlite3.connect(path, timeout=timeout, isolation_level=None)
         connection.execute("PRAGMA journal_mode=WAL")
         connection.execute("PRAGMA synchronous=FULL")

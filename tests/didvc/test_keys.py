@@ -183,6 +183,21 @@ def test_small_order_encodings_match_libsodium() -> None:
     assert computed >= LIBSODIUM_SMALL_ORDER
 
 
+def test_the_small_order_table_is_what_the_curve_gives() -> None:
+    assert _ed25519.derive_small_order_encodings() == _ed25519.SMALL_ORDER_ENCODINGS
+    for encoding in _ed25519.SMALL_ORDER_ENCODINGS:  # every one of them is a small-order point
+        point = _ed25519.decode_point(encoding)
+        assert point is None or _ed25519.has_small_order(point)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.binary(min_size=32, max_size=32))
+def test_the_table_decides_as_the_curve_arithmetic_does(raw: bytes) -> None:
+    point = _ed25519.decode_point(raw)
+    if point is not None:
+        assert (raw in _ed25519.SMALL_ORDER_ENCODINGS) == _ed25519.has_small_order(point)
+
+
 def test_identity_key_forgery_accepted_by_openssl_refused_by_us() -> None:
     identity = (1).to_bytes(32, "little")
     forged_signature = identity + (0).to_bytes(32, "little")  # R = identity, S = 0

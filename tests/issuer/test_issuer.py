@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import os
 import socket
 import sqlite3
+import stat
 import subprocess
 import sys
 from collections.abc import AsyncIterator
@@ -396,3 +398,24 @@ async def test_status_messages_with_status_size(served: Served) -> None:
     assert await served.verify(vc) == []  # a message is information, not a verdict
     with pytest.raises(IssuerError):
         await issuer.set_message(vc["id"], 4)
+
+
+async def test_the_store_is_private_and_published_files_are_not(tmp_path: Path) -> None:
+    previous = os.umask(0o022)
+    try:
+        issuer = await Issuer.create(
+            tmp_path / "issuer.db", passphrase="pw", kdf=FAST, base_url="https://status.example"
+        )
+        try:
+            await issuer.issue(Party().did, claims={"scope": ["x"]})
+            written = await issuer.publish(tmp_path / "site")
+        finally:
+            await issuer.close()
+        stores = [p for p in tmp_path.iterdir() if p.name.startswith("issuer.db")]
+        assert "issuer.db" in {p.name for p in stores}
+        for path in stores:
+            assert stat.S_IMODE(path.stat().st_mode) == 0o600, path.name
+        for path in written:  # status lists and did.json are for everyone to read
+            assert stat.S_IMODE(path.stat().st_mode) == 0o644, path.name
+    finally:
+        os.umask(previous)

@@ -198,10 +198,26 @@ async def test_fifty_megabyte_document_refused(site: Site) -> None:
         ("not json", "invalidDidDocument"),
         ("missing", "notFound"),
         ("server error", "internalError"),
+        ("relationship of lists", "invalidDidDocument"),
+        ("huge number", "invalidDidDocument"),
+        ("deep nesting", "invalidDidDocument"),
     ],
 )
 async def test_bad_documents(site: Site, setup: str, code: str) -> None:
-    if setup == "wrong id":
+    if setup == "relationship of lists":  # pydid raised AttributeError on this one
+        site.json("/.well-known/did.json", {"id": site.did, "assertionMethod": [[], {}]})
+    elif setup in ("huge number", "deep nesting"):
+        text = (
+            f'{{"id": "{site.did}", "n": 1{"0" * 4000}}}'
+            if setup == "huge number"
+            else f'{{"id": "{site.did}", "x": {"[" * 5000}{"]" * 5000}}}'
+        )
+
+        async def raw(request: web.Request) -> web.Response:
+            return web.Response(text=text, content_type="application/json")
+
+        site.handlers["/.well-known/did.json"] = raw
+    elif setup == "wrong id":
         site.json("/.well-known/did.json", _web_document("did:web:evil.example", KeyPair.generate()))
     elif setup == "html":
         site.json(

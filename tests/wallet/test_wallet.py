@@ -7,6 +7,7 @@ import hashlib
 import json
 import os
 import sqlite3
+import stat
 import subprocess
 import sys
 import time
@@ -394,3 +395,17 @@ async def test_did_web_import_and_rotation(tmp_path: Path) -> None:
         )
         assert wallet.signer(did).key_id == f"{did}#k2"
     assert NOW  # the module's clock is not used here
+
+
+async def test_wallet_files_and_backups_are_private_whatever_the_umask(tmp_path: Path) -> None:
+    previous = os.umask(0o022)  # the usual default: files readable by every local user
+    try:
+        async with await _open(tmp_path / "agent.wallet") as wallet:
+            await wallet.create_did()
+            await wallet.export_backup(tmp_path / "backup.json", passphrase="backup pass")
+            created = [p for p in tmp_path.iterdir() if p.name.startswith("agent.wallet")]
+            assert {p.name for p in created} >= {"agent.wallet", "agent.wallet-wal", "agent.wallet-shm"}
+            for path in [*created, tmp_path / "backup.json"]:
+                assert stat.S_IMODE(path.stat().st_mode) == 0o600, path.name
+    finally:
+        os.umask(previous)
