@@ -44,11 +44,13 @@ def decode_point(encoded: bytes) -> Point | None:
         return None
     u = (y * y - 1) % P
     v = (D * y * y + 1) % P
-    x2 = u * pow(v, P - 2, P) % P
-    x = pow(x2, (P + 3) // 8, P)
-    if (x * x - x2) % P != 0:
+    # §5.1.3 step 2: x = u v^3 (u v^7)^((p-5)/8), one exponentiation for the root and the division
+    v3 = v * v * v % P
+    x = u * v3 * pow(u * v3 * v3 * v % P, (P - 5) // 8, P) % P
+    check = v * x * x % P
+    if check == (P - u) % P:
         x = x * SQRT_M1 % P
-    if (x * x - x2) % P != 0:
+    elif check != u:
         return None
     if x == 0 and sign:
         return None
@@ -147,8 +149,9 @@ def derive_small_order_encodings() -> frozenset[bytes]:
     return frozenset(encodings)
 
 
-def to_montgomery_u(point: Point) -> bytes:
-    """The X25519 public key (Montgomery u = (1 + y) / (1 - y)) of an Ed25519 point, RFC 7748 §4.1."""
-    _, y = point
+def to_montgomery_u(encoded: bytes) -> bytes:
+    """The X25519 public key (Montgomery u = (1 + y) / (1 - y)) of an encoded Ed25519 point,
+    RFC 7748 §4.1: only y is needed, so the point is not decoded again."""
+    y = int.from_bytes(encoded, "little") & ((1 << 255) - 1)
     u = (1 + y) * pow((1 - y) % P, P - 2, P) % P
     return u.to_bytes(32, "little")

@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Final, Protocol
@@ -142,6 +143,20 @@ class DidDocument:
         if not isinstance(doc_id, str):  # pragma: no cover - pydid requires it
             raise InvalidDidDocumentError("DID document has no id")
         parse_did(doc_id)
+        self._index(doc_id, data)
+
+    @classmethod
+    def generated(cls, data: dict[str, Any], methods: Iterable[VerificationMethod] = ()) -> DidDocument:
+        """A document generated here from keys already validated (did:key, did:jwk): no pydid
+        round trip (tests check every generated form against it once), and its ``methods``
+        already decoded, so no key is decoded twice."""
+        document = cls.__new__(cls)
+        document._index(data["id"], data)
+        for method in methods:
+            document._keys[method.id] = method
+        return document
+
+    def _index(self, doc_id: str, data: dict[str, Any]) -> None:
         self.id: str = doc_id
         self.data = data
         self._methods: dict[str, dict[str, Any]] = {}

@@ -56,6 +56,7 @@ the ones marked *ours* are defined here in the same style.
     │   ├── HolderBindingError               HOLDER_BINDING_ERROR
     │   ├── RequestBindingError              REQUEST_BINDING_ERROR
     │   └── ReplayDetectedError              REPLAY_DETECTED_ERROR
+    ├── VerifierBusyError                    VERIFIER_BUSY_ERROR  (ours: could not check now)
     └── PolicyError                          (ours: the verifier's policy)
         ├── UntrustedIssuerError             UNTRUSTED_ISSUER_ERROR
         ├── MissingCredentialTypeError       MISSING_CREDENTIAL_TYPE_ERROR
@@ -133,6 +134,7 @@ __all__ = [
     "UntrustedIssuerError",
     "UseNonceError",
     "VerificationMethodError",
+    "VerifierBusyError",
     "all_codes",
 ]
 
@@ -392,6 +394,13 @@ class UseNonceError(RequestBindingError):
     that was never issued or is already used)."""
 
     code = "USE_NONCE"
+
+
+class VerifierBusyError(DidvcError):
+    """Too much expensive work is waiting (cold credentials to canonicalize): try again later."""
+
+    code = "VERIFIER_BUSY_ERROR"
+    could_not_check = True
 
 
 # --- The verifier's policy (ours) ---------------------------------------------------------------

@@ -38,6 +38,7 @@ __all__ = [
     "document_loader",
     "expand",
     "register_context",
+    "registered_contexts",
 ]
 
 _lock = threading.Lock()
@@ -83,6 +84,11 @@ def _bundled_key(obj: Any) -> str | None:
 def bundled_context_urls() -> frozenset[str]:
     """The context URLs the loader will serve."""
     return frozenset(_manifest()) | frozenset(_extra_contexts)
+
+
+def registered_contexts() -> dict[str, Any]:
+    """The contexts :func:`register_context` added (URL → document), e.g. to hand to a worker."""
+    return dict(_extra_contexts)
 
 
 def register_context(url: str, document: Mapping[str, Any]) -> None:

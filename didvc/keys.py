@@ -191,9 +191,7 @@ class PublicKey:
         """The X25519 key-agreement key derived from an Ed25519 key (RFC 7748 §4.1 birational map)."""
         if self.key_type is not KeyType.ED25519:
             raise InvalidKeyError("only Ed25519 keys have a derived X25519 key")
-        point = _ed25519.decode_point(self.raw)
-        assert point is not None
-        return PublicKey(KeyType.X25519, _ed25519.to_montgomery_u(point))
+        return PublicKey(KeyType.X25519, _ed25519.to_montgomery_u(self.raw))
 
     @property
     def cryptography_key(

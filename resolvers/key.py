@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from typing import Any, Final
 
-from didvc.did import DidDocument, parse_did
+from didvc.did import DidDocument, VerificationMethod, parse_did
 from didvc.errors import InvalidDidError, InvalidKeyError, MalformedValueError
 from didvc.keys import KeyType, PublicKey
 
@@ -34,6 +34,11 @@ def did_key_from_public_key(key: PublicKey) -> str:
 
 def did_key_document(did: str) -> dict[str, Any]:
     """Generate the DID document of a did:key (spec §3.1.2, "Document Creation Algorithm")."""
+    return _generate(did)[0]
+
+
+def _generate(did: str) -> tuple[dict[str, Any], list[VerificationMethod]]:
+    """The document and its verification methods, each key decoded once."""
     parsed = parse_did(did)
     if parsed.method != "key":
         raise InvalidDidError(f"{did} is not a did:key")
@@ -54,12 +59,15 @@ def did_key_document(did: str) -> dict[str, Any]:
     }
     for relationship in _SIGNING_RELATIONSHIPS:
         document[relationship] = [vm_id]
+    methods = [VerificationMethod(vm_id, "Multikey", did, key)]
     if key.key_type is KeyType.ED25519:
-        x25519 = key.to_x25519().to_multikey()
+        agreement = key.to_x25519()
+        x25519 = agreement.to_multikey()
         document["keyAgreement"] = [
             {"id": f"{did}#{x25519}", "type": "Multikey", "controller": did, "publicKeyMultibase": x25519}
         ]
-    return document
+        methods.append(VerificationMethod(f"{did}#{x25519}", "Multikey", did, agreement))
+    return document, methods
 
 
 class KeyResolver:
@@ -72,7 +80,7 @@ class KeyResolver:
     async def resolve(self, did: str) -> DidDocument:
         document = self._cache.get(did)
         if document is None:
-            document = DidDocument(did_key_document(did))
+            document = DidDocument.generated(*_generate(did))
             self._cache[did] = document
             if len(self._cache) > self._maxsize:
                 self._cache.popitem(last=False)

@@ -7,22 +7,20 @@ after its policy said the issuer may count. Two steps, cheap first:
 1. :meth:`CredentialChecker.load` — bounded parsing (a JSON object, JSON text, or a vc+jwt)
    and the VC data-model checks. Microseconds; no keys, no canonicalization.
 2. :meth:`CredentialChecker.prove` — the proof: a Data Integrity proof set (RDFC-1.0 within
-   the policy's work budget; documents above :data:`OFFLOAD_BYTES` are canonicalized on a
-   worker thread so the event loop stays free) or the vc+jwt signature, each with the issuer's
-   key from its resolved DID document. Results are cached by the exact bytes of the
-   credential for ``cache_ttl`` seconds (at most the DID cache's TTL).
+   the policy's work budget, in the worker process of :mod:`verifier._worker` so the event loop
+   stays free) or the vc+jwt signature, each with the issuer's key from its resolved DID
+   document. Results are cached by the exact bytes of the credential for ``cache_ttl`` seconds
+   (at most the DID cache's TTL).
 """
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import marshal
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Final
+from typing import Any
 
 from didvc.credentials import CredentialInfo, check_credential, check_jose_payload
 from didvc.did import DidResolver, resolve_verification_method
@@ -34,26 +32,38 @@ from didvc.errors import (
     UnsupportedAlgorithmError,
 )
 from didvc.jose import ParsedJws, parse_jws, strict_json_loads, verify_jws
-from didvc.proofs import AssertionMethod, WorkLimits, parse_datetime, verify_proofs
+from didvc.proofs import SUITES, AssertionMethod, TransformJob, WorkLimits, parse_datetime, verify_proofs
 from verifier._lru import BoundedLru
 from verifier._policy import Policy
+from verifier._worker import shared_worker
 
-__all__ = ["OFFLOAD_BYTES", "CredentialChecker", "Loaded", "ProofCheck", "check_alg", "exact_bytes"]
-
-#: Documents larger than this (in their exact bytes) are canonicalized on a worker thread: below
-#: it, RDFC-1.0 takes a few milliseconds at most and a thread hand-off would cost more.
-OFFLOAD_BYTES: Final = 8 * 1024
+__all__ = ["CredentialChecker", "Loaded", "ProofCheck", "check_alg", "exact_bytes"]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Loaded:
-    """A credential read within bounds: its JSON, its vc+jwt text if it came as one, the cache
-    key (SHA-256 of its exact bytes) and its size in those bytes."""
+    """A credential read within bounds: its JSON, and its vc+jwt text if it came as one. Its cache
+    key (SHA-256 of its exact bytes) and size are computed when first needed: a credential
+    refused before its proof never costs them."""
 
     document: dict[str, Any]
     token: str | None
-    key: bytes
-    size: int
+    _key: bytes | None = None
+    _size: int = 0
+
+    @property
+    def key(self) -> bytes:
+        if self._key is None:
+            exact = self.token.encode() if self.token is not None else exact_bytes(self.document)
+            if exact is None:
+                raise ParsingError("a credential must be JSON (and not nested too deeply)")
+            self._key, self._size = hashlib.sha256(exact).digest(), len(exact)
+        return self._key
+
+    @property
+    def size(self) -> int:
+        self.key  # noqa: B018 -- computes both
+        return self._size
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,22 +87,28 @@ class CredentialChecker:
         cache_size: int = 4096,
         cache_bytes: int = 64 << 20,
         cache_ttl: float = 300.0,
+        isolate: bool = True,
     ) -> None:
         self.resolver = resolver
         self.proofs = BoundedLru[ProofCheck](max_entries=cache_size, max_bytes=cache_bytes)
         self.cache_ttl = cache_ttl
-        self._executor: ThreadPoolExecutor | None = None
+        self.isolate = isolate
 
-    def close(self) -> None:
-        if self._executor is not None:
-            self._executor.shutdown(wait=False, cancel_futures=True)
-            self._executor = None
+    def limits(self, policy: Policy) -> WorkLimits:
+        """The policy's RDFC-1.0 budget, and where the transformation runs."""
+        return WorkLimits(max_work_factor=policy.rdfc_work_factor, run=self.transform)
+
+    async def transform(self, job: TransformJob) -> bytes:
+        """RDFC-1.0 in the worker process (unless ``isolate`` is off); JCS, linear, right here."""
+        if self.isolate and SUITES[job.cryptosuite].uses_rdfc:
+            return await shared_worker().run(job)
+        return job.compute()
 
     def load(self, credential: Any, *, max_bytes: int) -> tuple[Loaded, CredentialInfo]:
         """Read a credential (a JSON object, JSON text or bytes, or a vc+jwt) and check its data
-        model; anything over ``max_bytes`` is refused before it is parsed."""
+        model; text over ``max_bytes`` is refused before it is parsed (an object's size is the
+        caller's to bound: it came inside a bounded presentation, or see ``Pipeline.credential``)."""
         token: str | None = None
-        given_as_object = isinstance(credential, dict)
         if isinstance(credential, bytes):
             if len(credential) > max_bytes:
                 raise InputTooLargeError(f"credential is larger than {max_bytes} bytes")
@@ -113,15 +129,7 @@ class CredentialChecker:
                 credential = parsed.payload
         if not isinstance(credential, dict):
             raise ParsingError("a credential must be a JSON object, JSON text or a vc+jwt")
-        exact = token.encode() if token is not None else exact_bytes(credential)
-        if exact is None:
-            raise ParsingError("a credential must be JSON (and not nested too deeply)")
-        if given_as_object and len(exact) > max_bytes:  # text was measured before parsing
-            raise InputTooLargeError(f"credential is larger than {max_bytes} bytes")
-        key = hashlib.sha256(exact).digest()
-        checked = self.cached(key)
-        info = checked.info if checked is not None else check_credential(credential)
-        return Loaded(credential, token, key, len(exact)), info
+        return Loaded(credential, token), check_credential(credential)
 
     def cached(self, key: bytes) -> ProofCheck | None:
         checked = self.proofs.get(key)
@@ -147,10 +155,7 @@ class CredentialChecker:
                 now=now,
                 max_clock_skew=skew,
                 allowed_suites=policy.allowed_suites,
-                limits=WorkLimits(
-                    max_work_factor=policy.rdfc_work_factor,
-                    run=self._off_loop if loaded.size > OFFLOAD_BYTES else None,
-                ),
+                limits=self.limits(policy),
             )
             expiries = [
                 parse_datetime(v.proof["expires"], what="proof expires")
@@ -166,12 +171,6 @@ class CredentialChecker:
             )
         self.proofs.put(loaded.key, checked, loaded.size)
         return checked
-
-    async def _off_loop(self, work: Any) -> bytes:
-        if self._executor is None:
-            self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="didvc-canonicalize")
-        result: bytes = await asyncio.get_running_loop().run_in_executor(self._executor, work)
-        return result
 
     async def _verify_vc_jwt(self, token: str, info: CredentialInfo, policy: Policy) -> None:
         parsed = parse_jws(token, typ="vc+jwt")

@@ -7,7 +7,9 @@
 
 Answers ``401`` (``WWW-Authenticate: VP ...`` and an RFC 9457 problem body) when the
 presentation is missing or does not verify, with a fresh nonce in ``VP-Nonce`` when the policy
-requires nonces; ``403`` when it verifies but lacks the route's scopes. Hostile input never
+requires nonces; ``403`` when it verifies but the route's scopes are not among its own (or no
+route rule allows the request); ``503`` with ``Retry-After`` when too many unseen credentials
+are waiting to be checked. Hostile input never
 produces a 500. An optional audit logger gets one JSON line per decision, never the token.
 """
 
@@ -38,6 +40,9 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 #: Problems of a caller who proved who it is but may not do this: 403, not 401.
 _FORBIDDEN: Final = frozenset({"INSUFFICIENT_SCOPE_ERROR", "UNLISTED_ROUTE_ERROR"})
+#: Too much expensive work waiting: 503 with Retry-After, the presentation may well be good.
+_BUSY: Final = "VERIFIER_BUSY_ERROR"
+_TITLES: Final = {401: "Unauthorized", 403: "Forbidden", 503: "Service Unavailable"}
 
 
 class _Verifier(Protocol):
@@ -86,6 +91,8 @@ def middleware(
         request: web.Request, status: int, problems: list[Problem], result: VerificationResult | None
     ) -> web.Response:
         headers = {}
+        if status == 503:
+            headers["Retry-After"] = "1"
         if status == 401:
             first = problems[0].code if problems else "MISSING_PRESENTATION"
             challenge = f'{scheme or "VP"} error="invalid_token", error_code="{first}"'
@@ -96,7 +103,7 @@ def middleware(
             headers["WWW-Authenticate"] = challenge
         body = {
             "type": PROBLEM_TYPE + (problems[0].code if problems else "MISSING_PRESENTATION"),
-            "title": "Forbidden" if status == 403 else "Unauthorized",
+            "title": _TITLES[status],
             "status": status,
             "problems": [p.to_json() for p in problems],
         }
@@ -144,7 +151,7 @@ def middleware(
         request[VERIFICATION_RESULT] = result
         if not result.verified:
             codes = {p.code for p in result.problems}
-            status = 403 if codes <= _FORBIDDEN else 401
+            status = 503 if _BUSY in codes else 403 if codes <= _FORBIDDEN else 401
             return await deny(request, status, result.problems, result)
         response = await handler(request)
         _audit(audit, request, response.status, result, [])

@@ -39,7 +39,6 @@ from urllib.parse import urlsplit
 
 from didvc.credentials import (
     CredentialInfo,
-    PresentationInfo,
     check_jose_payload,
     check_presentation,
     check_validity_period,
@@ -64,13 +63,13 @@ from didvc.errors import (
     UseNonceError,
 )
 from didvc.jose import parse_jws, strict_json_loads, verify_jws
-from didvc.proofs import Authentication, WorkLimits, parse_datetime, verify_proofs
+from didvc.proofs import Authentication, parse_datetime, verify_proofs
 from didvc.request import RequestClaims, check_request_claims
 from verifier._credentials import CredentialChecker, Loaded, ProofCheck, check_alg, exact_bytes
 from verifier._policy import Policy
 from verifier._replay import ReplayCache
 from verifier._result import CredentialResult, Problem, VerificationResult
-from verifier._settled import SettledPresentations
+from verifier._settled import Settled, SettledPresentations
 from verifier._status import StatusChecker
 
 __all__ = ["NonceCheck", "Pipeline", "Request"]
@@ -191,20 +190,30 @@ class Pipeline:
             raise CredentialRequiredError("the presentation holds no credential")
 
     async def _vp_jwt(self, token: str, request: Request) -> VerificationResult:
-        # step 2: the token's header, then the bounds of its payload
+        # steps 1-2: the token's header, then the bounds of its payload
         parsed = parse_jws(token, typ="vp+jwt", max_bytes=self.policy.max_presentation_bytes)
         check_alg(parsed, self.policy)
         payload = parsed.payload
         self._count(payload)
-        # step 3: the holder's key and signature
         if parsed.kid is None:
             raise ParsingError("vp+jwt header has no kid")
         holder = parse_did_url(parsed.kid).did
+        # steps 3 (before any key): refusing on what the token claims is always safe, accepting
+        # needs every check; a presentation verified before skips this (step 6)
+        key = exact_bytes((holder, *(payload.get(name, ()) for name in _PRESENTATION_MEMBERS)))
+        settled = self._settled_lookup(key, holder, request)
+        credentials: list[_Credential] = []
+        if settled is None:
+            check_jose_payload(payload, typ="vp+jwt")
+            info = check_presentation(payload)
+            credentials = [self._before_proofs(entry, holder, request) for entry in info.credentials]
+            self._refuse_if_any(holder, credentials)
+        # step 4: the holder's key and signature
         holder_key = await resolve_verification_method(self._resolver, parsed.kid, "authentication")
         verify_jws(parsed, holder_key.public_key)
         if payload.get("iss") != holder or _holder_of(payload) != holder:
             raise HolderBindingError("the token's iss and the presentation's holder must be the signer's DID")
-        # step 4: bound to this request
+        # step 5: bound to this request, never seen before, the server's nonce used up
         if request.audience is None or request.method is None or request.url is None:
             raise RequestBindingError("a request token is verified against an audience, a method and a URL")
         timestamp = self.now.timestamp()
@@ -215,22 +224,21 @@ class Pipeline:
             max_lifetime=self.policy.max_token_lifetime,
             clock_skew=self.policy.clock_skew,
         )
-        # step 5: never seen before; the server's nonce used up
-        if not await self._replay.remember(
-            f"{holder}|{jti}", expires + self.policy.clock_skew, now=timestamp
-        ):
+        remembered_until = expires + self.policy.clock_skew
+        if not await self._replay.remember(f"{holder}|{jti}", remembered_until, now=timestamp):
             raise ReplayDetectedError("this token has been used before")
         if request.consume_challenge is not None:
             await _consume(request.consume_challenge, payload.get("nonce"))
-        # step 6: settled
-        key = exact_bytes((holder, *(payload.get(name, ()) for name in _PRESENTATION_MEMBERS)))
-        if key is not None:
-            answer = await self._settled_answer(key, holder, request)
+        # step 6: a settled presentation, still good for this route and status
+        if settled is not None:
+            answer = await self._settled_answer(settled, request)
             if answer is not None:
                 return answer
-        check_jose_payload(payload, typ="vp+jwt")
-        info = check_presentation(payload)
-        return await self._credentials(info, holder, request, settle_key=key)
+            info = check_presentation(payload)
+            credentials = [self._before_proofs(entry, holder, request) for entry in info.credentials]
+            self._refuse_if_any(holder, credentials)
+        self._refuse_route(holder, credentials, request)
+        return await self._prove_all(holder, credentials, request, settle_key=key)
 
     async def _vp_ldp(self, document: dict[str, Any], request: Request) -> VerificationResult:
         self._count(document)
@@ -246,7 +254,7 @@ class Pipeline:
             raise RequestBindingError("a Data Integrity presentation is verified against a challenge")
         self._presentation_proof_times(document)
         credentials = [self._before_proofs(entry, info.holder, request) for entry in info.credentials]
-        self._refuse_if_any(info.holder, credentials, request)
+        self._refuse_if_any(info.holder, credentials)
         verified = await verify_proofs(
             document,
             resolver=self._resolver,
@@ -254,7 +262,7 @@ class Pipeline:
             now=self.now,
             max_clock_skew=self.skew,
             allowed_suites=self.policy.allowed_suites,
-            limits=WorkLimits(max_work_factor=self.policy.rdfc_work_factor),
+            limits=self._checker.limits(self.policy),
         )
         timestamp = self.now.timestamp()
         for proof in verified:
@@ -264,6 +272,7 @@ class Pipeline:
                 raise ReplayDetectedError("this presentation has been used before")
         if request.consume_challenge is not None:
             await _consume(request.consume_challenge, challenge)
+        self._refuse_route(info.holder, credentials, request)
         return await self._prove_all(info.holder, credentials, request, settle_key=None)
 
     def _presentation_proof_times(self, document: dict[str, Any]) -> None:
@@ -278,18 +287,22 @@ class Pipeline:
             if age > self.policy.max_token_lifetime + self.skew.total_seconds():
                 raise RequestBindingError("the presentation proof is too old")
 
-    async def _settled_answer(self, key: bytes, holder: str, request: Request) -> VerificationResult | None:
-        assert request.audience is not None and request.method is not None and request.url is not None
-        settled = self._settled.lookup(
+    def _settled_lookup(self, key: bytes | None, holder: str, request: Request) -> Settled | None:
+        if key is None or request.audience is None:
+            return None
+        return self._settled.lookup(
             key, policy=self.policy, audience=request.audience, holder=holder, now=self.now.timestamp()
         )
-        if settled is None:
-            return None
+
+    async def _settled_answer(self, settled: Settled, request: Request) -> VerificationResult | None:
+        """The settled result, if its status entries (from the cache) and the route's scopes still
+        hold; None sends the request down the full path, which says what is wrong."""
+        assert request.method is not None and request.url is not None
         for info in settled.statused:
             try:
                 await self._status.check(info, policy=self.policy, now=self.now)
             except DidvcError:
-                return None  # the full path says what is wrong, or warns when failing open
+                return None
         required = self.policy.required_scopes(request.method, _path_of(request.url))
         if required is None or not required <= settled.scopes:
             return None
@@ -300,18 +313,17 @@ class Pipeline:
     async def credential(self, credential: Any, request: Request) -> VerificationResult:
         """Steps 7 to 9 for one credential, with no holder (``verify_credential``)."""
         try:
+            if isinstance(credential, dict):
+                exact = exact_bytes(credential)
+                if exact is None or len(exact) > self.policy.max_presentation_bytes:
+                    limit = self.policy.max_presentation_bytes
+                    error = InputTooLargeError(f"the credential is larger than {limit} bytes (or not JSON)")
+                    return VerificationResult(verified=False, problems=[Problem.from_error(error)])
             checked = [self._before_proofs(credential, None, request)]
-            self._refuse_if_any(None, checked, request)
+            self._refuse_if_any(None, checked)
             return await self._prove_all(None, checked, request, settle_key=None)
         except _Refused as refused:
             return refused.result
-
-    async def _credentials(
-        self, info: PresentationInfo, holder: str, request: Request, *, settle_key: bytes | None
-    ) -> VerificationResult:
-        credentials = [self._before_proofs(entry, holder, request) for entry in info.credentials]
-        self._refuse_if_any(holder, credentials, request)
-        return await self._prove_all(holder, credentials, request, settle_key=settle_key)
 
     def _load(self, credential: Any) -> _Credential:
         """A credential read within bounds, its data model checked (the start of step 7)."""
@@ -373,30 +385,24 @@ class Pipeline:
             )
         return item
 
-    def _refuse_if_any(self, holder: str | None, credentials: list[_Credential], request: Request) -> None:
-        """End of step 7: the problems found so far, and the policy over the credentials as a
-        whole (required types; the route's scopes among what the credentials claim)."""
+    def _refuse_if_any(self, holder: str | None, credentials: list[_Credential]) -> None:
+        """End of the checks before any key: the problems found, and the required types."""
         problems = [p for c in credentials for p in c.result.problems]
         if not problems:
             present = {t for c in credentials for t in c.result.types}
             missing = sorted(self.policy.required_types - present)
             if missing:
-                problems.append(
-                    Problem.from_error(
-                        MissingCredentialTypeError(f"a credential of type {', '.join(missing)} is required")
-                    )
-                )
-        if not problems and holder is not None:
-            problems.extend(self._route_problems(_scopes(holder, credentials), request))
+                error = MissingCredentialTypeError(f"a credential of type {', '.join(missing)} is required")
+                problems.append(Problem.from_error(error))
         if problems:
-            raise _Refused(
-                VerificationResult(
-                    verified=False,
-                    holder=holder,
-                    credentials=[c.result for c in credentials],
-                    problems=problems,
-                )
-            )
+            _refuse(holder, credentials, problems)
+
+    def _refuse_route(self, holder: str, credentials: list[_Credential], request: Request) -> None:
+        """Once the holder is authenticated and before any proof: the route's scopes must be among
+        what the credentials claim (403 material: who calls is known, what it asks is not allowed)."""
+        problems = self._route_problems(_scopes(holder, credentials), request)
+        if problems:
+            _refuse(holder, credentials, problems)
 
     def _route_problems(self, scopes: set[str], request: Request) -> list[Problem]:
         if request.method is None or request.url is None:
@@ -485,6 +491,11 @@ class Pipeline:
             item.result.problems.append(Problem.from_error(error))
         item.result.verified = not item.result.problems
         return item.result
+
+
+def _refuse(holder: str | None, credentials: list[_Credential], problems: list[Problem]) -> None:
+    results = [c.result for c in credentials]
+    raise _Refused(VerificationResult(False, holder=holder, credentials=results, problems=problems))
 
 
 def _scopes(holder: str | None, credentials: list[_Credential]) -> set[str]:

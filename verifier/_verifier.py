@@ -49,6 +49,9 @@ class Verifier:
     - ``proof_cache_size``/``proof_cache_bytes``/``proof_cache_ttl``: the bounds of the caches of
       proof results and of settled presentations (entries, bytes of the content they were keyed
       by, each; seconds an entry is trusted, at most the DID cache's TTL).
+    - ``isolate_canonicalization``: canonicalize credentials the caches have not seen in a worker
+      process at low priority (:mod:`verifier._worker`), never on the event loop. On by default;
+      off only where no one else sends the input (a holder checking its own credentials).
     """
 
     def __init__(
@@ -64,6 +67,7 @@ class Verifier:
         proof_cache_size: int = 4096,
         proof_cache_ttl: float = 300.0,
         proof_cache_bytes: int = 64 << 20,
+        isolate_canonicalization: bool = True,
     ) -> None:
         self._owns_resolver = resolver is None
         if resolver is None:
@@ -77,7 +81,11 @@ class Verifier:
         self.replay_cache: ReplayCache = replay_cache or MemoryReplayCache()
         self.clock = clock
         self.credentials = CredentialChecker(
-            resolver, cache_size=proof_cache_size, cache_bytes=proof_cache_bytes, cache_ttl=proof_cache_ttl
+            resolver,
+            cache_size=proof_cache_size,
+            cache_bytes=proof_cache_bytes,
+            cache_ttl=proof_cache_ttl,
+            isolate=isolate_canonicalization,
         )
         self.status = status_checker or StatusChecker(
             GuardedFetcher(
@@ -105,7 +113,6 @@ class Verifier:
     async def close(self) -> None:
         """Close the HTTP sessions this verifier opened (status lists, and did:web if it made
         its own resolver) and its worker thread."""
-        self.credentials.close()
         await self.status.fetcher.close()
         close = getattr(self.resolver, "close", None)
         if self._owns_resolver and close is not None:

@@ -357,7 +357,10 @@ class Wallet:
             raise WalletError("this credential is not issued to any DID of this wallet")
         loopback = self._allow_loopback
         async with Verifier(
-            resolver=self._resolver, allow_http=loopback, allow_loopback=loopback
+            resolver=self._resolver,
+            allow_http=loopback,
+            allow_loopback=loopback,
+            isolate_canonicalization=False,
         ) as verifier:
             result = await verifier.check_credential(credential)
         warnings: list[str] = []

@@ -11,6 +11,7 @@ P-384), and ``Ed25519Signature2020`` (verify only).
 from didvc.proofs._procedure import (
     DEFAULT_MAX_CLOCK_SKEW,
     SUITES,
+    TransformJob,
     VerifiedProof,
     WorkLimits,
     add_proof,
@@ -28,6 +29,7 @@ __all__ = [
     "Authentication",
     "Cryptosuite",
     "ProofPurpose",
+    "TransformJob",
     "VerifiedProof",
     "WorkLimits",
     "add_proof",

@@ -39,6 +39,7 @@ from didvc.rdfc import DEFAULT_MAX_WORK_FACTOR
 __all__ = [
     "DEFAULT_MAX_CLOCK_SKEW",
     "SUITES",
+    "TransformJob",
     "VerifiedProof",
     "WorkLimits",
     "add_proof",
@@ -55,16 +56,42 @@ DEFAULT_MAX_CLOCK_SKEW: Final = timedelta(minutes=5)
 
 
 @dataclass(frozen=True, slots=True)
+class TransformJob:
+    """The expensive part of verifying one proof, as plain data: transform the document and the
+    proof configuration with the suite (§3.3.1-3.3.4) and hash them. Its fields are JSON, so
+    a caller may compute it in another thread or process (:attr:`WorkLimits.run`)."""
+
+    cryptosuite: str
+    document: dict[str, Any]
+    config: dict[str, Any]
+    key_type: str
+    max_work_factor: float
+
+    def compute(self) -> bytes:
+        """hashData (§3.3.4); a document that cannot be transformed is PROOF_VERIFICATION_ERROR."""
+        suite = SUITES[self.cryptosuite]
+        factor = self.max_work_factor
+        try:
+            return suite.hash_data(
+                suite.transform(self.document, self.key_type, max_work_factor=factor),
+                suite.transform(self.config, self.key_type, max_work_factor=factor),
+                self.key_type,
+            )
+        except MalformedValueError as exc:
+            raise ProofVerificationError(str(exc)) from None
+
+
+@dataclass(frozen=True, slots=True)
 class WorkLimits:
     """How much work a proof's transformation may take, and where it runs.
 
     ``max_work_factor``: RDFC-1.0's blank-node budget (:mod:`didvc.rdfc`). ``run``: when set,
-    awaited with the synchronous transformation (canonicalize and hash) instead of calling it
-    inline, so a caller can move large documents off its event loop (e.g. to a thread).
+    awaited with each :class:`TransformJob` instead of computing it inline, so a caller can move
+    the work off its event loop (the verifier sends it to a worker process).
     """
 
     max_work_factor: float = DEFAULT_MAX_WORK_FACTOR
-    run: Callable[[Callable[[], bytes]], Awaitable[bytes]] | None = None
+    run: Callable[[TransformJob], Awaitable[bytes]] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -292,20 +319,9 @@ async def _verify_one(
         if current[: len(prefix)] != prefix:
             raise ProofVerificationError("document @context does not start with the proof's @context")
         unsecured = {**unsecured, "@context": proof_context}
-    key_type = method.public_key.key_type
     config = _proof_config(suite, options, unsecured)
-
-    def transform_and_hash() -> bytes:
-        try:
-            return suite.hash_data(
-                suite.transform(unsecured, key_type, max_work_factor=limits.max_work_factor),
-                suite.transform(config, key_type, max_work_factor=limits.max_work_factor),
-                key_type,
-            )
-        except MalformedValueError as exc:
-            raise ProofVerificationError(str(exc)) from None
-
-    hash_data = await limits.run(transform_and_hash) if limits.run is not None else transform_and_hash()
+    job = TransformJob(suite.name, unsecured, config, str(method.public_key.key_type), limits.max_work_factor)
+    hash_data = await limits.run(job) if limits.run is not None else job.compute()
     try:
         method.public_key.verify(signature, hash_data)
     except InvalidSignatureError:

@@ -84,6 +84,11 @@ class Cryptosuite:
             return rdfc(document, "sha384", max_work_factor=max_work_factor)
         return self.canonicalize(document, max_work_factor=max_work_factor)
 
+    @property
+    def uses_rdfc(self) -> bool:
+        """Whether the transformation is RDFC-1.0 (JSON-LD work), not the linear JCS."""
+        return self.canonicalize is rdfc
+
     def hash_for(self, key_type: KeyType | str) -> Hash:
         """SHA-384 for P-384 keys, SHA-256 otherwise (ECDSA suites §3.3, EdDSA suites §3.3)."""
         return _sha384 if key_type == KeyType.P384 else _sha256

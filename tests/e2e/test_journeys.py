@@ -150,6 +150,8 @@ def test_failure_paths(procs: Processes) -> None:
         "GET",
         "--url",
         "https://api.example/b",
+        "--trust",
+        issued["credential"]["issuer"],
         check=False,
     )
     assert mismatch.returncode == 1 and "REQUEST_BINDING_ERROR" in mismatch.stdout

@@ -169,7 +169,7 @@ async def test_holder_key_must_be_an_authentication_key() -> None:
     document = did_key_document(agent.did)
     document["authentication"] = []
     resolver = StaticResolver({agent.did: document, issuer.did: did_key_document(issuer.did)})
-    result = await _verifier(resolver=resolver).verify_presentation(token, **API)
+    result = await _verifier(issuer, resolver=resolver).verify_presentation(token, **API)
     assert _codes(result) == ["INVALID_RELATIONSHIP_FOR_VERIFICATION_METHOD"]
 
 

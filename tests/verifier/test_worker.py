@@ -1,0 +1,73 @@
+"""The worker process that canonicalizes unseen credentials: answers, errors, bounds, restarts."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+
+from didvc.errors import CanonicalizationLimitError, DidvcError, VerifierBusyError
+from didvc.proofs import TransformJob
+from tests.helpers import AGENT_CONTEXT, Party, agent_credential
+from verifier._worker import TransformWorker
+
+
+def _job(document: dict[str, Any], factor: float = 1) -> TransformJob:
+    config = {
+        "type": "DataIntegrityProof",
+        "cryptosuite": "eddsa-rdfc-2022",
+        "@context": document["@context"],
+    }
+    return TransformJob("eddsa-rdfc-2022", document, config, "Ed25519", factor)
+
+
+def _poison(n: int) -> dict[str, Any]:
+    context = {"link": {"@id": "https://example.org/link", "@type": "@id"}}
+    nodes = [{"@id": f"_:n{i}", "link": [f"_:n{j}" for j in range(n) if j != i]} for i in range(n)]
+    return {"@context": context, "@graph": nodes}
+
+
+@pytest.fixture
+async def worker() -> Any:
+    started = TransformWorker(max_pending=2)
+    yield started
+    started.close()
+
+
+async def test_the_worker_computes_what_the_job_computes_here(worker: TransformWorker) -> None:
+    document = agent_credential(Party(), "did:example:agent", ["orders:read"])
+    assert document["@context"][1] == AGENT_CONTEXT
+    assert await worker.run(_job(document)) == _job(document).compute()
+
+
+async def test_errors_come_back_as_themselves(worker: TransformWorker) -> None:
+    with pytest.raises(CanonicalizationLimitError) as info:
+        await worker.run(_job(_poison(8)))
+    assert info.value.code == "CANONICALIZATION_LIMIT_ERROR"
+    with pytest.raises(DidvcError) as unknown:
+        await worker.run(_job({"@context": "https://unknown.example/ctx", "name": "x"}))
+    assert unknown.value.code == "UNKNOWN_CONTEXT_ERROR"
+
+
+async def test_beyond_the_pending_bound_the_verifier_is_busy(worker: TransformWorker) -> None:
+    document = agent_credential(Party(), "did:example:agent", ["orders:read"])
+    jobs = [worker.run(_job(document)) for _ in range(4)]
+    results = await asyncio.gather(*jobs, return_exceptions=True)
+    busy = [r for r in results if isinstance(r, VerifierBusyError)]
+    assert len(busy) == 2 and all(b.could_not_check for b in busy)
+    assert all(isinstance(r, bytes) for r in results if not isinstance(r, VerifierBusyError))
+
+
+async def test_a_worker_that_dies_fails_its_jobs_and_is_started_again(worker: TransformWorker) -> None:
+    large = agent_credential(Party(), "did:example:agent", ["orders:read"])
+    large["evidence"] = [{"id": f"urn:evidence:{i}", "name": f"item {i}"} for i in range(20_000)]
+    slow = asyncio.ensure_future(worker.run(_job(large)))
+    await asyncio.sleep(0.3)  # the job is in the worker, for a second or so
+    channel = worker._channel
+    assert channel is not None
+    channel.process.kill()
+    with pytest.raises(VerifierBusyError):
+        await slow
+    document = agent_credential(Party(), "did:example:agent", ["orders:read"])
+    assert await worker.run(_job(document)) == _job(document).compute()

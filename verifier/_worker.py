@@ -1,0 +1,207 @@
+"""Proof transformations the caches have not seen, in a worker process at low CPU priority.
+
+Canonicalizing a credential (RDFC-1.0) is the expensive step of verification, and anyone can
+send a credential that *claims* a trusted issuer: its proof cannot be checked without the
+canonical form. So the verifier never canonicalizes on its event loop. Each
+:class:`~didvc.proofs.TransformJob` goes, as one frame (job id, length, ``marshal`` of its JSON
+fields: the same interpreter reads it back), to a worker process (``python -m verifier._worker``)
+that runs at a lower CPU priority (nice 10) and answers with the hash or the problem. An
+attacker's cold credentials then cost that process's time, and an API's event loop keeps
+answering the requests whose proofs are cached. At most ``max_pending`` jobs wait; beyond that
+the verifier answers ``VERIFIER_BUSY_ERROR`` (could not check) rather than queue without end.
+
+One worker serves every verifier of a process and every event loop: a writer and a reader thread
+move frames between the loops and the pipes. A worker that dies fails its pending jobs (could not
+check) and is started again on the next job.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import marshal
+import os
+import queue
+import struct
+import subprocess
+import sys
+import threading
+from typing import Any, Final
+
+from didvc import errors, jsonld
+from didvc.errors import DidvcError, ParsingError, VerifierBusyError
+from didvc.proofs import TransformJob
+
+__all__ = ["MAX_PENDING", "TransformWorker", "shared_worker"]
+
+#: Jobs that may wait for the worker; one more is refused as busy.
+MAX_PENDING: Final = 64
+_NICENESS: Final = 19
+_HEADER: Final = struct.Struct("!QI")  # job id, payload length
+
+
+def _frame(job_id: int, value: Any) -> bytes:
+    payload = marshal.dumps(value, 2)
+    return _HEADER.pack(job_id, len(payload)) + payload
+
+
+def _read_frame(stream: Any) -> tuple[int, Any] | None:
+    header = stream.read(_HEADER.size)
+    if len(header) < _HEADER.size:
+        return None
+    job_id, length = _HEADER.unpack(header)
+    payload = stream.read(length)
+    if len(payload) < length:
+        return None
+    return job_id, marshal.loads(payload)  # noqa: S302 -- frames between our own two processes
+
+
+class _Channel:
+    """One running worker process, its outgoing lines and the jobs waiting for its answers."""
+
+    def __init__(self) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "verifier._worker"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            env={**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)},
+        )
+        self.outbox: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()
+        self.pending: dict[int, tuple[asyncio.AbstractEventLoop, asyncio.Future[bytes]]] = {}
+        threading.Thread(target=self._write, daemon=True).start()
+
+    @property
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def _write(self) -> None:
+        stdin = self.process.stdin
+        assert stdin is not None
+        while (line := self.outbox.get()) is not None:
+            try:
+                stdin.write(line)
+                stdin.flush()
+            except OSError:
+                break
+        with contextlib.suppress(OSError):
+            stdin.close()
+
+
+class TransformWorker:
+    """A worker process computing :class:`TransformJob` hashes, shared by every event loop."""
+
+    def __init__(self, *, max_pending: int = MAX_PENDING) -> None:
+        self.max_pending = max_pending
+        self._lock = threading.Lock()
+        self._channel: _Channel | None = None
+        self._ids = itertools.count()
+
+    async def run(self, job: TransformJob) -> bytes:
+        """The job's hash, computed by the worker; raises the job's own error."""
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[bytes] = loop.create_future()
+        request = {
+            "cryptosuite": job.cryptosuite,
+            "document": job.document,
+            "config": job.config,
+            "key_type": job.key_type,
+            "max_work_factor": job.max_work_factor,
+            "contexts": jsonld.registered_contexts(),
+        }
+        with self._lock:
+            channel = self._channel
+            if channel is None or not channel.alive:
+                channel = self._channel = _Channel()
+                threading.Thread(target=self._read, args=(channel,), daemon=True).start()
+            if len(channel.pending) >= self.max_pending:
+                raise VerifierBusyError("too many credentials are waiting to be checked; try again shortly")
+            job_id = next(self._ids)
+            try:
+                frame = _frame(job_id, request)
+            except ValueError:  # not plain JSON values (a caller's object)
+                raise ParsingError("the document is not plain JSON") from None
+            channel.pending[job_id] = (loop, future)
+        channel.outbox.put(frame)
+        return await future
+
+    def close(self) -> None:
+        with self._lock:
+            channel, self._channel = self._channel, None
+        if channel is not None:
+            channel.outbox.put(None)
+            with contextlib.suppress(OSError):
+                channel.process.terminate()
+
+    def _read(self, channel: _Channel) -> None:
+        stdout = channel.process.stdout
+        assert stdout is not None
+        while (frame := _read_frame(stdout)) is not None:
+            job_id, answer = frame
+            with self._lock:
+                waiting = channel.pending.pop(job_id, None)
+            if waiting is not None:
+                loop, future = waiting
+                with contextlib.suppress(RuntimeError):  # a closed loop has no one waiting
+                    loop.call_soon_threadsafe(_settle, future, answer)
+        channel.process.wait()
+        with self._lock:  # the worker is gone: what it had not answered could not be checked
+            lost, channel.pending = channel.pending, {}
+        for loop, future in lost.values():
+            answer = {
+                "error": ["VerifierBusyError", "VERIFIER_BUSY_ERROR", "the verification worker stopped"]
+            }
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(_settle, future, answer)
+
+
+def _settle(future: asyncio.Future[bytes], answer: dict[str, Any]) -> None:
+    if future.done():
+        return
+    if "hash" in answer:
+        future.set_result(answer["hash"])
+        return
+    name, code, message = answer["error"]
+    error_class = getattr(errors, name, None)
+    if not (isinstance(error_class, type) and issubclass(error_class, DidvcError)):
+        error_class = VerifierBusyError
+    future.set_exception(error_class(message, code=code))
+
+
+_shared: TransformWorker | None = None
+_shared_lock = threading.Lock()
+
+
+def shared_worker() -> TransformWorker:
+    """The process's one worker, created on first use."""
+    global _shared
+    with _shared_lock:
+        if _shared is None:
+            _shared = TransformWorker()
+        return _shared
+
+
+def _serve() -> None:
+    """The worker's side: one frame per job in, one per answer out, until stdin closes."""
+    with contextlib.suppress(OSError, AttributeError):
+        os.nice(_NICENESS)
+    source, out = sys.stdin.buffer, sys.stdout.buffer
+    while (frame := _read_frame(source)) is not None:
+        job_id, request = frame
+        try:
+            for url, document in request.pop("contexts").items():
+                with contextlib.suppress(ValueError):
+                    jsonld.register_context(url, document)
+            answer: dict[str, Any] = {"hash": TransformJob(**request).compute()}
+        except DidvcError as error:
+            answer = {"error": [type(error).__name__, error.code, str(error)]}
+        except Exception as error:
+            failure = f"cannot transform ({type(error).__name__})"
+            answer = {"error": ["ParsingError", "PARSING_ERROR", failure]}
+        out.write(_frame(job_id, answer))
+        out.flush()
+
+
+if __name__ == "__main__":
+    _serve()
