@@ -128,8 +128,11 @@ def verify(
                 "warning: --trust-any-issuer: any issuer's credential counts (development only)", err=True
             )
             policy = replace(policy, trust_any_issuer=True)
-        async with Verifier(
-            policy=policy, allow_http=allow_loopback, allow_loopback=allow_loopback
+        async with Verifier(  # one input the user chose: no worker process to start for it
+            policy=policy,
+            allow_http=allow_loopback,
+            allow_loopback=allow_loopback,
+            isolate_canonicalization=False,
         ) as verifier:
             if _is_presentation(data):
                 return await verifier.verify_presentation(

@@ -16,9 +16,8 @@ from __future__ import annotations
 import hashlib
 import secrets
 import time
-from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, Final, TypeGuard
+from typing import Any, Final, NamedTuple, TypeGuard
 from urllib.parse import urlsplit, urlunsplit
 
 from didvc.encoding import b64url_encode
@@ -70,9 +69,8 @@ def normalize_htu(url: str) -> str:
     return urlunsplit((scheme, netloc, parts.path or "/", "", ""))
 
 
-@dataclass(frozen=True, slots=True)
-class RequestClaims:
-    """What the verifier expects of a request token."""
+class RequestClaims(NamedTuple):
+    """What the verifier expects of a request token (a tuple: built on every request)."""
 
     audience: str
     method: str

@@ -36,6 +36,7 @@ _NIL: Final = rdfc.term_iri(_RDF + "nil")
 _LANGUAGE_TAG: Final = re.compile(r"[a-zA-Z]{1,8}(?:-[a-zA-Z0-9]{1,8})*")
 _ABSOLUTE_IRI: Final = re.compile(r"(?:[A-Za-z][A-Za-z0-9+.-]*|_):\S*")
 _EXACT_INTEGERS: Final = 2**53
+_LARGEST_DOUBLE: Final = int(1.7976931348623157e308)
 _SIXTEEN_DIGITS: Final = Decimal("1.000000000000000")
 _JS_FLOAT: Final = re.compile(r"[+-]?(?:Infinity|(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)")
 
@@ -249,6 +250,8 @@ def _literal(item: dict[str, Any]) -> str:
             raise MalformedValueError(f"a JSON literal cannot be canonicalized: {exc}") from None
     if isinstance(value, bool):
         return rdfc.term_literal("true" if value else "false", datatype or _XSD + "boolean")
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) > _LARGEST_DOUBLE:
+        raise ParsingError("a JSON-LD number is beyond the range of a double")
     if isinstance(value, int | float) and (_is_double(value) or datatype == _XSD + "double"):
         return rdfc.term_literal(_double(value), datatype or _XSD + "double")
     if datatype == _XSD + "double" and isinstance(value, str):

@@ -6,8 +6,8 @@
 
 Every request must carry ``Authorization: VP <token>``; handlers read who is calling and what
 it may do from ``request[VERIFICATION_RESULT]``. Trust is explicit: only credentials from the
-issuers named with ``--trust`` (or in the policy file) count. With ``--redis-url`` every instance shares one
-replay cache, so a header accepted by one is refused by all the others.
+issuers named with ``--trust`` (or in the policy file) count. With ``--redis-url`` every instance
+shares one replay cache, so a header accepted by one is refused by all the others.
 """
 
 from __future__ import annotations

@@ -39,6 +39,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, fields
 from datetime import timedelta
 from fnmatch import fnmatchcase
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Final
 
@@ -79,6 +80,11 @@ class Policy:
     max_credentials: int = 8
     max_presentation_bytes: int = 64 * 1024
     rdfc_work_factor: float = DEFAULT_MAX_WORK_FACTOR
+
+    @cached_property
+    def skew(self) -> timedelta:
+        """``clock_skew`` as a timedelta (computed once: it is read on every request)."""
+        return timedelta(seconds=self.clock_skew)
 
     def required_scopes(self, method: str, path: str) -> frozenset[str] | None:
         """The scopes a request needs; None when the policy has routes and none matches."""

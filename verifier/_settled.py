@@ -34,11 +34,17 @@ class _SettledCredential:
     claims: bytes  # marshalled, so each result gets claims of its own that a handler may change
 
     def result(self) -> CredentialResult:
-        return replace(
-            self.template,
-            claims=marshal.loads(self.claims),  # noqa: S302 -- bytes we wrote, from parsed JSON
-            problems=[],
-            warnings=[],
+        t = self.template  # positional, as dataclasses.replace costs 7 µs on this per-request path
+        return CredentialResult(
+            True,
+            t.id,
+            t.issuer,
+            t.types,
+            marshal.loads(self.claims),  # noqa: S302 -- bytes we wrote, from parsed JSON
+            t.valid_from,
+            t.valid_until,
+            t.format,
+            t.cryptosuites,
         )
 
 
@@ -58,10 +64,7 @@ class Settled:
 
     def result(self) -> VerificationResult:
         return VerificationResult(
-            verified=True,
-            holder=self.holder,
-            credentials=[c.result() for c in self.credentials],
-            scopes=sorted(self.scopes),
+            True, self.holder, [c.result() for c in self.credentials], sorted(self.scopes)
         )
 
 
@@ -125,7 +128,7 @@ class SettledPresentations:
         )
         self._entries.put(key, settled, 2 * len(key))  # the key, and results about as large
 
-    def lookup(self, key: bytes, *, policy: Policy, audience: str, holder: str, now: float) -> Settled | None:
+    def lookup(self, key: bytes, policy: Policy, audience: str, holder: str, now: float) -> Settled | None:
         """The settled presentation, if it still holds at ``now`` under ``policy``; the caller
         re-checks status entries and the route's scopes."""
         settled = self._entries.get(key)

@@ -200,7 +200,7 @@ class StatusChecker:
             raise StatusVerificationError("the status list has no encodedList or statusPurpose")
         ttl = self._default_ttl
         list_ttl = subject.get("ttl")
-        if isinstance(list_ttl, int | float) and not isinstance(list_ttl, bool) and list_ttl >= 0:
+        if isinstance(list_ttl, int | float) and not isinstance(list_ttl, bool) and 0 <= list_ttl < 2**53:
             ttl = min(ttl, list_ttl / 1000.0)
         max_age = _MAX_AGE.search(fetched.headers.get("cache-control", ""))
         if max_age:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from aiohttp.typedefs import Middleware
@@ -25,6 +25,7 @@ from verifier._replay import MemoryReplayCache, ReplayCache
 from verifier._result import CredentialResult, VerificationResult
 from verifier._settled import SettledPresentations
 from verifier._status import StatusChecker
+from verifier._worker import shared_worker
 
 __all__ = ["Verifier"]
 
@@ -93,21 +94,21 @@ class Verifier:
             ),
             self.credentials,
         )
+        if isolate_canonicalization:
+            shared_worker().start()  # its imports take a while: not on the first request
         self._settled = SettledPresentations(
             max_entries=proof_cache_size, max_bytes=proof_cache_bytes, ttl=proof_cache_ttl
         )
 
-    def _pipeline(self, policy: Policy | None = None) -> Pipeline:
-        policy = policy or self.policy
+    def _pipeline(self) -> Pipeline:
         return Pipeline(
-            policy=policy,
-            now=self.clock(),
-            skew=timedelta(seconds=policy.clock_skew),
-            credentials=self.credentials,
-            status=self.status,
-            replay=self.replay_cache,
-            settled=self._settled,
-            resolver=self.resolver,
+            self.policy,
+            self.clock(),
+            self.credentials,
+            self.status,
+            self.replay_cache,
+            self._settled,
+            self.resolver,
         )
 
     async def close(self) -> None:

@@ -98,6 +98,19 @@ class TransformWorker:
         self._channel: _Channel | None = None
         self._ids = itertools.count()
 
+    def start(self) -> None:
+        """Start the worker now (it takes a few hundred milliseconds to import), not on the first
+        job; a running worker is left as it is."""
+        with self._lock:
+            self._channel_locked()
+
+    def _channel_locked(self) -> _Channel:
+        channel = self._channel
+        if channel is None or not channel.alive:
+            channel = self._channel = _Channel()
+            threading.Thread(target=self._read, args=(channel,), daemon=True).start()
+        return channel
+
     async def run(self, job: TransformJob) -> bytes:
         """The job's hash, computed by the worker; raises the job's own error."""
         loop = asyncio.get_running_loop()
@@ -111,10 +124,7 @@ class TransformWorker:
             "contexts": jsonld.registered_contexts(),
         }
         with self._lock:
-            channel = self._channel
-            if channel is None or not channel.alive:
-                channel = self._channel = _Channel()
-                threading.Thread(target=self._read, args=(channel,), daemon=True).start()
+            channel = self._channel_locked()
             if len(channel.pending) >= self.max_pending:
                 raise VerifierBusyError("too many credentials are waiting to be checked; try again shortly")
             job_id = next(self._ids)

@@ -188,7 +188,7 @@ async def _raw_token(agent: Party, vc: dict[str, Any], **claims: Any) -> str:
 @pytest.mark.parametrize(
     ("claims", "code"),
     [
-        ({"exp": 10**4000}, "PARSING_ERROR"),
+        ({"exp": 10**4000}, "REQUEST_BINDING_ERROR"),
         ({"exp": 1e308}, "REQUEST_BINDING_ERROR"),
         ({"iat": -(10**18)}, "REQUEST_BINDING_ERROR"),
         ({"@context": ["https://www.w3.org/2018/credentials/v1"]}, "MALFORMED_VALUE_ERROR"),
