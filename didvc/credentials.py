@@ -17,7 +17,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
-from didvc.errors import MalformedValueError, ParsingError, ProofGenerationError, RangeError
+from didvc.errors import (
+    CredentialExpiredError,
+    CredentialNotYetValidError,
+    MalformedValueError,
+    ParsingError,
+    ProofGenerationError,
+)
 from didvc.jose import sign_jws
 from didvc.keys import Signer
 from didvc.proofs import parse_datetime
@@ -43,18 +49,6 @@ __all__ = [
 CREDENTIALS_V2: Final = "https://www.w3.org/ns/credentials/v2"
 CREDENTIALS_V1: Final = "https://www.w3.org/2018/credentials/v1"
 ENVELOPED_VC_PREFIX: Final = "data:application/vc+jwt,"
-
-
-class CredentialExpiredError(RangeError):
-    """The credential's ``validUntil`` (``expirationDate`` in 1.1) has passed."""
-
-    code = "CREDENTIAL_EXPIRED_ERROR"
-
-
-class CredentialNotYetValidError(RangeError):
-    """The credential's ``validFrom`` is still in the future."""
-
-    code = "CREDENTIAL_NOT_YET_VALID_ERROR"
 
 
 @dataclass(frozen=True, slots=True)

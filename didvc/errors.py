@@ -1,38 +1,43 @@
 """One error hierarchy for didvc, each class carrying the problem code a spec gives it.
 
-Verification code turns these into ``(code, message)`` problems in a result; only misuse of an
-API raises to the caller. Codes come from the specs where one names them (VC Data Model 2.0,
-Data Integrity 1.0, Bitstring Status List 1.0, DID Resolution, Controlled Identifiers 1.0);
-the ones marked *ours* are defined here in the same style.
+Verification turns these into ``(code, message)`` problems; only misuse of an API raises. Codes
+come from the specs that name them (VC Data Model 2.0, Data Integrity 1.0, Bitstring Status List
+1.0, DID Resolution, Controlled Identifiers 1.0); *ours* follow their style. † marks
+``could_not_check``: unreachable, busy or locked, not "checked and invalid". All live here; each
+package exports those its public methods raise.
 
 ::
 
     DidvcError
     ├── DataModelError                       (VC Data Model 2.0 §7.1 problem details)
     │   ├── ParsingError                     PARSING_ERROR
-    │   │   └── InputTooLargeError           INPUT_TOO_LARGE_ERROR             (ours: a size or count bound)
+    │   │   └── InputTooLargeError           INPUT_TOO_LARGE_ERROR        (ours: a size or count bound)
     │   ├── MalformedValueError              MALFORMED_VALUE_ERROR
-    │   │   └── InvalidKeyError              INVALID_KEY_ERROR                 (ours)
+    │   │   └── InvalidKeyError              INVALID_KEY_ERROR            (ours)
     │   ├── RangeError                       RANGE_ERROR
+    │   │   ├── CredentialExpiredError       CREDENTIAL_EXPIRED_ERROR     (ours)
+    │   │   └── CredentialNotYetValidError   CREDENTIAL_NOT_YET_VALID_ERROR (ours)
     │   └── CryptographicSecurityError       CRYPTOGRAPHIC_SECURITY_ERROR
     │       └── InvalidSignatureError        CRYPTOGRAPHIC_SECURITY_ERROR
     ├── TokenError                           (ours: JOSE tokens)
-    │   ├── UnsupportedAlgorithmError        UNSUPPORTED_ALGORITHM_ERROR       (ours)
-    │   └── InvalidTokenHeaderError          INVALID_TOKEN_HEADER_ERROR        (ours)
+    │   ├── UnsupportedAlgorithmError        UNSUPPORTED_ALGORITHM_ERROR
+    │   └── InvalidTokenHeaderError          INVALID_TOKEN_HEADER_ERROR
     ├── ProofError                           (Data Integrity 1.0 §2.4 / §4)
     │   ├── ProofGenerationError             PROOF_GENERATION_ERROR
     │   ├── ProofVerificationError           PROOF_VERIFICATION_ERROR
     │   ├── ProofTransformationError         PROOF_TRANSFORMATION_ERROR
-    │   │   └── CanonicalizationLimitError   CANONICALIZATION_LIMIT_ERROR      (ours)
+    │   │   └── CanonicalizationLimitError   CANONICALIZATION_LIMIT_ERROR (ours)
     │   ├── InvalidDomainError               INVALID_DOMAIN_ERROR
     │   ├── InvalidChallengeError            INVALID_CHALLENGE_ERROR
     │   ├── MalformedProofError              MALFORMED_PROOF_ERROR
     │   ├── MismatchedProofPurposeError      MISMATCHED_PROOF_PURPOSE_ERROR
-    │   ├── DataLossDetectionError           DATA_LOSS_DETECTION_ERROR         (ours)
-    │   └── UnknownContextError              UNKNOWN_CONTEXT_ERROR             (ours)
+    │   ├── DataLossDetectionError           DATA_LOSS_DETECTION_ERROR    (ours)
+    │   └── UnknownContextError              UNKNOWN_CONTEXT_ERROR        (ours)
     ├── StatusError                          (Bitstring Status List 1.0 §3.8)
-    │   ├── StatusRetrievalError             STATUS_RETRIEVAL_ERROR
+    │   ├── StatusRetrievalError             STATUS_RETRIEVAL_ERROR †
     │   ├── StatusVerificationError          STATUS_VERIFICATION_ERROR
+    │   │   ├── CredentialRevokedError       CREDENTIAL_REVOKED_ERROR     (ours)
+    │   │   └── CredentialSuspendedError     CREDENTIAL_SUSPENDED_ERROR   (ours)
     │   └── StatusListLengthError            STATUS_LIST_LENGTH_ERROR
     ├── ResolutionError                      (DID Resolution §7.1 error values)
     │   ├── InvalidDidError                  invalidDid
@@ -41,102 +46,49 @@ the ones marked *ours* are defined here in the same style.
     │   ├── MethodNotSupportedError          methodNotSupported
     │   ├── RepresentationNotSupportedError  representationNotSupported
     │   ├── InvalidDidDocumentError          invalidDidDocument
-    │   ├── ForbiddenTargetError             forbiddenTarget  (ours: the SSRF rules said no)
-    │   └── ResolverUnreachableError         internalError  (could not check)
+    │   ├── ForbiddenTargetError             forbiddenTarget  (ours: the network rules said no)
+    │   └── ResolverUnreachableError         internalError †
+    ├── FetchError                           FETCH_ERROR (ours: † unless a rule refused it)
     ├── VerificationMethodError              (Controlled Identifiers 1.0 §3.3)
-    │   ├── InvalidVerificationMethodUrlError     INVALID_VERIFICATION_METHOD_URL
-    │   ├── InvalidControlledIdentifierDocumentIdError
-    │   │                                         INVALID_CONTROLLED_IDENTIFIER_DOCUMENT_ID
-    │   ├── InvalidControlledIdentifierDocumentError
-    │   │                                         INVALID_CONTROLLED_IDENTIFIER_DOCUMENT
-    │   ├── InvalidVerificationMethodError        INVALID_VERIFICATION_METHOD
-    │   └── InvalidRelationshipForVerificationMethodError
-    │                                             INVALID_RELATIONSHIP_FOR_VERIFICATION_METHOD
+    │   ├── InvalidVerificationMethodUrlError             INVALID_VERIFICATION_METHOD_URL
+    │   ├── InvalidControlledIdentifierDocumentIdError    INVALID_CONTROLLED_IDENTIFIER_DOCUMENT_ID
+    │   ├── InvalidControlledIdentifierDocumentError      INVALID_CONTROLLED_IDENTIFIER_DOCUMENT
+    │   ├── InvalidVerificationMethodError                INVALID_VERIFICATION_METHOD
+    │   └── InvalidRelationshipForVerificationMethodError INVALID_RELATIONSHIP_FOR_VERIFICATION_METHOD
     ├── PresentationError                    (ours: the request presentation)
     │   ├── HolderBindingError               HOLDER_BINDING_ERROR
     │   ├── RequestBindingError              REQUEST_BINDING_ERROR
-    │   └── ReplayDetectedError              REPLAY_DETECTED_ERROR
-    ├── VerifierBusyError                    VERIFIER_BUSY_ERROR  (ours: could not check now)
-    └── PolicyError                          (ours: the verifier's policy)
-        ├── UntrustedIssuerError             UNTRUSTED_ISSUER_ERROR
-        ├── MissingCredentialTypeError       MISSING_CREDENTIAL_TYPE_ERROR
-        ├── CredentialRequiredError          CREDENTIAL_REQUIRED_ERROR  (no credential at all)
-        ├── CredentialAudienceError          CREDENTIAL_AUDIENCE_ERROR  (meant for other APIs)
-        ├── InsufficientScopeError           INSUFFICIENT_SCOPE_ERROR  (authenticated, not allowed)
-        ├── UnlistedRouteError               UNLISTED_ROUTE_ERROR      (no route rule allows it)
-        └── CredentialTooOldError            CREDENTIAL_TOO_OLD_ERROR
-
-Status checks add (Bitstring Status List, ours where the spec names no code):
-CredentialRevokedError CREDENTIAL_REVOKED_ERROR and CredentialSuspendedError
-CREDENTIAL_SUSPENDED_ERROR, both StatusVerificationErrors.
-
-``could_not_check`` is true on errors that mean "the check could not be made" (an unreachable
-resolver or status list) rather than "checked and invalid".
+    │   │   └── UseNonceError                USE_NONCE
+    │   ├── ReplayDetectedError              REPLAY_DETECTED_ERROR
+    │   └── ReplayCacheError                 REPLAY_CACHE_FULL_ERROR †
+    ├── VerifierBusyError                    VERIFIER_BUSY_ERROR †        (ours)
+    ├── PolicyError                          (ours: the verifier's policy)
+    │   ├── UntrustedIssuerError             UNTRUSTED_ISSUER_ERROR
+    │   ├── MissingCredentialTypeError       MISSING_CREDENTIAL_TYPE_ERROR
+    │   ├── CredentialRequiredError          CREDENTIAL_REQUIRED_ERROR   (no credential at all)
+    │   ├── CredentialAudienceError          CREDENTIAL_AUDIENCE_ERROR   (meant for other APIs)
+    │   ├── InsufficientScopeError           INSUFFICIENT_SCOPE_ERROR    (authenticated, not allowed)
+    │   ├── UnlistedRouteError               UNLISTED_ROUTE_ERROR        (no route rule allows it)
+    │   └── CredentialTooOldError            CREDENTIAL_TOO_OLD_ERROR
+    ├── WrongPassphraseError                 WRONG_PASSPHRASE_ERROR       (ours: keys at rest)
+    ├── IssuerError                          ISSUER_ERROR                 (ours: the issuer)
+    │   ├── UnknownCredentialError           UNKNOWN_CREDENTIAL_ERROR
+    │   └── StatusChangeError                STATUS_CHANGE_ERROR
+    ├── IssuerStoreError                     STORE_ERROR                  (ours: its store)
+    │   ├── StoreLockedError                 STORE_LOCKED_ERROR †
+    │   ├── StoreCorruptedError              STORE_CORRUPTED_ERROR
+    │   └── StoreUnavailableError            STORE_UNAVAILABLE_ERROR †
+    └── WalletError                          WALLET_ERROR                 (ours: the wallet)
+        ├── WalletLockedError                WALLET_LOCKED_ERROR †
+        └── WalletCorruptedError             WALLET_CORRUPTED_ERROR
 """
 
 from __future__ import annotations
 
-__all__ = [
-    "CanonicalizationLimitError",
-    "CredentialAudienceError",
-    "CredentialRequiredError",
-    "CredentialRevokedError",
-    "CredentialSuspendedError",
-    "CredentialTooOldError",
-    "CryptographicSecurityError",
-    "DataLossDetectionError",
-    "DataModelError",
-    "DidvcError",
-    "ForbiddenTargetError",
-    "HolderBindingError",
-    "InputTooLargeError",
-    "InsufficientScopeError",
-    "InvalidChallengeError",
-    "InvalidControlledIdentifierDocumentError",
-    "InvalidControlledIdentifierDocumentIdError",
-    "InvalidDidDocumentError",
-    "InvalidDidError",
-    "InvalidDidUrlError",
-    "InvalidDomainError",
-    "InvalidKeyError",
-    "InvalidRelationshipForVerificationMethodError",
-    "InvalidSignatureError",
-    "InvalidTokenHeaderError",
-    "InvalidVerificationMethodError",
-    "InvalidVerificationMethodUrlError",
-    "MalformedProofError",
-    "MalformedValueError",
-    "MethodNotSupportedError",
-    "MismatchedProofPurposeError",
-    "MissingCredentialTypeError",
-    "NotFoundError",
-    "ParsingError",
-    "PolicyError",
-    "PresentationError",
-    "ProofError",
-    "ProofGenerationError",
-    "ProofTransformationError",
-    "ProofVerificationError",
-    "RangeError",
-    "ReplayDetectedError",
-    "RepresentationNotSupportedError",
-    "RequestBindingError",
-    "ResolutionError",
-    "ResolverUnreachableError",
-    "StatusError",
-    "StatusListLengthError",
-    "StatusRetrievalError",
-    "StatusVerificationError",
-    "TokenError",
-    "UnknownContextError",
-    "UnlistedRouteError",
-    "UnsupportedAlgorithmError",
-    "UntrustedIssuerError",
-    "UseNonceError",
-    "VerificationMethodError",
-    "VerifierBusyError",
-    "all_codes",
-]
+from typing import Final
+
+#: Problem details (RFC 9457) name their ``type`` as this URL followed by the problem code.
+PROBLEM_TYPE: Final = "https://w3id.org/didvc/problems#"
 
 
 class DidvcError(Exception):
@@ -149,17 +101,6 @@ class DidvcError(Exception):
         super().__init__(message)
         if code is not None:
             self.code = code
-
-    @property
-    def message(self) -> str:
-        return str(self)
-
-    def problem(self) -> tuple[str, str]:
-        """The ``(code, message)`` pair that verification results carry."""
-        return (self.code, str(self))
-
-
-# --- VC Data Model 2.0 -------------------------------------------------------------------------
 
 
 class DataModelError(DidvcError):
@@ -181,13 +122,19 @@ class MalformedValueError(DataModelError):
 
 
 class InvalidKeyError(MalformedValueError):
-    """Key material that is malformed, of the wrong length, off the curve or of small order."""
-
     code = "INVALID_KEY_ERROR"
 
 
 class RangeError(DataModelError):
     code = "RANGE_ERROR"
+
+
+class CredentialExpiredError(RangeError):
+    code = "CREDENTIAL_EXPIRED_ERROR"
+
+
+class CredentialNotYetValidError(RangeError):
+    code = "CREDENTIAL_NOT_YET_VALID_ERROR"
 
 
 class CryptographicSecurityError(DataModelError):
@@ -196,9 +143,6 @@ class CryptographicSecurityError(DataModelError):
 
 class InvalidSignatureError(CryptographicSecurityError):
     """A signature did not verify: raised by every low-level check, never a False to ignore."""
-
-
-# --- JOSE --------------------------------------------------------------------------------------
 
 
 class TokenError(DidvcError):
@@ -211,9 +155,6 @@ class UnsupportedAlgorithmError(TokenError):
 
 class InvalidTokenHeaderError(TokenError):
     code = "INVALID_TOKEN_HEADER_ERROR"
-
-
-# --- Data Integrity 1.0 ------------------------------------------------------------------------
 
 
 class ProofError(DidvcError):
@@ -266,9 +207,6 @@ class UnknownContextError(ProofError):
     code = "UNKNOWN_CONTEXT_ERROR"
 
 
-# --- Bitstring Status List 1.0 -----------------------------------------------------------------
-
-
 class StatusError(DidvcError):
     code = "STATUS_VERIFICATION_ERROR"
 
@@ -283,22 +221,15 @@ class StatusVerificationError(StatusError):
 
 
 class CredentialRevokedError(StatusVerificationError):
-    """The credential's revocation bit is set: checked, and invalid for good."""
-
     code = "CREDENTIAL_REVOKED_ERROR"
 
 
 class CredentialSuspendedError(StatusVerificationError):
-    """The credential's suspension bit is set: invalid until the issuer reinstates it."""
-
     code = "CREDENTIAL_SUSPENDED_ERROR"
 
 
 class StatusListLengthError(StatusError):
     code = "STATUS_LIST_LENGTH_ERROR"
-
-
-# --- DID Resolution ----------------------------------------------------------------------------
 
 
 class ResolutionError(DidvcError):
@@ -330,20 +261,26 @@ class InvalidDidDocumentError(ResolutionError):
 
 
 class ForbiddenTargetError(ResolutionError):
-    """A DID document or status list URL that the network rules forbid (private address, plain
-    http, too many redirects): refused without being fetched."""
+    """A DID document or status list URL that the network rules forbid: refused unfetched."""
 
     code = "forbiddenTarget"
 
 
 class ResolverUnreachableError(ResolutionError):
-    """The DID document could not be fetched (timeout, refused, 5xx): not checked, not invalid."""
-
     code = "internalError"
     could_not_check = True
 
 
-# --- Controlled Identifiers 1.0 ----------------------------------------------------------------
+class FetchError(DidvcError):
+    """A fetch that was refused (``refused``: a network rule said no) or failed (could not check)."""
+
+    code = "FETCH_ERROR"
+
+    def __init__(self, message: str, *, refused: bool, status: int | None = None) -> None:
+        super().__init__(message)
+        self.refused = refused
+        self.status = status
+        self.could_not_check = not refused
 
 
 class VerificationMethodError(DidvcError):
@@ -370,9 +307,6 @@ class InvalidRelationshipForVerificationMethodError(VerificationMethodError):
     code = "INVALID_RELATIONSHIP_FOR_VERIFICATION_METHOD"
 
 
-# --- The request presentation (ours) -----------------------------------------------------------
-
-
 class PresentationError(DidvcError):
     code = "REQUEST_BINDING_ERROR"
 
@@ -385,25 +319,26 @@ class RequestBindingError(PresentationError):
     code = "REQUEST_BINDING_ERROR"
 
 
-class ReplayDetectedError(PresentationError):
-    code = "REPLAY_DETECTED_ERROR"
-
-
 class UseNonceError(RequestBindingError):
-    """The presentation must carry a fresh nonce issued by this server (it carried none, or one
-    that was never issued or is already used)."""
+    """The presentation must carry a fresh nonce this server issued (none, unknown or used)."""
 
     code = "USE_NONCE"
 
 
-class VerifierBusyError(DidvcError):
-    """Too much expensive work is waiting (cold credentials to canonicalize): try again later."""
+class ReplayDetectedError(PresentationError):
+    code = "REPLAY_DETECTED_ERROR"
 
-    code = "VERIFIER_BUSY_ERROR"
+
+class ReplayCacheError(PresentationError):
+    code = "REPLAY_CACHE_FULL_ERROR"
     could_not_check = True
 
 
-# --- The verifier's policy (ours) ---------------------------------------------------------------
+class VerifierBusyError(DidvcError):
+    """Too much expensive work is waiting (unseen credentials to canonicalize): try again."""
+
+    code = "VERIFIER_BUSY_ERROR"
+    could_not_check = True
 
 
 class PolicyError(DidvcError):
@@ -425,8 +360,6 @@ class CredentialRequiredError(PolicyError):
 
 
 class CredentialAudienceError(PolicyError):
-    """The credential names audiences, and this verifier's is not among them."""
-
     code = "CREDENTIAL_AUDIENCE_ERROR"
 
 
@@ -435,13 +368,60 @@ class InsufficientScopeError(PolicyError):
 
 
 class UnlistedRouteError(PolicyError):
-    """The policy has route rules and none matches the request: nothing allows it."""
-
     code = "UNLISTED_ROUTE_ERROR"
 
 
 class CredentialTooOldError(PolicyError):
     code = "CREDENTIAL_TOO_OLD_ERROR"
+
+
+class WrongPassphraseError(DidvcError):
+    """The passphrase does not open this wallet, issuer store or backup; nothing was changed."""
+
+    code = "WRONG_PASSPHRASE_ERROR"
+
+
+class IssuerError(DidvcError):
+    code = "ISSUER_ERROR"
+
+
+class UnknownCredentialError(IssuerError):
+    code = "UNKNOWN_CREDENTIAL_ERROR"
+
+
+class StatusChangeError(IssuerError):
+    code = "STATUS_CHANGE_ERROR"
+
+
+class IssuerStoreError(DidvcError):
+    code = "STORE_ERROR"
+
+
+class StoreLockedError(IssuerStoreError):
+    code = "STORE_LOCKED_ERROR"
+    could_not_check = True
+
+
+class StoreCorruptedError(IssuerStoreError):
+    code = "STORE_CORRUPTED_ERROR"
+
+
+class StoreUnavailableError(IssuerStoreError):
+    code = "STORE_UNAVAILABLE_ERROR"
+    could_not_check = True
+
+
+class WalletError(DidvcError):
+    code = "WALLET_ERROR"
+
+
+class WalletLockedError(WalletError):
+    code = "WALLET_LOCKED_ERROR"
+    could_not_check = True
+
+
+class WalletCorruptedError(WalletError):
+    code = "WALLET_CORRUPTED_ERROR"
 
 
 def all_codes() -> frozenset[str]:
@@ -453,3 +433,11 @@ def all_codes() -> frozenset[str]:
         codes.add(cls.code)
         pending.extend(cls.__subclasses__())
     return frozenset(codes)
+
+
+_ERRORS = [
+    name
+    for name, value in list(globals().items())
+    if isinstance(value, type) and issubclass(value, DidvcError)
+]
+__all__ = [*sorted(_ERRORS), "PROBLEM_TYPE", "all_codes"]

@@ -17,19 +17,13 @@ from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
 from cryptography.hazmat.primitives.kdf.argon2 import Argon2id
 
 from didvc.encoding import b64url_decode, b64url_encode
-from didvc.errors import DidvcError, MalformedValueError
+from didvc.errors import MalformedValueError, WrongPassphraseError
 
 __all__ = ["KdfParams", "SealedBox", "WrongPassphraseError", "passphrase_from"]
 
 _MIN_MEMORY_KIB: Final = 8 * 1024
 _MAX_MEMORY_KIB: Final = 1024 * 1024
 _NONCE_BYTES: Final = 12
-
-
-class WrongPassphraseError(DidvcError):
-    """The passphrase does not open this wallet, issuer store or backup; nothing was changed."""
-
-    code = "WRONG_PASSPHRASE_ERROR"
 
 
 @dataclass(frozen=True)

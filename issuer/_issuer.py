@@ -25,7 +25,7 @@ from typing import Any, Final
 from didvc.credentials import CREDENTIALS_V2, check_credential, sign_vc_jwt
 from didvc.did import DidDocument
 from didvc.encoding import b64url_decode, b64url_encode
-from didvc.errors import DidvcError, MalformedValueError
+from didvc.errors import IssuerError, MalformedValueError, StatusChangeError, UnknownCredentialError
 from didvc.keys import KeyPair, KeySigner, KeyType
 from didvc.proofs import add_proof, format_datetime
 from didvc.sealing import KdfParams, SealedBox, WrongPassphraseError
@@ -42,20 +42,6 @@ DEFAULT_VALIDITY: Final = timedelta(hours=24)
 DEFAULT_TTL_MS: Final = 300_000
 PURPOSES: Final = ("revocation", "suspension")
 _CHECK: Final = b"didvc issuer v1"
-
-
-class IssuerError(DidvcError):
-    code = "ISSUER_ERROR"
-
-
-class UnknownCredentialError(IssuerError):
-    code = "UNKNOWN_CREDENTIAL_ERROR"
-
-
-class StatusChangeError(IssuerError):
-    """Revoking twice, reinstating a revoked credential, suspending a revoked one…"""
-
-    code = "STATUS_CHANGE_ERROR"
 
 
 @dataclass(frozen=True)

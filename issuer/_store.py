@@ -21,7 +21,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, Final, Protocol
 
-from didvc.errors import DidvcError
+from didvc.errors import IssuerStoreError, StoreCorruptedError, StoreLockedError, StoreUnavailableError
 from didvc.storage import create_private
 
 __all__ = [
@@ -66,26 +66,6 @@ def _schema(blob: str, serial: str) -> list[str]:
 # knows without reading them whether its signed copy is current. Stores made before get it on open.
 _LIST_VERSION: Final = "version"
 _ADD_LIST_VERSION: Final = "ALTER TABLE status_lists ADD COLUMN version INTEGER NOT NULL DEFAULT 0"
-
-
-class IssuerStoreError(DidvcError):
-    code = "STORE_ERROR"
-
-
-class StoreLockedError(IssuerStoreError):
-    code = "STORE_LOCKED_ERROR"
-    could_not_check = True
-
-
-class StoreCorruptedError(IssuerStoreError):
-    code = "STORE_CORRUPTED_ERROR"
-
-
-class StoreUnavailableError(IssuerStoreError):
-    """The database server cannot be reached or refused the connection."""
-
-    code = "STORE_UNAVAILABLE_ERROR"
-    could_not_check = True
 
 
 class Transaction(Protocol):

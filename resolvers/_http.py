@@ -24,16 +24,9 @@ import aiohttp
 from aiohttp.abc import AbstractResolver, ResolveResult
 from aiohttp.resolver import DefaultResolver
 
+from didvc.errors import FetchError
+
 __all__ = ["FetchError", "FetchPolicy", "Fetched", "GuardedFetcher", "address_allowed"]
-
-
-class FetchError(Exception):
-    """A fetch that was refused or failed; ``refused`` is true when a rule (not the network) said no."""
-
-    def __init__(self, message: str, *, refused: bool, status: int | None = None) -> None:
-        super().__init__(message)
-        self.refused = refused
-        self.status = status
 
 
 @dataclass(frozen=True)

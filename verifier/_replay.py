@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 from didvc.encoding import b64url_encode
-from didvc.errors import DidvcError
+from didvc.errors import ReplayCacheError
 
 __all__ = [
     "MemoryNonceStore",
@@ -22,11 +22,6 @@ __all__ = [
     "RedisReplayCache",
     "ReplayCache",
 ]
-
-
-class ReplayCacheFull(DidvcError):
-    code = "REPLAY_CACHE_FULL_ERROR"
-    could_not_check = True
 
 
 class ReplayCache(Protocol):
@@ -59,7 +54,7 @@ class MemoryReplayCache:
         if len(self._entries) >= self._max and now >= self._next_purge:
             self._purge(now)
         if len(self._entries) >= self._max:
-            raise ReplayCacheFull("the replay cache is full; refusing rather than forgetting")
+            raise ReplayCacheError("the replay cache is full; refusing rather than forgetting")
         self._entries[key] = expires_at
         return True
 
@@ -82,7 +77,7 @@ class RedisReplayCache:
         try:
             stored = await self._client.set(self._prefix + key, b"1", nx=True, px=lifetime_ms)
         except Exception as exc:  # redis errors: connection refused, timeouts, ...
-            raise ReplayCacheFull(f"the replay cache is unreachable ({type(exc).__name__})") from None
+            raise ReplayCacheError(f"the replay cache is unreachable ({type(exc).__name__})") from None
         return bool(stored)
 
 

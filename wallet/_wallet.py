@@ -28,7 +28,13 @@ from typing import Any, Final
 from didvc.credentials import check_credential, make_presentation
 from didvc.did import DidDocument, DidResolver, parse_did
 from didvc.encoding import b64url_decode, b64url_encode
-from didvc.errors import DidvcError, InvalidKeyError, MalformedValueError
+from didvc.errors import (
+    InvalidKeyError,
+    MalformedValueError,
+    WalletCorruptedError,
+    WalletError,
+    WalletLockedError,
+)
 from didvc.jose import parse_jws, strict_json_loads
 from didvc.keys import KeyPair, KeySigner, KeyType
 from didvc.proofs import Authentication, add_proof
@@ -75,21 +81,6 @@ _SELECT_DIDS: Final = (
     "SELECT d.did, d.method, d.key_id, k.key_type, d.is_default"
     " FROM dids d JOIN keys k ON k.key_id = d.key_id"
 )
-
-
-class WalletError(DidvcError):
-    code = "WALLET_ERROR"
-
-
-class WalletLockedError(WalletError):
-    """Another process holds the wallet's write lock."""
-
-    code = "WALLET_LOCKED_ERROR"
-    could_not_check = True
-
-
-class WalletCorruptedError(WalletError):
-    code = "WALLET_CORRUPTED_ERROR"
 
 
 @dataclass(frozen=True)
