@@ -169,9 +169,8 @@ def verify(
 
 def _is_presentation(data: bytes) -> bool:
     """A vp+jwt, or JSON (or base64url JSON) typed VerifiablePresentation."""
-    from didvc.encoding import b64url_decode
+    from didvc.encoding import b64url_decode, strict_json_loads
     from didvc.errors import DidvcError
-    from didvc.jose import strict_json_loads
 
     text = data.strip()
     try:

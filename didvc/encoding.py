@@ -1,4 +1,4 @@
-"""Multibase, multicodec and base64url: the encodings keys, proofs and tokens travel in.
+"""Multibase, multicodec, base64url and strict JSON: the encodings keys, proofs and tokens travel in.
 
 Thin and strict wrappers over the ``base58`` and ``multiformats`` packages. Malformed input of
 any kind raises :class:`~didvc.errors.MalformedValueError`, never an ``IndexError`` or a bare
@@ -6,18 +6,20 @@ any kind raises :class:`~didvc.errors.MalformedValueError`, never an ``IndexErro
 
 - Multibase: https://www.w3.org/TR/cid-1.0/#multibase-0 (``z`` base58btc, ``u`` base64url)
 - Multicodec: https://github.com/multiformats/multicodec (unsigned-varint prefixes)
+- JSON (RFC 8259, I-JSON RFC 7493): duplicate members and non-finite numbers refused
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
-from typing import Final
+import json
+from typing import Any, Final
 
 import base58
 from multiformats import varint
 
-from didvc.errors import MalformedValueError
+from didvc.errors import MalformedValueError, ParsingError
 
 __all__ = [
     "MULTICODEC",
@@ -27,6 +29,7 @@ __all__ = [
     "multibase_encode",
     "multicodec_unwrap",
     "multicodec_wrap",
+    "strict_json_loads",
 ]
 
 #: The multicodec codes didvc knows, by name (multiformats table, "key" tag).
@@ -131,3 +134,47 @@ def multicodec_unwrap(data: bytes) -> tuple[str, bytes]:
     if name is None:
         raise MalformedValueError(f"unsupported multicodec 0x{code:x}")
     return name, bytes(data[size:])
+
+
+# --- JSON, strictly -----------------------------------------------------------------------------
+
+
+def strict_json_loads(data: bytes | str, *, what: str = "JSON") -> Any:
+    """Parse JSON refusing duplicate member names, NaN/Infinity, fractions beyond a double's range
+    (``1e400``), and excessive nesting. Integers are read as Python reads them (up to 4,300
+    digits); every place that uses one as a number bounds it first."""
+    try:
+        text = data.decode(json.detect_encoding(data), "surrogatepass") if isinstance(data, bytes) else data
+        return _STRICT_DECODER.decode(text)
+    except RecursionError:
+        raise ParsingError(f"{what} is nested too deeply") from None
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ParsingError(f"{what} is not valid JSON: {exc}") from None
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out = dict(pairs)
+    if len(out) != len(pairs):
+        seen: set[str] = set()
+        duplicate = next(key for key, _ in pairs if key in seen or seen.add(key))  # type: ignore[func-returns-value]
+        raise ValueError(f"duplicate member {duplicate!r}")
+    return out
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if value in (float("inf"), float("-inf")):  # 1e400 reads as infinity
+        raise ValueError(f"number {text[:40]} is out of range")
+    return value
+
+
+# One decoder for every call: json.loads with hooks builds a new JSONDecoder each time (≈ 2 µs).
+_STRICT_DECODER: Final = json.JSONDecoder(
+    object_pairs_hook=_no_duplicates,
+    parse_constant=_no_constant,
+    parse_float=_finite_float,
+)

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Final
 
-from didvc.encoding import b64url_decode, b64url_encode
+from didvc.encoding import b64url_decode, b64url_encode, strict_json_loads
 from didvc.errors import (
     InputTooLargeError,
     InvalidSignatureError,
@@ -37,7 +37,6 @@ __all__ = [
     "ParsedJws",
     "parse_jws",
     "sign_jws",
-    "strict_json_loads",
     "verify_jws",
 ]
 
@@ -70,47 +69,6 @@ class ParsedJws:
     def kid(self) -> str | None:
         kid = self.header.get("kid")
         return kid if isinstance(kid, str) else None
-
-
-def strict_json_loads(data: bytes | str, *, what: str = "JSON") -> Any:
-    """Parse JSON refusing duplicate member names, NaN/Infinity, fractions beyond a double's range
-    (``1e400``), and excessive nesting. Integers are read as Python reads them (up to 4,300
-    digits); every place that uses one as a number bounds it first."""
-    try:
-        text = data.decode(json.detect_encoding(data), "surrogatepass") if isinstance(data, bytes) else data
-        return _STRICT_DECODER.decode(text)
-    except RecursionError:
-        raise ParsingError(f"{what} is nested too deeply") from None
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise ParsingError(f"{what} is not valid JSON: {exc}") from None
-
-
-def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    out = dict(pairs)
-    if len(out) != len(pairs):
-        seen: set[str] = set()
-        duplicate = next(key for key, _ in pairs if key in seen or seen.add(key))  # type: ignore[func-returns-value]
-        raise ValueError(f"duplicate member {duplicate!r}")
-    return out
-
-
-def _no_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not JSON")
-
-
-def _finite_float(text: str) -> float:
-    value = float(text)
-    if value in (float("inf"), float("-inf")):  # 1e400 reads as infinity
-        raise ValueError(f"number {text[:40]} is out of range")
-    return value
-
-
-# One decoder for every call: json.loads with hooks builds a new JSONDecoder each time (≈ 2 µs).
-_STRICT_DECODER: Final = json.JSONDecoder(
-    object_pairs_hook=_no_duplicates,
-    parse_constant=_no_constant,
-    parse_float=_finite_float,
-)
 
 
 def _typ_matches(typ: object, expected: str) -> bool:

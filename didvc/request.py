@@ -27,6 +27,7 @@ from didvc.keys import Signer
 
 __all__ = [
     "DEFAULT_LIFETIME",
+    "NONCE_HEADER",
     "RequestClaims",
     "body_digest",
     "check_request_claims",
@@ -36,6 +37,8 @@ __all__ = [
 ]
 
 DEFAULT_LIFETIME: Final = 60
+#: The response header in which a server hands out a nonce for the next token (valid once).
+NONCE_HEADER: Final = "VP-Nonce"
 _MAX_TIME: Final = 2**53
 _DEFAULT_PORTS: Final = {"http": 80, "https": 443}
 

@@ -16,7 +16,7 @@ from typing import Any, Final
 
 from aiohttp import web
 
-from didvc.errors import DidvcError
+from didvc.errors import PROBLEM_TYPE, DidvcError
 from issuer._issuer import Issuer
 from resolvers import did_web_url
 
@@ -28,7 +28,7 @@ _MAX_BODY: Final = 256 * 1024
 
 def _problem(status: int, code: str, detail: str) -> web.Response:
     body = {
-        "type": f"https://w3id.org/didvc/problems#{code}",
+        "type": PROBLEM_TYPE + code,
         "status": status,
         "code": code,
         "detail": detail,

@@ -14,6 +14,7 @@ from typing import Final
 from urllib.parse import unquote
 
 from didvc.did import DidDocument, parse_did
+from didvc.encoding import strict_json_loads
 from didvc.errors import (
     DidvcError,
     ForbiddenTargetError,
@@ -23,7 +24,6 @@ from didvc.errors import (
     RepresentationNotSupportedError,
     ResolverUnreachableError,
 )
-from didvc.jose import strict_json_loads
 from resolvers._http import FetchError, FetchPolicy, GuardedFetcher
 
 __all__ = ["WebResolver", "did_web_url"]

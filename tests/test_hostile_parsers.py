@@ -20,9 +20,9 @@ from hypothesis import strategies as st
 from didvc import jsonld, rdfc
 from didvc.credentials import check_credential, check_presentation
 from didvc.did import DidDocument, parse_did, parse_did_url
-from didvc.encoding import b64url_decode, b64url_encode, multibase_decode
+from didvc.encoding import b64url_decode, b64url_encode, multibase_decode, strict_json_loads
 from didvc.errors import DidvcError
-from didvc.jose import parse_jws, strict_json_loads
+from didvc.jose import parse_jws
 from didvc.keys import PublicKey
 from didvc.proofs import parse_datetime
 from didvc.request import RequestClaims, check_request_claims, normalize_htu

@@ -24,6 +24,7 @@ from typing import Any
 
 from didvc.credentials import CredentialInfo, check_credential, check_jose_payload
 from didvc.did import DidResolver, resolve_verification_method
+from didvc.encoding import strict_json_loads
 from didvc.errors import (
     DidvcError,
     InputTooLargeError,
@@ -31,7 +32,7 @@ from didvc.errors import (
     ProofVerificationError,
     UnsupportedAlgorithmError,
 )
-from didvc.jose import ParsedJws, parse_jws, strict_json_loads, verify_jws
+from didvc.jose import ParsedJws, parse_jws, verify_jws
 from didvc.proofs import SUITES, AssertionMethod, TransformJob, WorkLimits, parse_datetime, verify_proofs
 from verifier._lru import BoundedLru
 from verifier._policy import Policy

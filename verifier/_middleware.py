@@ -23,6 +23,8 @@ from typing import Any, Final, Protocol
 from aiohttp import web
 from aiohttp.typedefs import Middleware
 
+from didvc.errors import PROBLEM_TYPE
+from didvc.request import NONCE_HEADER
 from verifier._pipeline import NonceCheck
 from verifier._policy import Policy
 from verifier._replay import MemoryNonceStore, NonceStore
@@ -31,8 +33,6 @@ from verifier._result import Problem, VerificationResult
 __all__ = ["NONCE_HEADER", "VERIFICATION_RESULT", "middleware"]
 
 VERIFICATION_RESULT: Final = web.RequestKey("didvc_verification_result", VerificationResult)
-NONCE_HEADER: Final = "VP-Nonce"
-PROBLEM_TYPE: Final = "https://w3id.org/didvc/problems#"
 _log = logging.getLogger("didvc.verifier")
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]

@@ -44,7 +44,7 @@ from didvc.credentials import (
     check_validity_period,
 )
 from didvc.did import parse_did_url, resolve_verification_method
-from didvc.encoding import b64url_decode
+from didvc.encoding import b64url_decode, strict_json_loads
 from didvc.errors import (
     CredentialAudienceError,
     CredentialRequiredError,
@@ -62,7 +62,7 @@ from didvc.errors import (
     UntrustedIssuerError,
     UseNonceError,
 )
-from didvc.jose import parse_jws, strict_json_loads, verify_jws
+from didvc.jose import parse_jws, verify_jws
 from didvc.proofs import Authentication, parse_datetime, verify_proofs
 from didvc.request import RequestClaims, check_request_claims
 from verifier._credentials import CredentialChecker, Loaded, ProofCheck, check_alg, exact_bytes

@@ -18,8 +18,8 @@ from typing import Any, TypeVar
 import click
 
 from didvc._cli_support import fail, run
+from didvc.encoding import strict_json_loads
 from didvc.errors import DidvcError
-from didvc.jose import strict_json_loads
 from didvc.keys import KeyType
 from didvc.sealing import passphrase_from
 from wallet._wallet import Wallet, WalletError

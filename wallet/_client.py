@@ -12,15 +12,14 @@ from __future__ import annotations
 
 import json as jsonlib
 from collections.abc import Iterable
-from typing import Any, Final
+from typing import Any
 
 import aiohttp
 
+from didvc.request import NONCE_HEADER
 from wallet._wallet import Wallet
 
 __all__ = ["NONCE_HEADER", "WalletSession"]
-
-NONCE_HEADER: Final = "VP-Nonce"
 
 
 class WalletSession:

@@ -27,7 +27,7 @@ from typing import Any, Final
 
 from didvc.credentials import check_credential, make_presentation
 from didvc.did import DidDocument, DidResolver, parse_did
-from didvc.encoding import b64url_decode, b64url_encode
+from didvc.encoding import b64url_decode, b64url_encode, strict_json_loads
 from didvc.errors import (
     InvalidKeyError,
     MalformedValueError,
@@ -35,7 +35,7 @@ from didvc.errors import (
     WalletError,
     WalletLockedError,
 )
-from didvc.jose import parse_jws, strict_json_loads
+from didvc.jose import parse_jws
 from didvc.keys import KeyPair, KeySigner, KeyType
 from didvc.proofs import Authentication, add_proof
 from didvc.request import DEFAULT_LIFETIME, sign_request_token
