@@ -6,16 +6,37 @@
 ...     await issuer.revoke(vc["id"])
 """
 
-from issuer._issuer import AGENT_CONTEXT, InventoryEntry, Issuer, IssuerError, did_web_for
-from issuer._store import IssuerStoreError, StoreCorruptedError, StoreLockedError
+from didvc.errors import (
+    IssuerError,
+    IssuerStoreError,
+    StatusChangeError,
+    StoreCorruptedError,
+    StoreLockedError,
+    StoreUnavailableError,
+    UnknownCredentialError,
+    WrongPassphraseError,
+)
+from didvc.sealing import KdfParams, passphrase_from
+from issuer._app import create_app
+from issuer._batch import BatchRow, read_rows
+from issuer._issuer import AGENT_CONTEXT, InventoryEntry, Issuer, did_web_for
 
 __all__ = [
     "AGENT_CONTEXT",
+    "BatchRow",
     "InventoryEntry",
     "Issuer",
     "IssuerError",
     "IssuerStoreError",
+    "KdfParams",
+    "StatusChangeError",
     "StoreCorruptedError",
     "StoreLockedError",
+    "StoreUnavailableError",
+    "UnknownCredentialError",
+    "WrongPassphraseError",
+    "create_app",
     "did_web_for",
+    "passphrase_from",
+    "read_rows",
 ]

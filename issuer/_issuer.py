@@ -504,6 +504,11 @@ class Issuer:
             out.append(entry)
         return out
 
+    async def batch_keys(self) -> set[str]:
+        """The keys of the batch rows issued so far (``issue(..., batch_key=...)``)."""
+        rows = await self.store.query("SELECT batch_key FROM credentials WHERE batch_key IS NOT NULL")
+        return {r[0] for r in rows}
+
     async def credential(self, credential_id: str) -> dict[str, Any] | str:
         rows = await self.store.query("SELECT body, format FROM credentials WHERE id = ?", credential_id)
         if not rows:

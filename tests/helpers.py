@@ -131,7 +131,7 @@ def run_cli(group: str, location: tuple[str, Path], passphrase_file: Path, *args
     """``didvc <group> <option> <path> --passphrase-file F --json ARGS`` through click's runner."""
     from click.testing import CliRunner
 
-    from didvc.cli import main
+    from didvc_cli import main
 
     option, path = location
     arguments = [group, option, str(path), "--passphrase-file", str(passphrase_file), "--json", *args]

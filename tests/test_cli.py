@@ -6,8 +6,8 @@ import sys
 
 from click.testing import CliRunner
 
-from didvc.cli import main
 from didvc.keys import PublicKey
+from didvc_cli import main
 
 
 def test_keygen_prints_did_and_public_key_only() -> None:
@@ -42,7 +42,7 @@ def test_console_script_runs_as_a_subprocess() -> None:
         [
             sys.executable,
             "-m",
-            "didvc",
+            "didvc_cli",
             "resolve",
             "did:key:zQ3shokFTS3brHcDQrn82RUDfCZESWL1ZdCEJwekUDPQiYBme",
         ],
@@ -54,7 +54,7 @@ def test_console_script_runs_as_a_subprocess() -> None:
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["verificationMethod"][0]["type"] == "Multikey"
     bad = subprocess.run(
-        [sys.executable, "-m", "didvc", "resolve", "did:key:zBAD"],
+        [sys.executable, "-m", "didvc_cli", "resolve", "did:key:zBAD"],
         capture_output=True,
         text=True,
         timeout=60,

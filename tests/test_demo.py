@@ -7,7 +7,7 @@ import sys
 
 def test_demo_runs_and_every_step_holds() -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "didvc", "demo", "--json"],
+        [sys.executable, "-m", "didvc_cli", "demo", "--json"],
         capture_output=True,
         text=True,
         timeout=120,

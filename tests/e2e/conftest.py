@@ -35,7 +35,7 @@ class Processes:
         self, *args: str, check: bool = True, env: dict[str, str] | None = None
     ) -> subprocess.CompletedProcess[str]:
         done = subprocess.run(
-            [sys.executable, "-m", "didvc", *args],
+            [sys.executable, "-m", "didvc_cli", *args],
             cwd=self.workdir,
             env={**self.env, **(env or {})},
             capture_output=True,
@@ -93,7 +93,7 @@ class Processes:
             "--status-ttl",
             "1s",
         )
-        self.serve([sys.executable, "-m", "didvc", "issuer", "serve", "--port", str(port)], port)
+        self.serve([sys.executable, "-m", "didvc_cli", "issuer", "serve", "--port", str(port)], port)
         return dict(init)
 
     def stop(self) -> None:

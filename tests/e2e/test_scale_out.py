@@ -78,7 +78,7 @@ def test_two_issuers_one_postgresql_two_apis_one_redis(procs: Processes, service
 
     workers = [
         subprocess.Popen(
-            [sys.executable, "-m", "didvc", "issuer", "--json", "batch", f"{n}.jsonl"],
+            [sys.executable, "-m", "didvc_cli", "issuer", "--json", "batch", f"{n}.jsonl"],
             cwd=procs.workdir,
             env=procs.env,
             stdout=subprocess.PIPE,

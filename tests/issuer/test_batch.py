@@ -80,7 +80,7 @@ def test_killed_batch_completes_on_rerun_without_duplicates(tmp_path: Path) -> N
     args = [
         sys.executable,
         "-m",
-        "didvc",
+        "didvc_cli",
         "issuer",
         "--store",
         str(tmp_path / "i.db"),

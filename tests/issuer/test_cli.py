@@ -107,7 +107,7 @@ def test_as_a_subprocess(tmp_path: Path) -> None:
         "DIDVC_ISSUER_PASSPHRASE": "secret words",
     }
     init = subprocess.run(
-        [sys.executable, "-m", "didvc", "issuer", "init", "--base-url", "https://status.example"],
+        [sys.executable, "-m", "didvc_cli", "issuer", "init", "--base-url", "https://status.example"],
         env=env,
         capture_output=True,
         text=True,
@@ -116,7 +116,18 @@ def test_as_a_subprocess(tmp_path: Path) -> None:
     )
     assert init.returncode == 0, init.stderr
     issued = subprocess.run(
-        [sys.executable, "-m", "didvc", "issuer", "issue", Party().did, "--scope", "a", "--suite", "vc+jwt"],
+        [
+            sys.executable,
+            "-m",
+            "didvc_cli",
+            "issuer",
+            "issue",
+            Party().did,
+            "--scope",
+            "a",
+            "--suite",
+            "vc+jwt",
+        ],
         env=env,
         capture_output=True,
         text=True,
@@ -126,7 +137,7 @@ def test_as_a_subprocess(tmp_path: Path) -> None:
     assert issued.returncode == 0, issued.stderr
     assert issued.stdout.strip().count(".") == 2
     listed = subprocess.run(
-        [sys.executable, "-m", "didvc", "issuer", "list"],
+        [sys.executable, "-m", "didvc_cli", "issuer", "list"],
         env=env,
         capture_output=True,
         text=True,

@@ -130,7 +130,7 @@ async def test_cli_with_a_postgresql_store(database: str, tmp_path: Path) -> Non
 
     def cli(*args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [sys.executable, "-m", "didvc", "issuer", "--json", *args],
+            [sys.executable, "-m", "didvc_cli", "issuer", "--json", *args],
             env=env,
             capture_output=True,
             text=True,

@@ -193,7 +193,7 @@ def test_cli_verify(tmp_path: Path) -> None:
     bad = tmp_path / "bad.json"
     bad.write_text(json.dumps(bad_vc))
 
-    from didvc.cli import main
+    from didvc_cli import main
 
     runner = CliRunner()
     untrusted = runner.invoke(main, ["verify", str(good), "--json"])
@@ -206,7 +206,7 @@ def test_cli_verify(tmp_path: Path) -> None:
     assert refused.exit_code == 1
     assert json.loads(refused.output)["problems"][0]["code"] == "DATA_LOSS_DETECTION_ERROR"
     piped = subprocess.run(
-        [sys.executable, "-m", "didvc", "verify", "-", "--trust", issuer.did],
+        [sys.executable, "-m", "didvc_cli", "verify", "-", "--trust", issuer.did],
         input=good.read_bytes(),
         capture_output=True,
         timeout=60,
@@ -266,7 +266,7 @@ def test_malformed_presentations(vp: Any) -> None:
 def test_cli_verifies_presentations(tmp_path: Path) -> None:
     import asyncio
 
-    from didvc.cli import main
+    from didvc_cli import main
     from tests.helpers import agent_credential, request_token
 
     issuer, agent = Party(), Party()

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from didvc.cli import main
+from didvc_cli import main
 from tests.helpers import Party, agent_credential, lasting_agent_credential, run_cli, signed, trusting
 from verifier import Verifier
 
@@ -98,7 +98,7 @@ def test_present_as_a_subprocess_with_env_passphrase(tmp_path: Path) -> None:
         "DIDVC_WALLET_PASSPHRASE": "from the environment",
     }
     init = subprocess.run(
-        [sys.executable, "-m", "didvc", "wallet", "init"],
+        [sys.executable, "-m", "didvc_cli", "wallet", "init"],
         env=env,
         capture_output=True,
         text=True,
@@ -110,7 +110,7 @@ def test_present_as_a_subprocess_with_env_passphrase(tmp_path: Path) -> None:
         [
             sys.executable,
             "-m",
-            "didvc",
+            "didvc_cli",
             "wallet",
             "present",
             "--method",

@@ -1,4 +1,4 @@
-"""What every component's command group shares: running a coroutine and reporting failures."""
+"""What every command group shares: running a coroutine and reporting failures."""
 
 from __future__ import annotations
 

@@ -17,12 +17,12 @@ from typing import Any, TypeVar
 
 import click
 
-from didvc._cli_support import fail, run
 from didvc.encoding import strict_json_loads
 from didvc.errors import DidvcError
 from didvc.keys import KeyType
 from didvc.sealing import passphrase_from
-from wallet._wallet import Wallet, WalletError
+from didvc_cli.support import fail, run
+from wallet import Wallet, WalletError
 
 __all__ = ["wallet_group"]
 

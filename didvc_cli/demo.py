@@ -1,7 +1,7 @@
 """``didvc demo``: the three users' journey on one machine, embedded defaults only.
 
-Part of the composition root (like :mod:`didvc.cli`): it is the one place besides the CLI that
-uses every component. In a temporary directory an operator creates a did:web issuer served on
+Part of the composition root: it is the one place besides the commands that uses every
+component. In a temporary directory an operator creates a did:web issuer served on
 127.0.0.1, issues an agent a credential with scopes; the agent's wallet stores it; an aiohttp
 API protected by the middleware serves the agent; then the operator suspends, reinstates and
 revokes the credential and the API's answers follow. A replayed header and a request outside
@@ -67,8 +67,7 @@ async def run_demo(as_json: bool) -> bool:
     from aiohttp import web
 
     from didvc.sealing import KdfParams
-    from issuer import Issuer
-    from issuer._app import create_app
+    from issuer import Issuer, create_app
     from resolvers import default_resolver
     from verifier import VERIFICATION_RESULT, Policy, RouteRule, Verifier
     from wallet import Wallet, WalletSession

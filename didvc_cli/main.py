@@ -1,4 +1,5 @@
-"""The ``didvc`` command: the composition root that joins the component command groups."""
+"""The ``didvc`` root group: its own commands (resolve, keygen, verify, demo) and the groups of
+the issuer and the wallet."""
 
 from __future__ import annotations
 
@@ -10,8 +11,8 @@ from typing import Any, TypeVar
 import click
 
 from didvc import __version__
-from didvc._cli_support import run
 from didvc.keys import KeyPair, KeyType
+from didvc_cli.support import run
 
 T = TypeVar("T")
 
@@ -188,15 +189,15 @@ def _is_presentation(data: bytes) -> bool:
 @click.option("--json", "as_json", is_flag=True, help="Print the steps as JSON only.")
 def demo(as_json: bool) -> None:
     """Run the end-to-end demo on embedded defaults; exit 0 only if every expectation held."""
-    from didvc._demo import run_demo
+    from didvc_cli.demo import run_demo
 
     ok = run(lambda: run_demo(as_json), as_json)
     sys.exit(0 if ok else 1)
 
 
 def _add_component_groups() -> None:
-    from issuer._cli import issuer_group
-    from wallet._cli import wallet_group
+    from didvc_cli.issuer import issuer_group
+    from didvc_cli.wallet import wallet_group
 
     main.add_command(issuer_group, "issuer")
     main.add_command(wallet_group, "wallet")

@@ -19,12 +19,12 @@ from typing import Any, TypeVar
 
 import click
 
-from didvc._cli_support import fail, run
 from didvc.encoding import strict_json_loads
 from didvc.errors import DidvcError
 from didvc.keys import KeyType
 from didvc.sealing import passphrase_from
-from issuer._issuer import Issuer, IssuerError
+from didvc_cli.support import fail, run
+from issuer import Issuer, IssuerError
 
 __all__ = ["issuer_group"]
 
@@ -332,7 +332,7 @@ class _Progress:
 @click.pass_obj
 def batch(options: _Options, source: Path, out_file: Path | None, out_dir: Path | None, suite: str) -> None:
     """Issue a credential for every row of a CSV or JSONL file (re-run to resume)."""
-    from issuer._batch import read_rows
+    from issuer import read_rows
 
     try:
         rows = list(read_rows(source))
@@ -344,10 +344,7 @@ def batch(options: _Options, source: Path, out_file: Path | None, out_dir: Path 
 
     async def work(issuer: Issuer) -> dict[str, Any]:
         issued, skipped, failed = 0, 0, []
-        known = {
-            r[0]
-            for r in await issuer.store.query("SELECT batch_key FROM credentials WHERE batch_key IS NOT NULL")
-        }
+        known = await issuer.batch_keys()
         if out_dir is not None:
             out_dir.mkdir(parents=True, exist_ok=True)
         progress = _Progress(len(rows), quiet=options.as_json)
@@ -444,7 +441,7 @@ def serve(options: _Options, host: str, port: int, operator_token_file: str | No
     """Serve the DID document, the status lists and the agent context over HTTP."""
     from aiohttp import web
 
-    from issuer._app import create_app
+    from issuer import create_app
 
     token = Path(operator_token_file).read_text().strip() if operator_token_file else None
 

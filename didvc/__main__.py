@@ -1,3 +1,0 @@
-from didvc.cli import main
-
-main()

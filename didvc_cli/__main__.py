@@ -1,0 +1,3 @@
+from didvc_cli.main import main
+
+main()
