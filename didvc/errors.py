@@ -272,15 +272,26 @@ class ResolverUnreachableError(ResolutionError):
 
 
 class FetchError(DidvcError):
-    """A fetch that was refused (``refused``: a network rule said no) or failed (could not check)."""
+    """A fetch that failed, and why (``reason``):
+
+    - ``"forbidden"``: a network rule refused the URL, its address or a redirect;
+    - ``"too_large"``: the response is larger than the caller's bound;
+    - ``"media_type"``: the response is not one of the accepted media types;
+    - ``"http_status"``: the server answered another status than 200 (``status``);
+    - ``"unreachable"``: no answer (connection, timeout).
+
+    The first three are refusals (``refused``); the last two mean "could not check".
+    """
 
     code = "FETCH_ERROR"
+    REFUSALS = frozenset({"forbidden", "too_large", "media_type"})
 
-    def __init__(self, message: str, *, refused: bool, status: int | None = None) -> None:
+    def __init__(self, message: str, *, reason: str, status: int | None = None) -> None:
         super().__init__(message)
-        self.refused = refused
+        self.reason = reason
         self.status = status
-        self.could_not_check = not refused
+        self.refused = reason in self.REFUSALS
+        self.could_not_check = not self.refused
 
 
 class VerificationMethodError(DidvcError):

@@ -13,19 +13,83 @@ from __future__ import annotations
 
 import gzip
 import zlib
-from collections.abc import Iterator
-from typing import Final
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any, Final
 
 from didvc.encoding import multibase_decode, multibase_encode
-from didvc.errors import MalformedValueError, RangeError, StatusListLengthError
+from didvc.errors import (
+    MalformedValueError,
+    RangeError,
+    StatusListLengthError,
+    StatusVerificationError,
+)
 
-__all__ = ["DEFAULT_MAX_DECODED_BYTES", "MIN_ENTRIES", "StatusList"]
+__all__ = ["DEFAULT_MAX_DECODED_BYTES", "MIN_ENTRIES", "StatusEntry", "StatusList"]
 
 #: The spec's minimum number of entries in a list.
 MIN_ENTRIES: Final = 131_072
 #: Default cap on the decompressed size of a list: 16 MiB (2^27 one-bit entries).
 DEFAULT_MAX_DECODED_BYTES: Final = 16 * 1024 * 1024
 _MAX_STATUS_SIZE: Final = 8  # statusMessage may list at most 2^8 values in practice
+#: The list type each supported entry type points at.
+LIST_TYPES: Final = {
+    "BitstringStatusListEntry": "BitstringStatusList",
+    "StatusList2021Entry": "StatusList2021",
+}
+
+
+@dataclass(frozen=True)
+class StatusEntry:
+    """One ``credentialStatus`` entry, checked for shape (spec §2.1 BitstringStatusListEntry)."""
+
+    list_type: str  # "BitstringStatusList" or "StatusList2021"
+    purpose: str
+    list_url: str
+    index: int
+    size: int
+    messages: tuple[tuple[int, str], ...]  # (value, message) from statusMessage
+
+    @classmethod
+    def parse(cls, entry: Mapping[str, Any]) -> StatusEntry:
+        """https://www.w3.org/TR/vc-bitstring-status-list/#bitstringstatuslistentry"""
+        entry_type = entry.get("type")
+        list_type = LIST_TYPES.get(entry_type) if isinstance(entry_type, str) else None
+        if list_type is None:
+            raise StatusVerificationError(f"unsupported credentialStatus type {str(entry_type)[:60]!r}")
+        purpose = entry.get("statusPurpose")
+        url = entry.get("statusListCredential")
+        index = entry.get("statusListIndex")
+        if not isinstance(purpose, str) or not isinstance(url, str):
+            raise MalformedValueError("a status entry needs statusPurpose and statusListCredential")
+        if not isinstance(index, str) or not index.isdigit() or len(index) > 12:
+            raise MalformedValueError("statusListIndex must be a string of decimal digits")
+        size = entry.get("statusSize", 1)
+        if not isinstance(size, int) or isinstance(size, bool) or not 1 <= size <= _MAX_STATUS_SIZE:
+            raise MalformedValueError(f"statusSize must be an integer from 1 to {_MAX_STATUS_SIZE}")
+        raw_messages = entry.get("statusMessage")
+        if size > 1 and raw_messages is None:
+            raise MalformedValueError("a statusSize above 1 needs statusMessage")
+        messages = []
+        for item in raw_messages if isinstance(raw_messages, list) else []:
+            if isinstance(item, dict) and isinstance(item.get("status"), str):
+                try:
+                    messages.append((int(item["status"], 16), str(item.get("message"))))
+                except ValueError:
+                    continue
+        return cls(list_type, purpose, url, int(index), size, tuple(messages))
+
+    def message_for(self, value: int) -> str | None:
+        """The ``statusMessage`` text for a status value, if the entry gives one."""
+        return next((message for status, message in self.messages if status == value), None)
+
+    def decode_list(self, encoded_list: str, *, max_bytes: int = DEFAULT_MAX_DECODED_BYTES) -> StatusList:
+        """The list this entry reads, from its ``encodedList``. StatusList2021 lists are plain
+        base64url (GZIP data always starts "H4s"); Bitstring Status List ones carry the
+        multibase prefix "u"."""
+        if self.list_type == "StatusList2021" and not encoded_list.startswith("u"):
+            encoded_list = "u" + encoded_list.rstrip("=")
+        return StatusList.decode(encoded_list, status_size=self.size, max_bytes=max_bytes)
 
 
 class StatusList:

@@ -8,8 +8,20 @@
 from __future__ import annotations
 
 from didvc.did import DidResolver as Resolver
+from didvc.errors import (
+    FetchError,
+    ForbiddenTargetError,
+    InvalidDidDocumentError,
+    InvalidDidError,
+    MethodNotSupportedError,
+    NotFoundError,
+    RepresentationNotSupportedError,
+    ResolutionError,
+    ResolverUnreachableError,
+)
 from resolvers._base import CachingResolver, ResolverRegistry, StaticResolver
-from resolvers._http import FetchError, FetchPolicy, GuardedFetcher
+from resolvers._fetch import Fetched, Fetcher, MemoryFetcher
+from resolvers._http import FetchPolicy, GuardedFetcher
 from resolvers.jwk import JwkResolver, did_jwk_document, did_jwk_from_public_key
 from resolvers.key import KeyResolver, did_key_document, did_key_from_public_key
 from resolvers.web import WebResolver, did_web_url
@@ -18,6 +30,17 @@ __all__ = [
     "CachingResolver",
     "FetchError",
     "FetchPolicy",
+    "Fetched",
+    "Fetcher",
+    "ForbiddenTargetError",
+    "InvalidDidDocumentError",
+    "InvalidDidError",
+    "MemoryFetcher",
+    "MethodNotSupportedError",
+    "NotFoundError",
+    "RepresentationNotSupportedError",
+    "ResolutionError",
+    "ResolverUnreachableError",
     "GuardedFetcher",
     "JwkResolver",
     "KeyResolver",
@@ -35,18 +58,23 @@ __all__ = [
 
 
 def default_resolver(
-    *, ttl: float = 300.0, allow_http: bool = False, allow_loopback: bool = False, timeout: float = 5.0
+    *,
+    ttl: float = 300.0,
+    allow_http: bool = False,
+    allow_loopback: bool = False,
+    timeout: float = 5.0,
+    fetcher: Fetcher | None = None,
 ) -> CachingResolver:
     """did:key, did:jwk and did:web, cached for ``ttl`` seconds.
 
-    ``allow_http``/``allow_loopback`` relax the did:web network rules for loopback tests and
-    demos only; never in production.
+    did:web documents come through ``fetcher`` (default: the network under the guarded rules).
+    ``allow_http``/``allow_loopback`` relax those rules for loopback tests and demos only; never
+    in production.
     """
-    web = WebResolver(
-        policy=FetchPolicy(
-            allow_http=allow_http, allow_loopback=allow_loopback, timeout=timeout, max_bytes=256 * 1024
-        )
+    fetcher = fetcher or GuardedFetcher(
+        FetchPolicy(allow_http=allow_http, allow_loopback=allow_loopback, timeout=timeout)
     )
+    web = WebResolver(fetcher=fetcher, allow_http=allow_http)
     return CachingResolver(
         ResolverRegistry({"key": KeyResolver(), "jwk": JwkResolver(), "web": web}), ttl=ttl
     )

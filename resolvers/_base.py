@@ -8,12 +8,11 @@ in a bounded LRU and makes concurrent resolutions of one DID share one underlyin
 
 from __future__ import annotations
 
-import asyncio
 import time
-from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from didvc.cache import TtlCache
 from didvc.did import DidDocument, DidResolver, parse_did
 from didvc.errors import InvalidDidDocumentError, MethodNotSupportedError, NotFoundError
 
@@ -84,10 +83,7 @@ class CachingResolver:
     ) -> None:
         self._inner = inner
         self._ttl = ttl
-        self._maxsize = maxsize
-        self._clock = clock
-        self._cache: OrderedDict[str, tuple[float, DidDocument]] = OrderedDict()
-        self._pending: dict[str, asyncio.Future[DidDocument]] = {}
+        self._cache = TtlCache[str, DidDocument](maxsize=maxsize, clock=clock)
 
     def clear(self) -> None:
         self._cache.clear()
@@ -98,27 +94,11 @@ class CachingResolver:
             await close()
 
     async def resolve(self, did: str) -> DidDocument:
-        entry = self._cache.get(did)
-        now = self._clock()
-        if entry is not None and entry[0] > now:
-            self._cache.move_to_end(did)
-            return entry[1]
-        pending = self._pending.get(did)
-        if pending is not None:
-            return await asyncio.shield(pending)
-        future: asyncio.Future[DidDocument] = asyncio.get_running_loop().create_future()
-        self._pending[did] = future
-        try:
-            document = await self._inner.resolve(did)
-        except BaseException as exc:
-            future.set_exception(exc)
-            future.exception()  # mark retrieved: waiters, if any, re-raise it themselves
-            raise
-        finally:
-            del self._pending[did]
-        future.set_result(document)
-        self._cache[did] = (self._clock() + self._ttl, document)
-        self._cache.move_to_end(did)
-        while len(self._cache) > self._maxsize:
-            self._cache.popitem(last=False)
-        return document
+        document = self._cache.get(did)
+        if document is not None:
+            return document
+
+        async def load() -> tuple[DidDocument, float]:
+            return await self._inner.resolve(did), self._ttl
+
+        return await self._cache.get_or_load(did, load)

@@ -25,26 +25,21 @@ from aiohttp.abc import AbstractResolver, ResolveResult
 from aiohttp.resolver import DefaultResolver
 
 from didvc.errors import FetchError
+from resolvers._fetch import Fetched
 
-__all__ = ["FetchError", "FetchPolicy", "Fetched", "GuardedFetcher", "address_allowed"]
+__all__ = ["FetchPolicy", "GuardedFetcher", "address_allowed"]
 
 
 @dataclass(frozen=True)
 class FetchPolicy:
+    """The network rules of a :class:`GuardedFetcher`. ``max_bytes`` caps every response; each
+    caller also states its own, smaller bound (a DID document 256 KiB, a status list 4 MiB)."""
+
     allow_http: bool = False
     allow_loopback: bool = False
     timeout: float = 5.0
-    max_bytes: int = 1024 * 1024
+    max_bytes: int = 4 * 1024 * 1024
     max_redirects: int = 3
-
-
-@dataclass(frozen=True)
-class Fetched:
-    url: str
-    status: int
-    content_type: str
-    body: bytes
-    headers: dict[str, str]
 
 
 def address_allowed(address: str, *, allow_loopback: bool) -> bool:
@@ -73,7 +68,7 @@ class _GuardedResolver(AbstractResolver):
             r for r in results if address_allowed(r["host"], allow_loopback=self._policy.allow_loopback)
         ]
         if not allowed:
-            raise FetchError(f"{host} resolves to no allowed address", refused=True)
+            raise FetchError(f"{host} resolves to no allowed address", reason="forbidden")
         return allowed
 
     async def close(self) -> None:
@@ -81,7 +76,8 @@ class _GuardedResolver(AbstractResolver):
 
 
 class GuardedFetcher:
-    """Fetches documents under a :class:`FetchPolicy`; one aiohttp session, created lazily."""
+    """A :class:`~resolvers.Fetcher` over the network under a :class:`FetchPolicy`; one aiohttp
+    session, created lazily."""
 
     def __init__(self, policy: FetchPolicy | None = None) -> None:
         self.policy = policy or FetchPolicy()
@@ -106,20 +102,21 @@ class GuardedFetcher:
             parts = urlsplit(url)
             parts.port  # noqa: B018 - raises on a malformed port
         except ValueError:
-            raise FetchError(f"malformed URL {url[:100]!r}", refused=True) from None
+            raise FetchError(f"malformed URL {url[:100]!r}", reason="forbidden") from None
         if parts.scheme == "http" and not self.policy.allow_http:
-            raise FetchError("plain http is not allowed", refused=True)
+            raise FetchError("plain http is not allowed", reason="forbidden")
         if parts.scheme not in ("https", "http") or not parts.hostname or parts.username or parts.password:
-            raise FetchError(f"not an allowed URL: {url[:100]!r}", refused=True)
+            raise FetchError(f"not an allowed URL: {url[:100]!r}", reason="forbidden")
         try:
             ipaddress.ip_address(parts.hostname)
         except ValueError:
             return
         if not address_allowed(parts.hostname, allow_loopback=self.policy.allow_loopback):
-            raise FetchError(f"address {parts.hostname} is not allowed", refused=True)
+            raise FetchError(f"address {parts.hostname} is not allowed", reason="forbidden")
 
-    async def fetch(self, url: str, *, accept: Iterable[str]) -> Fetched:
-        """GET ``url`` under the policy; raises :class:`FetchError`."""
+    async def fetch(self, url: str, *, accept: Iterable[str], max_bytes: int) -> Fetched:
+        """GET ``url`` under the policy, at most ``max_bytes`` (and the policy's own bound) long;
+        raises :class:`FetchError`."""
         accepted = {a.lower() for a in accept}
         client = await self._client()
         for _ in range(self.policy.max_redirects + 1):
@@ -131,26 +128,27 @@ class GuardedFetcher:
                     if response.status in (301, 302, 303, 307, 308):
                         location = response.headers.get("Location")
                         if not location:
-                            raise FetchError("redirect without Location", refused=True)
+                            raise FetchError("redirect without Location", reason="forbidden")
                         url = urljoin(url, location)
                         continue
                     if response.status != 200:
                         raise FetchError(
-                            f"HTTP {response.status} from {url[:100]}", refused=False, status=response.status
+                            f"HTTP {response.status} from {url[:100]}",
+                            reason="http_status",
+                            status=response.status,
                         )
                     content_type = response.content_type.lower()
                     if content_type not in accepted:
-                        raise FetchError(f"unexpected content type {content_type!r}", refused=True)
+                        raise FetchError(f"unexpected content type {content_type!r}", reason="media_type")
+                    limit = min(max_bytes, self.policy.max_bytes)
                     declared = response.content_length
-                    if declared is not None and declared > self.policy.max_bytes:
-                        raise FetchError(f"response larger than {self.policy.max_bytes} bytes", refused=True)
+                    if declared is not None and declared > limit:
+                        raise FetchError(f"response larger than {limit} bytes", reason="too_large")
                     body = bytearray()
                     async for chunk in response.content.iter_chunked(65536):
                         body.extend(chunk)
-                        if len(body) > self.policy.max_bytes:
-                            raise FetchError(
-                                f"response larger than {self.policy.max_bytes} bytes", refused=True
-                            )
+                        if len(body) > limit:
+                            raise FetchError(f"response larger than {limit} bytes", reason="too_large")
                     headers = {k.lower(): v for k, v in response.headers.items()}
                     return Fetched(url, response.status, content_type, bytes(body), headers)
             except FetchError:
@@ -162,6 +160,6 @@ class GuardedFetcher:
                 if isinstance(cause, FetchError):
                     raise cause from None
                 raise FetchError(
-                    f"could not fetch {url[:100]}: {type(exc).__name__}", refused=False
+                    f"could not fetch {url[:100]}: {type(exc).__name__}", reason="unreachable"
                 ) from None
-        raise FetchError(f"more than {self.policy.max_redirects} redirects", refused=True)
+        raise FetchError(f"more than {self.policy.max_redirects} redirects", reason="forbidden")

@@ -17,6 +17,7 @@ from didvc.did import DidDocument, parse_did
 from didvc.encoding import strict_json_loads
 from didvc.errors import (
     DidvcError,
+    FetchError,
     ForbiddenTargetError,
     InvalidDidDocumentError,
     InvalidDidError,
@@ -24,7 +25,8 @@ from didvc.errors import (
     RepresentationNotSupportedError,
     ResolverUnreachableError,
 )
-from resolvers._http import FetchError, FetchPolicy, GuardedFetcher
+from resolvers._fetch import Fetcher
+from resolvers._http import FetchPolicy, GuardedFetcher
 
 __all__ = ["WebResolver", "did_web_url"]
 
@@ -60,26 +62,36 @@ def did_web_url(did: str) -> str:
 
 
 class WebResolver:
-    """Resolves did:web over the guarded fetcher. Plain http only with ``allow_http`` (tests)."""
+    """Resolves did:web through a :class:`~resolvers.Fetcher` (the guarded one by default).
+    With ``allow_http`` (loopback tests and demos only) the document is asked for over plain
+    http."""
 
-    def __init__(self, *, fetcher: GuardedFetcher | None = None, policy: FetchPolicy | None = None) -> None:
-        self.fetcher = fetcher or GuardedFetcher(policy or FetchPolicy(max_bytes=MAX_DOCUMENT_BYTES))
+    def __init__(
+        self,
+        *,
+        fetcher: Fetcher | None = None,
+        policy: FetchPolicy | None = None,
+        allow_http: bool | None = None,
+    ) -> None:
+        policy = policy or FetchPolicy()
+        self.fetcher: Fetcher = fetcher or GuardedFetcher(policy)
+        self.allow_http = policy.allow_http if allow_http is None else allow_http
 
     async def close(self) -> None:
         await self.fetcher.close()
 
     async def resolve(self, did: str) -> DidDocument:
         url = did_web_url(did)
-        if self.fetcher.policy.allow_http and url.startswith("https://"):
+        if self.allow_http and url.startswith("https://"):
             url = "http://" + url[len("https://") :]
         try:
-            fetched = await self.fetcher.fetch(url, accept=_ACCEPT)
+            fetched = await self.fetcher.fetch(url, accept=_ACCEPT, max_bytes=MAX_DOCUMENT_BYTES)
         except FetchError as exc:
             if exc.status in (404, 410):
                 raise NotFoundError(f"{did} has no DID document ({exc})") from None
-            if exc.refused and "content type" in str(exc):
+            if exc.reason == "media_type":
                 raise RepresentationNotSupportedError(str(exc)) from None
-            if exc.refused and "larger than" in str(exc):
+            if exc.reason == "too_large":
                 raise InvalidDidDocumentError(str(exc)) from None
             if exc.refused:
                 raise ForbiddenTargetError(

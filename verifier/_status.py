@@ -11,26 +11,26 @@ otherwise.
 
 from __future__ import annotations
 
-import asyncio
+import functools
 import re
 import time
-from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Final
 
+from didvc.cache import TtlCache
 from didvc.credentials import CredentialInfo, check_validity_period
 from didvc.errors import (
     CredentialRevokedError,
     CredentialSuspendedError,
     DidvcError,
-    MalformedValueError,
+    FetchError,
     StatusRetrievalError,
     StatusVerificationError,
 )
-from didvc.status import StatusList
-from resolvers import FetchError, GuardedFetcher
+from didvc.status import StatusEntry, StatusList
+from resolvers import Fetcher
 from verifier._credentials import CredentialChecker
 from verifier._policy import Policy
 
@@ -44,11 +44,9 @@ _ACCEPT: Final = (
     "application/json",
     "application/jwt",
 )
-_ENTRY_TYPES: Final = {
-    "BitstringStatusListEntry": "BitstringStatusList",
-    "StatusList2021Entry": "StatusList2021",
-}
 _MAX_AGE: Final = re.compile(r"max-age=(\d+)")
+#: The largest status list credential fetched: a 16 MiB list compresses far below this.
+MAX_LIST_CREDENTIAL_BYTES: Final = 4 << 20
 
 
 @dataclass(frozen=True)
@@ -59,127 +57,68 @@ class StatusOutcome:
 
 
 @dataclass
-class _CachedList:
+class _VerifiedList:
+    """A fetched status list credential that verified; its bitstring decoded once per size."""
+
     issuer: str
     purposes: frozenset[str]
-    encoded: str
     list_type: str
-    expires: float
-    decoded: dict[int, StatusList]
+    encoded: str
+    decoded: dict[int, StatusList] = field(default_factory=dict)
+
+    def read(self, entry: StatusEntry) -> int:
+        status_list = self.decoded.get(entry.size)
+        if status_list is None:
+            status_list = self.decoded[entry.size] = entry.decode_list(self.encoded)
+        return status_list.get(entry.index)
 
 
 class StatusChecker:
-    """Checks credential status entries; ``credentials`` verifies the fetched list credentials."""
+    """Checks credential status entries: lists come through ``fetcher`` (at most ``max_bytes``
+    each) and are verified by ``credentials``."""
 
     def __init__(
         self,
-        fetcher: GuardedFetcher,
+        fetcher: Fetcher,
         credentials: CredentialChecker,
         *,
+        max_bytes: int = MAX_LIST_CREDENTIAL_BYTES,
         default_ttl: float = 300.0,
         max_lists: int = 1024,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.fetcher = fetcher
         self._credentials = credentials
+        self._max_bytes = max_bytes
         self._default_ttl = default_ttl
-        self._max_lists = max_lists
-        self._clock = clock
-        self._cache: OrderedDict[str, _CachedList] = OrderedDict()
-        self._pending: dict[str, asyncio.Future[_CachedList]] = {}
+        self._lists = TtlCache[str, _VerifiedList](maxsize=max_lists, clock=clock)
 
     def clear(self) -> None:
-        self._cache.clear()
+        self._lists.clear()
 
     async def check(self, info: CredentialInfo, *, policy: Policy, now: datetime) -> list[StatusOutcome]:
         """Check every status entry of a verified credential; raises the first problem. A list
         is verified (under ``policy``'s suites and work budget, at ``now``) when fetched."""
         outcomes = []
-        for entry in info.status:
-            outcomes.append(await self._check_entry(entry, info.issuer, policy, now))
+        for raw in info.status:
+            entry = StatusEntry.parse(raw)
+            verified = self._lists.get(entry.list_url) or await self._lists.get_or_load(
+                entry.list_url, functools.partial(self._fetch, entry.list_url, policy, now)
+            )
+            outcomes.append(_read(entry, verified, info.issuer))
         return outcomes
 
-    async def _check_entry(
-        self, entry: dict[str, Any], issuer: str, policy: Policy, now: datetime
-    ) -> StatusOutcome:
-        entry_type = entry.get("type")
-        list_type = _ENTRY_TYPES.get(entry_type) if isinstance(entry_type, str) else None
-        if list_type is None:
-            raise StatusVerificationError(f"unsupported credentialStatus type {str(entry_type)[:60]!r}")
-        purpose = entry.get("statusPurpose")
-        url = entry.get("statusListCredential")
-        index_text = entry.get("statusListIndex")
-        if not isinstance(purpose, str) or not isinstance(url, str):
-            raise MalformedValueError("a status entry needs statusPurpose and statusListCredential")
-        if not isinstance(index_text, str) or not index_text.isdigit() or len(index_text) > 12:
-            raise MalformedValueError("statusListIndex must be a string of decimal digits")
-        size = entry.get("statusSize", 1)
-        if not isinstance(size, int) or isinstance(size, bool) or not 1 <= size <= 8:
-            raise MalformedValueError("statusSize must be an integer from 1 to 8")
-        if size > 1 and "statusMessage" not in entry:
-            raise MalformedValueError("a statusSize above 1 needs statusMessage")
-
-        cached = await self._list(url, policy, now)
-        if cached.issuer != issuer:
-            raise StatusVerificationError(
-                "the status list was issued by someone other than the credential's issuer"
-            )
-        if purpose not in cached.purposes:
-            raise StatusVerificationError(f"the status list is not for the purpose {purpose!r}")
-        if cached.list_type != list_type:
-            raise StatusVerificationError("status entry and status list types differ")
-        status_list = cached.decoded.get(size)
-        if status_list is None:
-            status_list = _decode(cached.encoded, size, list_type)
-            cached.decoded[size] = status_list
-        value = status_list.get(int(index_text))
-        if value and purpose == "revocation":
-            raise CredentialRevokedError("the credential has been revoked")
-        if value and purpose == "suspension":
-            raise CredentialSuspendedError("the credential is suspended")
-        message = None
-        for item in entry.get("statusMessage", []) if isinstance(entry.get("statusMessage"), list) else []:
-            if isinstance(item, dict) and isinstance(item.get("status"), str):
-                try:
-                    if int(item["status"], 16) == value:
-                        message = str(item.get("message"))
-                except ValueError:
-                    continue
-        return StatusOutcome(purpose, value, message)
-
-    async def _list(self, url: str, policy: Policy, now: datetime) -> _CachedList:
-        cached = self._cache.get(url)
-        if cached is not None and cached.expires > self._clock():
-            self._cache.move_to_end(url)
-            return cached
-        pending = self._pending.get(url)
-        if pending is not None:
-            return await asyncio.shield(pending)
-        future: asyncio.Future[_CachedList] = asyncio.get_running_loop().create_future()
-        self._pending[url] = future
+    async def _fetch(self, url: str, policy: Policy, now: datetime) -> tuple[_VerifiedList, float]:
+        """The list credential at ``url``, verified, and how long it may be cached: its ``ttl``
+        or the HTTP ``max-age``, whichever is shorter, at most ``default_ttl``."""
         try:
-            fresh = await self._fetch(url, policy, now)
-        except BaseException as exc:
-            future.set_exception(exc)
-            future.exception()
-            raise
-        finally:
-            del self._pending[url]
-        future.set_result(fresh)
-        self._cache[url] = fresh
-        while len(self._cache) > self._max_lists:
-            self._cache.popitem(last=False)
-        return fresh
-
-    async def _fetch(self, url: str, policy: Policy, now: datetime) -> _CachedList:
-        try:
-            fetched = await self.fetcher.fetch(url, accept=_ACCEPT)
+            fetched = await self.fetcher.fetch(url, accept=_ACCEPT, max_bytes=self._max_bytes)
         except FetchError as exc:
             if exc.refused:
                 raise StatusVerificationError(f"refused to fetch the status list: {exc}") from None
             raise StatusRetrievalError(f"could not fetch the status list {url[:100]}: {exc}") from None
         try:
-            loaded, info = self._credentials.load(fetched.body, max_bytes=self.fetcher.policy.max_bytes)
+            loaded, info = self._credentials.load(fetched.body, max_bytes=self._max_bytes)
             skew = timedelta(seconds=policy.clock_skew)
             await self._credentials.prove(loaded, info, policy=policy, now=now, skew=skew)
             check_validity_period(info, now=now, max_clock_skew=skew)
@@ -205,24 +144,27 @@ class StatusChecker:
         max_age = _MAX_AGE.search(fetched.headers.get("cache-control", ""))
         if max_age:
             ttl = min(ttl, float(max_age.group(1)))
-        return _CachedList(
-            issuer=info.issuer,
-            purposes=purpose_set,
-            encoded=encoded,
-            list_type=list_type,
-            expires=self._clock() + ttl,
-            decoded={},
+        return _VerifiedList(info.issuer, purpose_set, list_type, encoded), ttl
+
+
+def _read(entry: StatusEntry, verified: _VerifiedList, issuer: str) -> StatusOutcome:
+    """https://www.w3.org/TR/vc-bitstring-status-list/#validate-algorithm steps 6-14."""
+    if verified.issuer != issuer:
+        raise StatusVerificationError(
+            "the status list was issued by someone other than the credential's issuer"
         )
+    if entry.purpose not in verified.purposes:
+        raise StatusVerificationError(f"the status list is not for the purpose {entry.purpose!r}")
+    if verified.list_type != entry.list_type:
+        raise StatusVerificationError("status entry and status list types differ")
+    value = verified.read(entry)
+    if value and entry.purpose == "revocation":
+        raise CredentialRevokedError("the credential has been revoked")
+    if value and entry.purpose == "suspension":
+        raise CredentialSuspendedError("the credential is suspended")
+    return StatusOutcome(entry.purpose, value, entry.message_for(value))
 
 
 def _has_type(subject: dict[str, Any], name: str) -> bool:
     types = subject.get("type")
     return name in (types if isinstance(types, list) else [types])
-
-
-def _decode(encoded: str, size: int, list_type: str) -> StatusList:
-    # StatusList2021 lists are plain base64url (GZIP data always starts "H4s"); Bitstring Status
-    # List ones carry the multibase prefix "u".
-    if list_type == "StatusList2021" and not encoded.startswith("u"):
-        encoded = "u" + encoded.rstrip("=")
-    return StatusList.decode(encoded, status_size=size)

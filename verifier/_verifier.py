@@ -16,7 +16,7 @@ from typing import Any
 from aiohttp.typedefs import Middleware
 
 from didvc.did import DidResolver
-from resolvers import FetchPolicy, GuardedFetcher
+from resolvers import Fetcher, FetchPolicy, GuardedFetcher
 from verifier._credentials import CredentialChecker
 from verifier._middleware import middleware
 from verifier._pipeline import NonceCheck, Pipeline, Request
@@ -45,6 +45,8 @@ class Verifier:
     - ``replay_cache``: where token ids are remembered (default: in memory; use
       :class:`RedisReplayCache` for a fleet).
     - ``clock``: the current time, injectable for tests.
+    - ``fetcher``: where did:web documents and status lists come from (default: the network,
+      under the guarded rules; :class:`~resolvers.MemoryFetcher` serves them from memory in tests).
     - ``allow_http``/``allow_loopback``: relax the network rules for did:web and status lists,
       for loopback tests and demos only.
     - ``proof_cache_size``/``proof_cache_bytes``/``proof_cache_ttl``: the bounds of the caches of
@@ -63,6 +65,7 @@ class Verifier:
         replay_cache: ReplayCache | None = None,
         clock: Callable[[], datetime] = _now,
         status_checker: StatusChecker | None = None,
+        fetcher: Fetcher | None = None,
         allow_http: bool = False,
         allow_loopback: bool = False,
         proof_cache_size: int = 4096,
@@ -70,11 +73,14 @@ class Verifier:
         proof_cache_bytes: int = 64 << 20,
         isolate_canonicalization: bool = True,
     ) -> None:
-        self._owns_resolver = resolver is None
+        self._owns_fetcher = fetcher is None
+        self.fetcher = fetcher or GuardedFetcher(
+            FetchPolicy(allow_http=allow_http, allow_loopback=allow_loopback)
+        )
         if resolver is None:
             from resolvers import default_resolver
 
-            resolver = default_resolver(allow_http=allow_http, allow_loopback=allow_loopback)
+            resolver = default_resolver(fetcher=self.fetcher, allow_http=allow_http)
         self.resolver = resolver
         self.policy = policy or Policy()
         if self.policy.trust_any_issuer:
@@ -88,12 +94,7 @@ class Verifier:
             cache_ttl=proof_cache_ttl,
             isolate=isolate_canonicalization,
         )
-        self.status = status_checker or StatusChecker(
-            GuardedFetcher(
-                FetchPolicy(allow_http=allow_http, allow_loopback=allow_loopback, max_bytes=4 << 20)
-            ),
-            self.credentials,
-        )
+        self.status = status_checker or StatusChecker(self.fetcher, self.credentials)
         if isolate_canonicalization:
             shared_worker().start()  # its imports take a while: not on the first request
         self._settled = SettledPresentations(
@@ -112,12 +113,9 @@ class Verifier:
         )
 
     async def close(self) -> None:
-        """Close the HTTP sessions this verifier opened (status lists, and did:web if it made
-        its own resolver) and its worker thread."""
-        await self.status.fetcher.close()
-        close = getattr(self.resolver, "close", None)
-        if self._owns_resolver and close is not None:
-            await close()
+        """Close the HTTP session this verifier opened (did:web and status lists)."""
+        if self._owns_fetcher:
+            await self.fetcher.close()
 
     async def __aenter__(self) -> Verifier:
         return self

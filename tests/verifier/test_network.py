@@ -289,7 +289,7 @@ async def test_guarded_fetcher_rejects_odd_urls() -> None:
         "http://[::ffff:10.0.0.1]/",
     ]:
         with pytest.raises(Exception) as info:
-            await fetcher.fetch(url, accept=["application/json"])
+            await fetcher.fetch(url, accept=["application/json"], max_bytes=1024)
         assert getattr(info.value, "refused", False), url
     await fetcher.close()
 

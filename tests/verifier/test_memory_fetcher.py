@@ -1,0 +1,112 @@
+"""The MemoryFetcher test double: a did:web issuer and its status lists served from memory, as
+an API built on didvc would test its verifier without a network."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from didvc.keys import KeyPair, KeySigner
+from didvc.proofs import add_proof
+from didvc.status import StatusList
+from resolvers import MemoryFetcher
+from tests.helpers import NOW, Party, agent_credential, request_token, signed, trusting
+from verifier import Verifier
+
+API = dict(audience="https://api.example", method="GET", url="https://api.example/orders")
+DID = "did:web:issuer.example"
+LIST_URL = "https://issuer.example/status/1"
+
+
+def _issuer(fetcher: MemoryFetcher) -> Party:
+    party = Party.__new__(Party)
+    party.pair = KeyPair.generate()
+    party.did = DID
+    party.key_id = f"{DID}#key-1"
+    party.signer = KeySigner(party.pair, party.key_id)
+    method = {
+        "id": party.key_id,
+        "type": "Multikey",
+        "controller": DID,
+        "publicKeyMultibase": party.pair.public_key.to_multikey(),
+    }
+    document = {
+        "@context": ["https://www.w3.org/ns/did/v1", "https://w3id.org/security/multikey/v1"],
+        "id": DID,
+        "verificationMethod": [method],
+        "assertionMethod": [party.key_id],
+    }
+    fetcher.add("https://issuer.example/.well-known/did.json", document, content_type="application/did+json")
+    return party
+
+
+async def _publish(fetcher: MemoryFetcher, issuer: Party, bits: StatusList) -> None:
+    list_credential = {
+        "@context": ["https://www.w3.org/ns/credentials/v2"],
+        "id": LIST_URL,
+        "type": ["VerifiableCredential", "BitstringStatusListCredential"],
+        "issuer": DID,
+        "validFrom": "2026-01-01T00:00:00Z",
+        "credentialSubject": {
+            "id": f"{LIST_URL}#list",
+            "type": "BitstringStatusList",
+            "statusPurpose": "revocation",
+            "encodedList": bits.encode(),
+        },
+    }
+    signed_list = await add_proof(list_credential, issuer.signer, created=NOW)
+    fetcher.add(LIST_URL, signed_list, content_type="application/vc+ld+json")
+
+
+async def _credential(issuer: Party, agent: Party) -> dict[str, Any]:
+    body = agent_credential(issuer, agent.did, ["orders:read"])
+    body["credentialStatus"] = {
+        "id": f"{LIST_URL}#7",
+        "type": "BitstringStatusListEntry",
+        "statusPurpose": "revocation",
+        "statusListIndex": "7",
+        "statusListCredential": LIST_URL,
+    }
+    return await signed(body, issuer)
+
+
+async def test_did_web_and_status_lists_from_memory() -> None:
+    fetcher = MemoryFetcher()
+    issuer, agent, bits = _issuer(fetcher), Party(), StatusList()
+    await _publish(fetcher, issuer, bits)
+    vc = await _credential(issuer, agent)
+    async with Verifier(fetcher=fetcher, policy=trusting(DID), clock=lambda: NOW) as verifier:
+        for _ in range(3):
+            result = await verifier.verify_presentation(await request_token(agent, [vc]), **API)
+            assert result.verified, result.problems
+        assert fetcher.hits == {"https://issuer.example/.well-known/did.json": 1, LIST_URL: 1}
+
+        bits.set(7, 1)
+        await _publish(fetcher, issuer, bits)
+        verifier.status.clear()
+        result = await verifier.verify_presentation(await request_token(agent, [vc]), **API)
+        assert [code for code, _ in result.problems] == ["CREDENTIAL_REVOKED_ERROR"]
+
+
+async def test_a_missing_list_could_not_be_checked_and_a_huge_one_is_refused() -> None:
+    fetcher = MemoryFetcher()
+    issuer, agent = _issuer(fetcher), Party()
+    vc = await _credential(issuer, agent)
+    async with Verifier(fetcher=fetcher, policy=trusting(DID), clock=lambda: NOW) as verifier:
+        result = await verifier.verify_presentation(await request_token(agent, [vc]), **API)
+        assert [code for code, _ in result.problems] == ["STATUS_RETRIEVAL_ERROR"]
+        assert result.could_not_check
+
+        fetcher.add(LIST_URL, b"{" + b" " * (5 << 20) + b"}", content_type="application/vc+ld+json")
+        result = await verifier.verify_presentation(await request_token(agent, [vc]), **API)
+        assert [code for code, _ in result.problems] == ["STATUS_VERIFICATION_ERROR"]
+        assert not result.could_not_check
+
+
+async def test_a_did_document_of_the_wrong_media_type_is_not_supported() -> None:
+    fetcher = MemoryFetcher()
+    issuer, agent = _issuer(fetcher), Party()
+    fetcher.add("https://issuer.example/.well-known/did.json", "<html/>", content_type="text/html")
+    vc = await signed(agent_credential(issuer, agent.did, ["orders:read"]), issuer)
+    async with Verifier(fetcher=fetcher, policy=trusting(DID), clock=lambda: NOW) as verifier:
+        result = await verifier.verify_presentation(await request_token(agent, [vc]), **API)
+    assert [code for code, _ in result.problems] == ["representationNotSupported"]
