@@ -6,16 +6,11 @@
 ...         response = await http.get("https://api.example/orders")
 """
 
+from didvc.errors import WalletCorruptedError, WalletError, WalletLockedError
 from didvc.sealing import KdfParams, WrongPassphraseError, passphrase_from
 from wallet._client import WalletSession
-from wallet._wallet import (
-    CredentialRecord,
-    DidRecord,
-    Wallet,
-    WalletCorruptedError,
-    WalletError,
-    WalletLockedError,
-)
+from wallet._store import CredentialRecord, DidRecord
+from wallet._wallet import Wallet
 
 __all__ = [
     "CredentialRecord",

@@ -336,6 +336,25 @@ async def test_data_integrity_presentation(tmp_path: Path) -> None:
         assert [c for c, _ in result.problems] == ["INVALID_CHALLENGE_ERROR"]
 
 
+async def test_credentials_are_checked_by_the_verifier_passed_in(tmp_path: Path) -> None:
+    from datetime import timedelta
+
+    later = NOW + timedelta(days=365 * 200)  # the verifier's clock is past every validUntil
+    verifier = Verifier(resolver=default_resolver(), clock=lambda: later, isolate_canonicalization=False)
+    wallet = await Wallet.open(tmp_path / "w", passphrase="pw", kdf=FAST, verifier=verifier)
+    async with wallet:
+        did = await wallet.create_did()
+        vc = await signed(agent_credential(ISSUER, did, ["a"]), ISSUER)
+        first = await wallet.store_credential(vc)
+        second = await wallet.store_credential(vc)
+    for record in (first, second):
+        assert [w.split(":")[0] for w in record.warnings] == ["CREDENTIAL_EXPIRED_ERROR"]
+    # the wallet closed; the verifier is still the caller's, and still works
+    result = await verifier.check_credential(vc)
+    assert [p.code for p in result.problems] == ["CREDENTIAL_EXPIRED_ERROR"]
+    await verifier.close()
+
+
 async def test_backup_round_trip(tmp_path: Path) -> None:
     async with await _open(tmp_path / "w") as wallet:
         did = await wallet.create_did()

@@ -1,0 +1,86 @@
+"""Presentations: which credentials a request gets, and the two ways of presenting them.
+
+- :func:`choose` — least disclosure: the holder's unexpired credentials this audience accepts
+  and these scopes need (or exactly the ones named).
+- :func:`request_token` — the vp+jwt bound to one HTTP request (docs/design.md, "the header").
+- :func:`data_integrity_presentation` — a VP with an ``authentication`` Data Integrity proof
+  over a verifier's challenge and domain (the plain W3C path), and :func:`header_value`, its
+  form in a header.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from typing import Any
+from urllib.parse import urlsplit
+
+from didvc.credentials import make_presentation
+from didvc.encoding import b64url_encode
+from didvc.errors import WalletError
+from didvc.keys import KeySigner
+from didvc.proofs import Authentication, add_proof
+from didvc.request import sign_request_token
+from wallet._store import CredentialRecord
+
+__all__ = ["choose", "data_integrity_presentation", "header_value", "origin", "request_token"]
+
+Credential = dict[str, Any] | str
+
+
+def choose(
+    records: Iterable[CredentialRecord],
+    holder: str,
+    *,
+    audience: str | None,
+    scopes: Iterable[str] | None,
+    credential_ids: Iterable[str] | None,
+) -> list[Credential]:
+    """Least disclosure: only what this audience and these scopes need, never expired ones."""
+    candidates = [r for r in records if r.subject == holder and not r.expired()]
+    if credential_ids is not None:
+        wanted = set(credential_ids)
+        chosen = [c for c in candidates if c.id in wanted]
+        if len(chosen) != len(wanted):
+            raise WalletError("some named credentials are not in the wallet (or have expired)")
+        return [c.credential for c in chosen]
+    if audience is not None:
+        candidates = [c for c in candidates if not c.audiences or audience in c.audiences]
+    if scopes is not None:
+        needed = set(scopes)
+        candidates = [c for c in candidates if needed & set(c.scopes)]
+    return [c.credential for c in candidates]
+
+
+def origin(url: str) -> str:
+    """The audience a request to ``url`` is for when none is named: its origin."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+async def request_token(signer: KeySigner, holder: str, credentials: list[Credential], **binding: Any) -> str:
+    """A fresh vp+jwt of ``credentials``, bound to the request ``binding`` describes (audience,
+    method, url, body, nonce, lifetime: :func:`didvc.request.sign_request_token`)."""
+    return await sign_request_token(make_presentation(holder, credentials), signer, **binding)
+
+
+async def data_integrity_presentation(
+    signer: KeySigner,
+    holder: str,
+    credentials: list[Credential],
+    *,
+    challenge: str,
+    domain: str,
+    cryptosuite: str,
+) -> dict[str, Any]:
+    return await add_proof(
+        make_presentation(holder, credentials),
+        signer,
+        cryptosuite=cryptosuite,
+        purpose=Authentication(challenge=challenge, domain=domain),
+    )
+
+
+def header_value(presentation: dict[str, Any]) -> str:
+    """``VP <base64url of the compact JSON>``: a Data Integrity VP in an Authorization header."""
+    return "VP " + b64url_encode(json.dumps(presentation, separators=(",", ":")).encode())
