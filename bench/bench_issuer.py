@@ -35,7 +35,7 @@ async def _issue_rate(directory: Path, suite: str) -> float:
     start = time.perf_counter()
     for i in range(COUNT):
         await issuer.issue(
-            f"did:example:agent-{i}", claims={"scope": ["orders:read"], "owner": "Acme"}, cryptosuite=suite
+            f"did:example:agent-{i}", claims={"scope": ["orders:read"], "owner": "Acme"}, securing=suite
         )
     elapsed = time.perf_counter() - start
     await issuer.close()

@@ -24,7 +24,7 @@ from didvc.errors import DidvcError
 from didvc.keys import KeyType
 from didvc.sealing import passphrase_from
 from didvc_cli.support import fail, run
-from issuer import Issuer, IssuerError
+from issuer import Issuer, IssuerError, Securing
 
 __all__ = ["issuer_group"]
 
@@ -33,6 +33,22 @@ PASSPHRASE_ENV = "DIDVC_ISSUER_PASSPHRASE"  # noqa: S105 - the variable's name, 
 _KEY_TYPES = [str(t) for t in KeyType if t is not KeyType.X25519]
 _DURATION = re.compile(r"(\d+)\s*([smhdw])")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+def _securing(ctx: click.Context, param: click.Parameter, value: str) -> Securing:
+    try:
+        return Securing.named(value)
+    except IssuerError as error:
+        raise click.BadParameter(str(error)) from None
+
+
+_SUITE = click.option(
+    "--suite",
+    default="eddsa-rdfc-2022",
+    show_default=True,
+    callback=_securing,
+    help="Cryptosuite, or 'vc+jwt'.",
+)
 
 
 def parse_duration(text: str) -> timedelta:
@@ -154,7 +170,7 @@ def init(
     "--type", "types", multiple=True, help="An extra credential type (must be defined by a bundled context)."
 )
 @click.option("--valid-for", help="Lifetime (default: the issuer's, e.g. 24h).")
-@click.option("--suite", default="eddsa-rdfc-2022", show_default=True, help="Cryptosuite, or 'vc+jwt'.")
+@_SUITE
 @click.option(
     "--status-message", "status_messages", multiple=True, help="A message status value (repeat: 0, 1, ...)."
 )
@@ -172,7 +188,7 @@ def issue(
     claims_file: Any,
     types: tuple[str, ...],
     valid_for: str | None,
-    suite: str,
+    suite: Securing,
     status_messages: tuple[str, ...],
     out_file: Path | None,
 ) -> None:
@@ -200,8 +216,7 @@ def issue(
             claims=claims,
             types=types,
             valid_for=parse_duration(valid_for) if valid_for else None,
-            cryptosuite=suite if suite != "vc+jwt" else "eddsa-rdfc-2022",
-            format="jwt" if suite == "vc+jwt" else "ldp",
+            securing=suite,
             status_messages=list(status_messages) or None,
         )
 
@@ -328,9 +343,11 @@ class _Progress:
 @click.option(
     "--out-dir", type=click.Path(file_okay=False, path_type=Path), help="Write one file per credential."
 )
-@click.option("--suite", default="eddsa-rdfc-2022", show_default=True, help="Cryptosuite, or 'vc+jwt'.")
+@_SUITE
 @click.pass_obj
-def batch(options: _Options, source: Path, out_file: Path | None, out_dir: Path | None, suite: str) -> None:
+def batch(
+    options: _Options, source: Path, out_file: Path | None, out_dir: Path | None, suite: Securing
+) -> None:
     """Issue a credential for every row of a CSV or JSONL file (re-run to resume)."""
     from issuer import read_rows
 
@@ -362,8 +379,7 @@ def batch(options: _Options, source: Path, out_file: Path | None, out_dir: Path 
                     row.agent,
                     claims=row.claims,
                     valid_for=parse_duration(row.valid_for) if row.valid_for else None,
-                    cryptosuite=suite if suite != "vc+jwt" else "eddsa-rdfc-2022",
-                    format="jwt" if suite == "vc+jwt" else "ldp",
+                    securing=suite,
                     batch_key=batch_key,
                 )
             except (DidvcError, click.BadParameter) as error:

@@ -19,7 +19,10 @@ from didvc.errors import (
 from didvc.sealing import KdfParams, passphrase_from
 from issuer._app import create_app
 from issuer._batch import BatchRow, read_rows
-from issuer._issuer import AGENT_CONTEXT, InventoryEntry, Issuer, did_web_for
+from issuer._inventory import InventoryEntry
+from issuer._issuance import AGENT_CONTEXT, Securing
+from issuer._issuer import Issuer
+from issuer._keys import did_web_for
 
 __all__ = [
     "AGENT_CONTEXT",
@@ -29,6 +32,7 @@ __all__ = [
     "IssuerError",
     "IssuerStoreError",
     "KdfParams",
+    "Securing",
     "StatusChangeError",
     "StoreCorruptedError",
     "StoreLockedError",

@@ -17,6 +17,7 @@ from typing import Any, Final
 from aiohttp import web
 
 from didvc.errors import PROBLEM_TYPE, DidvcError
+from issuer._issuance import DEFAULT_SECURING, Securing
 from issuer._issuer import Issuer
 from resolvers import did_web_url
 
@@ -34,6 +35,13 @@ def _problem(status: int, code: str, detail: str) -> web.Response:
         "detail": detail,
     }
     return web.json_response(body, status=status, content_type="application/problem+json")
+
+
+def _securing(options: Any) -> Securing:
+    """VC-API issue options: ``format: "vc+jwt"``, else ``cryptosuite`` (default eddsa-rdfc-2022)."""
+    if options.get("format") == "vc+jwt":
+        return Securing.named("vc+jwt")
+    return Securing.named(options.get("cryptosuite", DEFAULT_SECURING))
 
 
 def create_app(issuer: Issuer, *, operator_token: str | None = None) -> web.Application:
@@ -81,8 +89,7 @@ def create_app(issuer: Issuer, *, operator_token: str | None = None) -> web.Appl
                 agent,
                 claims=subject,
                 types=types,
-                cryptosuite=options.get("cryptosuite", "eddsa-rdfc-2022"),
-                format="jwt" if options.get("format") == "vc+jwt" else "ldp",
+                securing=_securing(options),
             )
         except DidvcError as error:
             return _problem(400, error.code, str(error))

@@ -1,43 +1,30 @@
-"""The issuer's store: keys, credentials, status lists and their entries; SQLite or PostgreSQL.
+"""The issuer's store: every SQL statement the issuer runs, over SQLite or PostgreSQL.
 
-Both stores speak the same small async interface and the same SQL (written with ``?``
-placeholders; PostgreSQL's ``$n`` are substituted). Every change is one transaction, and the
-allocation of status-list indexes happens in the same transaction as the credential's record:
-a list's counter only grows, and :func:`issuer._allocation.index_for` turns a counter into an
-index, so no index is ever given twice, whichever process asks.
-
-- SQLite: one file in WAL mode; ``BEGIN IMMEDIATE`` makes writers take turns.
-- PostgreSQL (asyncpg): several issuer processes share the lists; a transaction-scoped advisory
-  lock per status purpose serializes allocation, and the list row is updated under that lock.
+:class:`Store` is the one interface: reads as methods, changes inside
+``async with store.transaction() as tx`` through :class:`Records`. Both backends run the same
+SQL, written with ``?`` placeholders (PostgreSQL's ``$n`` are substituted); each backend module
+(:mod:`issuer._sqlite`, :mod:`issuer._postgres`) supplies the connection, transactions, the
+column types of the schema and its locking. Every change is one transaction, and the allocation
+of status-list indexes happens in the same transaction as the credential's record: a list's
+counter only grows, and :func:`issuer._allocation.index_for` turns a counter into an index, so
+no index is ever given twice, whichever process asks.
 """
 
 from __future__ import annotations
 
 import os
-import re
-import sqlite3
 from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
-from pathlib import Path
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from dataclasses import dataclass
 from typing import Any, Final, Protocol
 
-from didvc.errors import IssuerStoreError, StoreCorruptedError, StoreLockedError, StoreUnavailableError
-from didvc.storage import create_private
+from issuer._allocation import index_for
 
-__all__ = [
-    "IssuerStoreError",
-    "PostgresStore",
-    "SqliteStore",
-    "Store",
-    "StoreCorruptedError",
-    "StoreLockedError",
-    "StoreUnavailableError",
-    "Transaction",
-    "open_store",
-]
+__all__ = ["CredentialRow", "KeyRow", "Records", "Store", "Transaction", "schema"]
 
 
-def _schema(blob: str, serial: str) -> list[str]:
+def schema(blob: str, serial: str) -> list[str]:
+    """The tables, in the backend's spelling of a byte string and an auto-numbered key."""
     return [
         "CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL)",
         f"""CREATE TABLE IF NOT EXISTS keys (
@@ -64,11 +51,13 @@ def _schema(blob: str, serial: str) -> list[str]:
 
 # Added after the first release: a counter bumped whenever a list's entries change, so `serve`
 # knows without reading them whether its signed copy is current. Stores made before get it on open.
-_LIST_VERSION: Final = "version"
-_ADD_LIST_VERSION: Final = "ALTER TABLE status_lists ADD COLUMN version INTEGER NOT NULL DEFAULT 0"
+LIST_VERSION: Final = "version"
+ADD_LIST_VERSION: Final = "ALTER TABLE status_lists ADD COLUMN version INTEGER NOT NULL DEFAULT 0"
 
 
 class Transaction(Protocol):
+    """What a backend's transaction offers :class:`Records`."""
+
     async def one(self, sql: str, *params: Any) -> tuple[Any, ...] | None: ...
 
     async def all(self, sql: str, *params: Any) -> list[tuple[Any, ...]]: ...
@@ -82,232 +71,248 @@ class Transaction(Protocol):
         ...
 
 
-class Store(Protocol):
+@dataclass(frozen=True)
+class KeyRow:
+    key_id: str
+    key_type: str
+    public_key: str  # multikey
+    active: bool
+    retired: str | None
+
+
+@dataclass(frozen=True)
+class CredentialRow:
+    """What the inventory knows of one issued credential (its body aside)."""
+
+    id: str
+    subject: str
+    owner: str | None
+    agent_name: str | None
+    types: str  # JSON list
+    scopes: str  # JSON list
+    valid_from: str
+    valid_until: str | None
+    status: str
+    format: str
+
+
+class Records:
+    """The changes, each inside the transaction that :meth:`Store.transaction` opened."""
+
+    def __init__(self, tx: Transaction) -> None:
+        self._tx = tx
+
+    # --- identity and keys
+    async def add_meta(self, values: dict[str, str]) -> None:
+        await self._tx.many("INSERT INTO meta (name, value) VALUES (?, ?)", list(values.items()))
+
+    async def add_key(self, key: KeyRow, sealed: bytes, created: str) -> None:
+        await self._tx.run(
+            "INSERT INTO keys (key_id, key_type, public_key, sealed_secret, created, active)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            key.key_id,
+            key.key_type,
+            key.public_key,
+            sealed,
+            created,
+            int(key.active),
+        )
+
+    async def count_keys_for_rotation(self) -> int:
+        """How many keys there are, holding the lock that makes rotations take turns."""
+        await self._tx.lock("keys")
+        return int((await self._tx.one("SELECT COUNT(*) FROM keys") or (0,))[0])
+
+    async def deactivate_keys(self) -> None:
+        await self._tx.run("UPDATE keys SET active = 0")
+
+    async def retire_key(self, key_id: str, when: str) -> None:
+        await self._tx.run("UPDATE keys SET retired = ? WHERE key_id = ?", when, key_id)
+
+    # --- issuing
+    async def issued_in_batch(self, batch_key: str) -> tuple[str, str] | None:
+        """The body and format of the credential a batch row already made, if it did."""
+        row = await self._tx.one("SELECT body, format FROM credentials WHERE batch_key = ?", batch_key)
+        return (row[0], row[1]) if row else None
+
+    async def allocate(self, purpose: str, size: int, status_size: int, created: str) -> tuple[int, int]:
+        """The next index on the open list for ``purpose`` and ``status_size`` (a new list of
+        ``size`` entries when the last one is full): (list id, index)."""
+        await self._tx.lock(f"allocate:{purpose}")
+        row = await self._tx.one(
+            "SELECT id, size, secret, next_position FROM status_lists"
+            " WHERE purpose = ? AND status_size = ? AND next_position < size ORDER BY id LIMIT 1",
+            purpose,
+            status_size,
+        )
+        if row is None:
+            row = await self._tx.one(
+                "INSERT INTO status_lists (purpose, size, status_size, secret, created)"
+                " VALUES (?, ?, ?, ?, ?) RETURNING id, size, secret, next_position",
+                purpose,
+                size,
+                status_size,
+                os.urandom(32),
+                created,
+            )
+            assert row is not None
+        list_id, list_size, secret, position = row
+        await self._tx.run("UPDATE status_lists SET next_position = next_position + 1 WHERE id = ?", list_id)
+        return int(list_id), index_for(bytes(secret), int(position), int(list_size))
+
+    async def add_credential(
+        self,
+        row: CredentialRow,
+        body: str,
+        issued: str,
+        batch_key: str | None,
+        entries: list[tuple[int, int, str]],
+    ) -> None:
+        """An issued credential and its status entries ``(list id, index, purpose)``."""
+        await self._tx.run(
+            "INSERT INTO credentials (id, subject, owner, agent_name, types, scopes, valid_from,"
+            " valid_until, status, body, format, issued, batch_key)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            row.id,
+            row.subject,
+            row.owner,
+            row.agent_name,
+            row.types,
+            row.scopes,
+            row.valid_from,
+            row.valid_until,
+            row.status,
+            body,
+            row.format,
+            issued,
+            batch_key,
+        )
+        await self._tx.many(
+            "INSERT INTO status_entries (list_id, idx, credential_id, purpose) VALUES (?, ?, ?, ?)",
+            [(list_id, index, row.id, purpose) for list_id, index, purpose in entries],
+        )
+
+    # --- status changes
+    async def credential_status(self, credential_id: str) -> str | None:
+        row = await self._tx.one("SELECT status FROM credentials WHERE id = ?", credential_id)
+        return row[0] if row else None
+
+    async def unrevoked_credentials_of(self, subject: str) -> list[str]:
+        rows = await self._tx.all(
+            "SELECT id FROM credentials WHERE subject = ? AND status != 'revoked'", subject
+        )
+        return [r[0] for r in rows]
+
+    async def message_status_size(self, credential_id: str) -> int | None:
+        row = await self._tx.one(
+            "SELECT l.status_size FROM status_entries e JOIN status_lists l ON l.id = e.list_id"
+            " WHERE e.credential_id = ? AND e.purpose = 'message'",
+            credential_id,
+        )
+        return int(row[0]) if row else None
+
+    async def set_status(self, credential_id: str, status: str | None, purpose: str, value: int) -> None:
+        """Set the credential's ``purpose`` entries to ``value`` (and its recorded status, unless
+        None), and bump the versions of the lists holding them."""
+        if status is not None:
+            await self._tx.run("UPDATE credentials SET status = ? WHERE id = ?", status, credential_id)
+        await self._tx.run(
+            "UPDATE status_entries SET value = ? WHERE credential_id = ? AND purpose = ?",
+            value,
+            credential_id,
+            purpose,
+        )
+        await self._tx.run(
+            "UPDATE status_lists SET version = version + 1 WHERE id IN"
+            " (SELECT list_id FROM status_entries WHERE credential_id = ? AND purpose = ?)",
+            credential_id,
+            purpose,
+        )
+
+
+class Store:
+    """The store of one issuer; a backend supplies :meth:`_transaction`, :meth:`query` and the
+    schema steps."""
+
     description: str
 
-    def transaction(self) -> Any: ...
-
-    async def query(self, sql: str, *params: Any) -> list[tuple[Any, ...]]: ...
-
-    async def exists(self) -> bool: ...
-
-    async def create_schema(self) -> None: ...
-
-    async def upgrade_schema(self) -> None: ...
-
-    async def meta(self) -> dict[str, str]: ...
-
-    async def close(self) -> None: ...
-
-
-def open_store(location: str | os.PathLike[str], *, timeout: float = 10.0) -> Store:
-    """A PostgreSQL store for a ``postgresql://`` URL, a SQLite store for a path."""
-    text = str(location)
-    if text.startswith(("postgresql://", "postgres://")):
-        return PostgresStore(text, timeout=timeout)
-    return SqliteStore(location, timeout=timeout)
-
-
-# --- SQLite ----------------------------------------------------------------------------------
-
-
-class _SqliteTransaction:
-    def __init__(self, db: sqlite3.Connection) -> None:
-        self.db = db
-
-    async def one(self, sql: str, *params: Any) -> tuple[Any, ...] | None:
-        row: tuple[Any, ...] | None = self.db.execute(sql, params).fetchone()
-        return row
-
-    async def all(self, sql: str, *params: Any) -> list[tuple[Any, ...]]:
-        return self.db.execute(sql, params).fetchall()
-
-    async def run(self, sql: str, *params: Any) -> None:
-        self.db.execute(sql, params)
-
-    async def many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
-        self.db.executemany(sql, rows)
-
-    async def lock(self, name: str) -> None:
-        """BEGIN IMMEDIATE already holds the one write lock."""
-
-
-class SqliteStore:
-    """One SQLite file in WAL mode; safe for several processes (one writer at a time)."""
-
-    def __init__(self, path: str | os.PathLike[str], *, timeout: float = 10.0) -> None:
-        self.path = Path(path)
-        self.description = str(self.path)
-        try:
-            create_private(self.path)
-            self.db = sqlite3.connect(self.path, timeout=timeout, isolation_level=None)
-            self.db.execute("PRAGMA journal_mode=WAL")
-            self.db.execute("PRAGMA synchronous=FULL")
-            self.db.execute("PRAGMA foreign_keys=ON")
-        except sqlite3.OperationalError as exc:
-            if "locked" in str(exc) or "busy" in str(exc):
-                raise StoreLockedError(f"the issuer store {self.path} is locked") from None
-            raise StoreCorruptedError(f"cannot open the issuer store {self.path}: {exc}") from None
-        except sqlite3.DatabaseError as exc:
-            raise StoreCorruptedError(f"{self.path} is not an issuer store or is corrupted: {exc}") from None
-
-    async def close(self) -> None:
-        self.db.close()
-
-    async def exists(self) -> bool:
-        try:
-            tables = {r[0] for r in self.db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-        except sqlite3.DatabaseError as exc:
-            raise StoreCorruptedError(f"the issuer store is corrupted: {exc}") from None
-        if tables and "meta" not in tables:
-            raise StoreCorruptedError("this SQLite file is not a didvc issuer store")
-        return "meta" in tables
-
-    async def create_schema(self) -> None:
-        async with self.transaction() as tx:
-            for statement in _schema("BLOB", "INTEGER PRIMARY KEY AUTOINCREMENT"):
-                await tx.run(statement)
-
-    async def upgrade_schema(self) -> None:
-        if _LIST_VERSION in {r[1] for r in await self.query("PRAGMA table_info(status_lists)")}:
-            return
-        async with self.transaction() as tx:  # another process may have upgraded it meanwhile
-            if _LIST_VERSION not in {r[1] for r in await tx.all("PRAGMA table_info(status_lists)")}:
-                await tx.run(_ADD_LIST_VERSION)
-
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[_SqliteTransaction]:
-        try:
-            self.db.execute("BEGIN IMMEDIATE")
-        except sqlite3.OperationalError as exc:
-            raise StoreLockedError(f"the issuer store is locked by another process ({exc})") from None
-        except sqlite3.DatabaseError as exc:
-            raise StoreCorruptedError(f"the issuer store is corrupted: {exc}") from None
-        try:
-            yield _SqliteTransaction(self.db)
-        except BaseException:
-            self.db.execute("ROLLBACK")
-            raise
-        try:
-            self.db.execute("COMMIT")
-        except sqlite3.DatabaseError as exc:
-            self.db.execute("ROLLBACK")
-            raise StoreCorruptedError(f"could not commit: {exc}") from None
+    async def transaction(self) -> AsyncIterator[Records]:
+        """``async with store.transaction() as tx``: all of it or none of it."""
+        async with self._transaction() as tx:
+            yield Records(tx)
+
+    def _transaction(self) -> AbstractAsyncContextManager[Transaction]:
+        raise NotImplementedError
 
     async def query(self, sql: str, *params: Any) -> list[tuple[Any, ...]]:
-        try:
-            return self.db.execute(sql, params).fetchall()
-        except sqlite3.OperationalError as exc:
-            if "locked" in str(exc) or "busy" in str(exc):
-                raise StoreLockedError(str(exc)) from None
-            raise StoreCorruptedError(str(exc)) from None
-        except sqlite3.DatabaseError as exc:
-            raise StoreCorruptedError(str(exc)) from None
+        """Rows of one read-only statement (tests and diagnostics read the tables through it)."""
+        raise NotImplementedError
+
+    async def exists(self) -> bool:
+        raise NotImplementedError
+
+    async def create_schema(self) -> None:
+        raise NotImplementedError
+
+    async def upgrade_schema(self) -> None:
+        raise NotImplementedError
+
+    async def close(self) -> None:
+        raise NotImplementedError
 
     async def meta(self) -> dict[str, str]:
         return {name: value for name, value in await self.query("SELECT name, value FROM meta")}
 
+    # --- keys
+    async def active_key(self) -> tuple[str, str] | None:
+        rows = await self.query("SELECT key_id, key_type FROM keys WHERE active = 1")
+        return (rows[0][0], rows[0][1]) if rows else None
 
-# --- PostgreSQL ------------------------------------------------------------------------------
+    async def sealed_key(self, key_id: str) -> bytes:
+        rows = await self.query("SELECT sealed_secret FROM keys WHERE key_id = ?", key_id)
+        return bytes(rows[0][0])
 
-_PLACEHOLDER: Final = re.compile(r"\?")
-
-
-def _pg(sql: str) -> str:
-    counter = iter(range(1, 10_000))
-    return _PLACEHOLDER.sub(lambda _: f"${next(counter)}", sql)
-
-
-class _PostgresTransaction:
-    def __init__(self, connection: Any) -> None:
-        self.connection = connection
-
-    async def one(self, sql: str, *params: Any) -> tuple[Any, ...] | None:
-        row = await self.connection.fetchrow(_pg(sql), *params)
-        return tuple(row) if row is not None else None
-
-    async def all(self, sql: str, *params: Any) -> list[tuple[Any, ...]]:
-        return [tuple(r) for r in await self.connection.fetch(_pg(sql), *params)]
-
-    async def run(self, sql: str, *params: Any) -> None:
-        await self.connection.execute(_pg(sql), *params)
-
-    async def many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
-        await self.connection.executemany(_pg(sql), rows)
-
-    async def lock(self, name: str) -> None:
-        await self.connection.execute("SELECT pg_advisory_xact_lock(hashtext($1))", f"didvc:{name}")
-
-
-class PostgresStore:
-    """PostgreSQL through an asyncpg pool; several issuer processes may share one database."""
-
-    def __init__(self, url: str, *, timeout: float = 10.0) -> None:
-        self.url = url
-        self.description = re.sub(r"//[^@/]*@", "//***@", url)  # never show credentials
-        self._timeout = timeout
-        self._pool: Any = None
-
-    async def _connect(self) -> Any:
-        if self._pool is None:
-            try:
-                import asyncpg
-            except ImportError:
-                raise StoreUnavailableError(
-                    "the PostgreSQL store needs asyncpg: pip install 'didvc[postgresql]'"
-                ) from None
-            try:
-                self._pool = await asyncpg.create_pool(
-                    self.url, min_size=1, max_size=4, timeout=self._timeout
-                )
-            except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
-                raise StoreUnavailableError(
-                    f"cannot reach the PostgreSQL store {self.description}: {exc}"
-                ) from None
-        return self._pool
-
-    async def close(self) -> None:
-        if self._pool is not None:
-            await self._pool.close()
-            self._pool = None
-
-    async def exists(self) -> bool:
-        pool = await self._connect()
-        async with pool.acquire() as connection:
-            return bool(await connection.fetchval("SELECT to_regclass('public.meta') IS NOT NULL"))
-
-    async def create_schema(self) -> None:
-        async with self.transaction() as tx:
-            await tx.lock("schema")
-            for statement in _schema("BYTEA", "SERIAL PRIMARY KEY"):
-                await tx.run(statement)
-
-    async def upgrade_schema(self) -> None:
-        present = await self.query(
-            "SELECT 1 FROM information_schema.columns"
-            " WHERE table_schema = current_schema() AND table_name = 'status_lists' AND column_name = ?",
-            _LIST_VERSION,
+    async def keys(self) -> list[KeyRow]:
+        """Every key, oldest first."""
+        rows = await self.query(
+            "SELECT key_id, key_type, public_key, active, retired FROM keys ORDER BY created, key_id"
         )
-        if not present:
-            async with self.transaction() as tx:
-                await tx.lock("schema")
-                await tx.run(_ADD_LIST_VERSION.replace("ADD COLUMN", "ADD COLUMN IF NOT EXISTS"))
+        return [KeyRow(r[0], r[1], r[2], bool(r[3]), r[4]) for r in rows]
 
-    @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[_PostgresTransaction]:
-        import asyncpg
+    # --- credentials
+    async def credentials(self) -> list[CredentialRow]:
+        """Every issued credential, in issue order."""
+        rows = await self.query(
+            "SELECT id, subject, owner, agent_name, types, scopes, valid_from, valid_until, status, format"
+            " FROM credentials ORDER BY issued, id"
+        )
+        return [CredentialRow(*row) for row in rows]
 
-        pool = await self._connect()
-        try:
-            async with pool.acquire() as connection, connection.transaction():
-                yield _PostgresTransaction(connection)
-        except (OSError, asyncpg.exceptions.ConnectionDoesNotExistError) as exc:
-            raise StoreUnavailableError(f"lost the PostgreSQL store: {exc}") from None
+    async def credential_body(self, credential_id: str) -> tuple[str, str] | None:
+        rows = await self.query("SELECT body, format FROM credentials WHERE id = ?", credential_id)
+        return (rows[0][0], rows[0][1]) if rows else None
 
-    async def query(self, sql: str, *params: Any) -> list[tuple[Any, ...]]:
-        pool = await self._connect()
-        async with pool.acquire() as connection:
-            return [tuple(r) for r in await connection.fetch(_pg(sql), *params)]
+    async def batch_keys(self) -> set[str]:
+        rows = await self.query("SELECT batch_key FROM credentials WHERE batch_key IS NOT NULL")
+        return {r[0] for r in rows}
 
-    async def meta(self) -> dict[str, str]:
-        return {name: value for name, value in await self.query("SELECT name, value FROM meta")}
+    # --- status lists
+    async def status_lists(self) -> list[tuple[int, str]]:
+        """(id, purpose) of every list."""
+        return [(r[0], r[1]) for r in await self.query("SELECT id, purpose FROM status_lists ORDER BY id")]
+
+    async def list_version(self, list_id: int) -> int | None:
+        rows = await self.query("SELECT version FROM status_lists WHERE id = ?", list_id)
+        return int(rows[0][0]) if rows else None
+
+    async def status_list(self, list_id: int) -> tuple[str, int, int, list[tuple[int, int]]] | None:
+        """(purpose, size, status size, the entries whose value is not 0) of one list."""
+        rows = await self.query("SELECT purpose, size, status_size FROM status_lists WHERE id = ?", list_id)
+        if not rows:
+            return None
+        entries = await self.query(
+            "SELECT idx, value FROM status_entries WHERE list_id = ? AND value != 0", list_id
+        )
+        purpose, size, status_size = rows[0]
+        return purpose, int(size), int(status_size), [(int(i), int(v)) for i, v in entries]

@@ -85,7 +85,7 @@ async def test_issue_suspend_reinstate_revoke(served: Served) -> None:
     await issuer.revoke(vc["id"])
     assert await served.verify(vc) == ["CREDENTIAL_REVOKED_ERROR"]
 
-    from issuer._issuer import StatusChangeError, UnknownCredentialError
+    from issuer import StatusChangeError, UnknownCredentialError
 
     with pytest.raises(StatusChangeError):
         await issuer.revoke(vc["id"])
@@ -233,10 +233,10 @@ async def test_claims_outside_any_context_are_refused(served: Served) -> None:
 
 async def test_other_formats(served: Served) -> None:
     agent = Party()
-    jwt = await served.issuer.issue(agent.did, claims={"scope": ["a"]}, format="jwt")
+    jwt = await served.issuer.issue(agent.did, claims={"scope": ["a"]}, securing="vc+jwt")
     assert isinstance(jwt, str) and jwt.count(".") == 2
     assert await served.verify(jwt) == []
-    jcs = await served.issuer.issue(agent.did, claims={"scope": ["a"]}, cryptosuite="eddsa-jcs-2022")
+    jcs = await served.issuer.issue(agent.did, claims={"scope": ["a"]}, securing="eddsa-jcs-2022")
     assert await served.verify(jcs) == []
 
 

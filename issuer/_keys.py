@@ -1,0 +1,141 @@
+"""The issuer's identity and keys: which key signs, the DID document it publishes, rotation.
+
+A did:key issuer is its one key. A did:web issuer has numbered keys (``#key-1``, ``#key-2``,
+...): one active key signs; every key not yet retired is in the DID document, so credentials
+signed before a rotation keep verifying until the operator retires their key. Private keys are
+sealed by the store's :class:`~didvc.sealing.Vault`, bound to their key id and type.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from didvc.did import DidDocument
+from didvc.errors import IssuerError
+from didvc.keys import KeyPair, KeySigner, KeyType
+from didvc.proofs import format_datetime
+from didvc.sealing import Vault
+from issuer._store import KeyRow, Records, Store
+from resolvers import did_key_document, did_key_from_public_key, did_web_url
+
+__all__ = ["IssuerKeys", "add_key", "did_web_for", "new_identity", "precise"]
+
+
+def did_web_for(host_and_path: str) -> str:
+    """``example.com:8443:issuers:acme`` or ``example.com/issuers/acme`` → the did:web DID."""
+    text = host_and_path.strip().removeprefix("did:web:").replace("/", ":")
+    host, _, path = text.partition(":")
+    if path and path.split(":")[0].isdigit():  # host:port
+        port, _, path = path.partition(":")
+        host = f"{host}%3A{port}"
+    did = f"did:web:{host}" + (f":{path}" if path else "")
+    did_web_url(did)  # validates
+    return did
+
+
+def new_identity(pair: KeyPair, did_web: str | None) -> tuple[str, str, str | None]:
+    """(DID, id of its first key, default base URL for the status lists) of a new issuer: a
+    did:web at ``did_web`` (its https origin and path), else the did:key of ``pair`` (no
+    default: a did:key has no web presence)."""
+    if did_web:
+        did = did_web_for(did_web)
+        base = did_web_url(did).removesuffix("/did.json").removesuffix("/.well-known")
+        return did, f"{did}#key-1", base
+    did = did_key_from_public_key(pair.public_key)
+    return did, f"{did}#{did.removeprefix('did:key:')}", None
+
+
+async def add_key(tx: Records, vault: Vault, key_id: str, pair: KeyPair, *, active: bool) -> None:
+    row = KeyRow(key_id, str(pair.key_type), pair.public_key.to_multikey(), active, None)
+    await tx.add_key(row, vault.seal_key(pair, key_id), precise(datetime.now(UTC)))
+
+
+def precise(moment: datetime) -> str:
+    """A sortable UTC timestamp to the microsecond (key and issue order)."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+class IssuerKeys:
+    """The keys of the issuer ``did``, in ``store``, opened by ``vault``."""
+
+    def __init__(self, store: Store, vault: Vault, did: str, clock: Callable[[], datetime]) -> None:
+        self._store = store
+        self._vault = vault
+        self.did = did
+        self._clock = clock
+        self._signer: KeySigner | None = None
+
+    @property
+    def is_did_web(self) -> bool:
+        return self.did.startswith("did:web:")
+
+    async def signer(self) -> KeySigner:
+        """The signer of the active assertion key. The key is decrypted once and kept in memory,
+        but which key is active is read every time: a ``rotate-key`` run by another process
+        (the CLI beside a running ``serve`` or batch) takes effect on the next signature, before
+        the old key can be retired from under us."""
+        active = await self._store.active_key()
+        if active is None:
+            raise IssuerError("the issuer has no active key")
+        key_id, key_type = active
+        if self._signer is None or self._signer.key_id != key_id:
+            pair = self._vault.open_key(await self._store.sealed_key(key_id), key_id, key_type)
+            self._signer = KeySigner(pair, key_id)
+        return self._signer
+
+    async def did_document(self) -> dict[str, Any]:
+        """The DID document to publish (did:web): every key not yet retired asserts for us."""
+        if not self.is_did_web:
+            return did_key_document(self.did)
+        methods = [
+            {"id": k.key_id, "type": "Multikey", "controller": self.did, "publicKeyMultibase": k.public_key}
+            for k in await self._store.keys()
+            if k.retired is None
+        ]
+        document = {
+            "@context": ["https://www.w3.org/ns/did/v1", "https://w3id.org/security/multikey/v1"],
+            "id": self.did,
+            "verificationMethod": methods,
+            "assertionMethod": [m["id"] for m in methods],
+            "authentication": [m["id"] for m in methods],
+        }
+        DidDocument(document)  # what we publish must itself parse strictly
+        return document
+
+    async def rotate(self, key_type: KeyType | str | None = None) -> str:
+        """A new assertion key signs from now on; the old one stays published until retired."""
+        if not self.is_did_web:
+            raise IssuerError("a did:key issuer cannot rotate: its DID is its key (create a did:web issuer)")
+        current = await self.signer()
+        pair = KeyPair.generate(key_type or current.algorithm)
+        async with self._store.transaction() as tx:
+            key_id = f"{self.did}#key-{await tx.count_keys_for_rotation() + 1}"
+            await tx.deactivate_keys()
+            await add_key(tx, self._vault, key_id, pair, active=True)
+        return key_id
+
+    async def retire(self, key_id: str) -> None:
+        """Take a key out of the DID document: credentials it signed stop verifying."""
+        key = next((k for k in await self._store.keys() if k.key_id == key_id), None)
+        if key is None:
+            raise IssuerError(f"no key {key_id}")
+        if key.active:
+            raise IssuerError("the active key cannot be retired; rotate first")
+        if key.retired:
+            raise IssuerError(f"{key_id} is already retired")
+        async with self._store.transaction() as tx:
+            await tx.retire_key(key_id, format_datetime(self._clock()))
+
+    async def listing(self) -> list[dict[str, Any]]:
+        return [
+            {
+                "id": k.key_id,
+                "type": k.key_type,
+                "publicKeyMultibase": k.public_key,
+                "active": k.active,
+                "retired": k.retired,
+            }
+            for k in await self._store.keys()
+        ]

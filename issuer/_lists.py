@@ -1,0 +1,192 @@
+"""The issuer's status lists (Bitstring Status List 1.0): entries, changes, signed lists.
+
+https://www.w3.org/TR/vc-bitstring-status-list/ — every credential gets a ``revocation`` and a
+``suspension`` entry (and, if asked, a multi-bit ``message`` entry) at random, never-reused
+indexes (:func:`issuer._allocation.index_for`, §6.1 herd privacy). A status change updates the
+entry and bumps the version of its list; the list credential (§2.2) is signed from the entries
+on demand, and ``serve`` re-signs only when the version, the active key or the ``ttl`` says so.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any, Final
+from urllib.parse import urlsplit
+
+from didvc.credentials import CREDENTIALS_V2
+from didvc.errors import IssuerError, StatusChangeError, UnknownCredentialError
+from didvc.keys import KeySigner
+from didvc.proofs import add_proof, format_datetime
+from didvc.status import StatusList
+from didvc.storage import write_atomically
+from issuer._store import Records, Store
+
+__all__ = ["PURPOSES", "StatusLists"]
+
+PURPOSES: Final = ("revocation", "suspension")
+
+
+class StatusLists:
+    """The lists of the issuer ``did``, published under ``base_url``."""
+
+    def __init__(
+        self,
+        store: Store,
+        did: str,
+        base_url: str,
+        *,
+        list_size: int,
+        ttl_ms: int,
+        clock: Callable[[], datetime],
+    ) -> None:
+        self._store = store
+        self.did = did
+        self.base_url = base_url.rstrip("/")
+        self.list_size = list_size
+        self.ttl_ms = ttl_ms
+        self._clock = clock
+        self._served: dict[int, tuple[tuple[int, str], float, dict[str, Any]]] = {}
+
+    @property
+    def base_path(self) -> str:
+        """The path part of ``base_url`` ("" for an origin), where ``status/<n>`` lives."""
+        return urlsplit(self.base_url).path.rstrip("/")
+
+    def url(self, list_id: int) -> str:
+        return f"{self.base_url}/status/{list_id}"
+
+    # --- entries of a new credential ---------------------------------------------------------
+
+    async def allocate(
+        self, tx: Records, start: datetime, messages: Sequence[str] | None
+    ) -> list[tuple[int, int, str, dict[str, Any]]]:
+        """The status entries of a credential being issued in ``tx``: (list id, index, purpose,
+        the ``credentialStatus`` entry). With ``messages`` a ``message`` entry is added (§2.1
+        statusSize, statusMessage): the n-th message means value n, in as few bits as fit."""
+        purposes: list[tuple[str, int]] = [(purpose, 1) for purpose in PURPOSES]
+        if messages:
+            if not 2 <= len(messages) <= 256:
+                raise IssuerError("status_messages needs 2 to 256 messages")
+            purposes.append(("message", max(1, (len(messages) - 1).bit_length())))
+        entries = []
+        for purpose, status_size in purposes:
+            list_id, index = await tx.allocate(purpose, self.list_size, status_size, format_datetime(start))
+            url = self.url(list_id)
+            entry: dict[str, Any] = {
+                "id": f"{url}#{index}",
+                "type": "BitstringStatusListEntry",
+                "statusPurpose": purpose,
+                "statusListIndex": str(index),
+                "statusListCredential": url,
+            }
+            if purpose == "message":
+                entry["statusSize"] = status_size
+                entry["statusMessage"] = [
+                    {"status": hex(value), "message": str(text)} for value, text in enumerate(messages or [])
+                ]
+            entries.append((list_id, index, purpose, entry))
+        return entries
+
+    # --- changes -----------------------------------------------------------------------------
+
+    async def change(
+        self, credential_id: str, allowed: tuple[str, ...], status: str, purpose: str, value: int
+    ) -> None:
+        """Move a credential from one of the ``allowed`` states to ``status``, its ``purpose``
+        entries to ``value``."""
+        async with self._store.transaction() as tx:
+            current = await tx.credential_status(credential_id)
+            if current is None:
+                raise UnknownCredentialError(f"no credential {credential_id} was issued here")
+            if current not in allowed:
+                raise StatusChangeError(f"{credential_id} is {current}; cannot make it {status}")
+            await tx.set_status(credential_id, status, purpose, value)
+
+    async def set_message(self, credential_id: str, value: int) -> None:
+        async with self._store.transaction() as tx:
+            status_size = await tx.message_status_size(credential_id)
+            if status_size is None:
+                raise UnknownCredentialError(f"{credential_id} has no message status")
+            if not 0 <= value < (1 << status_size):
+                raise StatusChangeError(f"status value {value} does not fit in {status_size} bits")
+            await tx.set_status(credential_id, None, "message", value)
+
+    async def revoke_all(self, subject: str) -> list[str]:
+        async with self._store.transaction() as tx:
+            ids = await tx.unrevoked_credentials_of(subject)
+            for credential_id in ids:
+                await tx.set_status(credential_id, "revoked", "revocation", 1)
+        return ids
+
+    # --- the signed lists --------------------------------------------------------------------
+
+    async def signed(
+        self, list_id: int, signer: KeySigner, valid_for: timedelta | None = None
+    ) -> dict[str, Any]:
+        """The BitstringStatusListCredential of one list as of now (§2.2), signed."""
+        stored = await self._store.status_list(list_id)
+        if stored is None:
+            raise UnknownCredentialError(f"no status list {list_id}")
+        purpose, size, status_size, entries = stored
+        bits = StatusList(size, status_size=status_size)
+        for index, value in entries:
+            bits.set(index, value)
+        url = self.url(list_id)
+        now = self._clock()
+        document = {
+            "@context": [CREDENTIALS_V2],
+            "id": url,
+            "type": ["VerifiableCredential", "BitstringStatusListCredential"],
+            "issuer": self.did,
+            "validFrom": format_datetime(now),
+            "credentialSubject": {
+                "id": f"{url}#list",
+                "type": "BitstringStatusList",
+                "statusPurpose": purpose,
+                "encodedList": bits.encode(),
+                "ttl": self.ttl_ms,
+            },
+        }
+        if valid_for is not None:
+            document["validUntil"] = format_datetime(now + valid_for)
+        return await add_proof(document, signer, created=now)
+
+    async def served(self, list_id: int, signer: KeySigner) -> dict[str, Any]:
+        """The list as ``serve`` hands it out: signed again only when its entries changed (the
+        list's version, bumped by every status change from this process or another sharing the
+        store, such as a CLI ``revoke``), the active key changed, or the last signature is older
+        than the list's ``ttl``. Otherwise one indexed row is read: signing costs milliseconds,
+        which a client hammering the endpoint must not be able to make us spend per request."""
+        version = await self._store.list_version(list_id)
+        if version is None:
+            raise UnknownCredentialError(f"no status list {list_id}")
+        stamp = (version, signer.key_id)
+        cached = self._served.get(list_id)
+        now = time.monotonic()
+        if cached is not None and cached[0] == stamp and now - cached[1] < self.ttl_ms / 1000:
+            return cached[2]
+        # Read after the version: a change in between only makes the next request sign again.
+        document = await self.signed(list_id, signer)
+        self._served[list_id] = (stamp, now, document)
+        return document
+
+    async def publish(self, directory: str | os.PathLike[str], signer: KeySigner) -> list[Path]:
+        """Write every signed list into ``directory``, taken as the web root of ``base_url``'s
+        host; each file is replaced atomically."""
+        status_dir = Path(directory).joinpath(*[p for p in self.base_path.split("/") if p], "status")
+        return [
+            write_published(status_dir / str(list_id), await self.signed(list_id, signer))
+            for list_id, _ in await self._store.status_lists()
+        ]
+
+
+def write_published(path: Path, document: dict[str, Any]) -> Path:
+    """Write a document meant for the public web (so not 0600), atomically."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_atomically(path, json.dumps(document, indent=2).encode(), private=False)
+    return path
