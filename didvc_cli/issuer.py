@@ -11,9 +11,7 @@ import csv
 import hashlib
 import json
 import os
-import re
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -23,7 +21,7 @@ from didvc.encoding import strict_json_loads
 from didvc.errors import DidvcError
 from didvc.keys import KeyType
 from didvc.sealing import passphrase_from
-from didvc_cli.support import fail, run
+from didvc_cli.support import Progress, fail, parse_duration, run
 from issuer import Issuer, IssuerError, Securing
 
 __all__ = ["issuer_group"]
@@ -31,8 +29,6 @@ __all__ = ["issuer_group"]
 T = TypeVar("T")
 PASSPHRASE_ENV = "DIDVC_ISSUER_PASSPHRASE"  # noqa: S105 - the variable's name, not a secret
 _KEY_TYPES = [str(t) for t in KeyType if t is not KeyType.X25519]
-_DURATION = re.compile(r"(\d+)\s*([smhdw])")
-_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 
 
 def _securing(ctx: click.Context, param: click.Parameter, value: str) -> Securing:
@@ -49,14 +45,6 @@ _SUITE = click.option(
     callback=_securing,
     help="Cryptosuite, or 'vc+jwt'.",
 )
-
-
-def parse_duration(text: str) -> timedelta:
-    """``90m``, ``24h``, ``7d``, ``1h30m`` → a timedelta."""
-    parts = _DURATION.findall(text.strip().lower())
-    if not parts or _DURATION.sub("", text.strip().lower()).strip():
-        raise click.BadParameter(f"{text!r} is not a duration like 30m, 24h or 7d")
-    return timedelta(seconds=sum(int(n) * _UNITS[u] for n, u in parts))
 
 
 class _Options:
@@ -235,10 +223,7 @@ def _status_command(name: str, help_text: str) -> None:
     @click.argument("credential_id")
     @click.pass_obj
     def command(options: _Options, credential_id: str) -> None:
-        async def work(issuer: Issuer) -> None:
-            await getattr(issuer, name)(credential_id)
-
-        _with_issuer(options, work)
+        _with_issuer(options, lambda issuer: getattr(issuer, name)(credential_id))
         _emit(
             options,
             {"id": credential_id, "action": name},
@@ -258,10 +243,7 @@ _status_command("reinstate", "Lift a suspension.")
 def set_message(options: _Options, credential_id: str, value: int) -> None:
     """Set a credential's message status to VALUE (the index of one of its messages)."""
 
-    async def work(issuer: Issuer) -> None:
-        await issuer.set_message(credential_id, value)
-
-    _with_issuer(options, work)
+    _with_issuer(options, lambda issuer: issuer.set_message(credential_id, value))
     _emit(options, {"id": credential_id, "message": value}, f"{credential_id}: message status {value}")
 
 
@@ -271,10 +253,7 @@ def set_message(options: _Options, credential_id: str, value: int) -> None:
 def revoke_all(options: _Options, agent: str) -> None:
     """Emergency: revoke every credential of the agent DID AGENT."""
 
-    async def work(issuer: Issuer) -> list[str]:
-        return await issuer.revoke_all(agent)
-
-    ids = _with_issuer(options, work)
+    ids = _with_issuer(options, lambda issuer: issuer.revoke_all(agent))
     _emit(options, {"agent": agent, "revoked": ids}, f"revoked {len(ids)} credential(s) of {agent}")
 
 
@@ -311,27 +290,6 @@ def list_command(
         click.echo(f"{e.status:10} {agent_text:28} {owner:12} {scopes:24} {until:20} {e.id}")
 
 
-class _Progress:
-    """A one-line progress bar on standard error."""
-
-    def __init__(self, total: int, *, quiet: bool) -> None:
-        self.total = max(total, 1)
-        self.count = 0
-        self.quiet = quiet
-
-    def step(self) -> None:
-        self.count += 1
-        if not self.quiet and (self.count % 50 == 0 or self.count == self.total):
-            filled = int(30 * self.count / self.total)
-            click.echo(
-                f"\r[{'#' * filled}{'.' * (30 - filled)}] {self.count}/{self.total}", nl=False, err=True
-            )
-
-    def done(self) -> None:
-        if not self.quiet:
-            click.echo("", err=True)
-
-
 @issuer_group.command("batch")
 @click.argument("source", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option(
@@ -364,7 +322,7 @@ def batch(
         known = await issuer.batch_keys()
         if out_dir is not None:
             out_dir.mkdir(parents=True, exist_ok=True)
-        progress = _Progress(len(rows), quiet=options.as_json)
+        progress = Progress(len(rows), quiet=options.as_json)
         for row in rows:
             progress.step()
             if row.error is not None or row.agent is None:
@@ -411,10 +369,7 @@ def batch(
 def rotate_key(options: _Options) -> None:
     """A new assertion key signs from now on; the old stays published until retired."""
 
-    async def work(issuer: Issuer) -> str:
-        return await issuer.rotate_key()
-
-    key_id = _with_issuer(options, work)
+    key_id = _with_issuer(options, lambda issuer: issuer.rotate_key())
     _emit(options, {"activeKey": key_id}, f"now signing with {key_id} (republish the DID document)")
 
 
@@ -424,10 +379,7 @@ def rotate_key(options: _Options) -> None:
 def retire_key(options: _Options, key_id: str) -> None:
     """Remove an old key from the DID document: what it signed stops verifying."""
 
-    async def work(issuer: Issuer) -> None:
-        await issuer.retire_key(key_id)
-
-    _with_issuer(options, work)
+    _with_issuer(options, lambda issuer: issuer.retire_key(key_id))
     _emit(options, {"retired": key_id}, f"retired {key_id} (republish the DID document)")
 
 
@@ -437,10 +389,7 @@ def retire_key(options: _Options, key_id: str) -> None:
 def publish(options: _Options, directory: Path) -> None:
     """Write the signed status lists (and the did:web DID document) under DIRECTORY."""
 
-    async def work(issuer: Issuer) -> list[Path]:
-        return await issuer.publish(directory)
-
-    paths = _with_issuer(options, work)
+    paths = _with_issuer(options, lambda issuer: issuer.publish(directory))
     _emit(options, {"written": [str(p) for p in paths]}, "\n".join(f"wrote {p}" for p in paths))
 
 

@@ -1,20 +1,26 @@
-"""What every command group shares: running a coroutine and reporting failures."""
+"""What every command group shares: running a coroutine, reporting failures, reading durations,
+showing progress."""
 
 from __future__ import annotations
 
 import asyncio
 import json
+import re
 import sys
 from collections.abc import Callable, Coroutine
+from datetime import timedelta
 from typing import Any, NoReturn, TypeVar
 
 import click
 
 from didvc.errors import DidvcError
 
-__all__ = ["fail", "run"]
+__all__ = ["Progress", "fail", "parse_duration", "run"]
 
 T = TypeVar("T")
+
+_DURATION = re.compile(r"(\d+)\s*([smhdw])")
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 
 
 def fail(error: DidvcError, as_json: bool) -> NoReturn:
@@ -34,3 +40,32 @@ def run(coro_fn: Callable[[], Coroutine[Any, Any, T]], as_json: bool) -> T:
         fail(error, as_json)
     except OSError as error:
         fail(DidvcError(str(error), code="IO_ERROR"), as_json)
+
+
+def parse_duration(text: str) -> timedelta:
+    """``90m``, ``24h``, ``7d``, ``1h30m`` → a timedelta."""
+    parts = _DURATION.findall(text.strip().lower())
+    if not parts or _DURATION.sub("", text.strip().lower()).strip():
+        raise click.BadParameter(f"{text!r} is not a duration like 30m, 24h or 7d")
+    return timedelta(seconds=sum(int(n) * _UNITS[u] for n, u in parts))
+
+
+class Progress:
+    """A one-line progress bar on standard error."""
+
+    def __init__(self, total: int, *, quiet: bool) -> None:
+        self.total = max(total, 1)
+        self.count = 0
+        self.quiet = quiet
+
+    def step(self) -> None:
+        self.count += 1
+        if not self.quiet and (self.count % 50 == 0 or self.count == self.total):
+            filled = int(30 * self.count / self.total)
+            click.echo(
+                f"\r[{'#' * filled}{'.' * (30 - filled)}] {self.count}/{self.total}", nl=False, err=True
+            )
+
+    def done(self) -> None:
+        if not self.quiet:
+            click.echo("", err=True)

@@ -23,7 +23,8 @@ step's cost):
 A Data Integrity presentation is its own proof over everything it holds, so its order is
 bounds → data model → the proof's cheap checks (purpose, challenge, domain, age) → step 7 →
 the holder's proof → replay → steps 8 and 9. :meth:`Pipeline.credential` runs steps 7 to 9 for
-one credential (``verify_credential``).
+one credential (``verify_credential``); those steps, for one credential, are
+:class:`~verifier._steps.CredentialSteps`.
 """
 
 from __future__ import annotations
@@ -31,46 +32,39 @@ from __future__ import annotations
 import asyncio
 import hashlib
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
 from typing import Any, Final, NamedTuple
 from urllib.parse import urlsplit
 
 from didvc.credentials import (
-    CredentialInfo,
     check_jose_payload,
     check_presentation,
-    check_validity_period,
 )
 from didvc.did import parse_did_url, resolve_verification_method
 from didvc.encoding import b64url_decode, strict_json_loads
 from didvc.errors import (
-    CredentialAudienceError,
     CredentialRequiredError,
-    CredentialTooOldError,
     DidvcError,
     HolderBindingError,
     InputTooLargeError,
     InsufficientScopeError,
-    MissingCredentialTypeError,
     ParsingError,
-    ProofVerificationError,
     ReplayDetectedError,
     RequestBindingError,
     UnlistedRouteError,
-    UntrustedIssuerError,
     UseNonceError,
 )
 from didvc.jose import parse_jws, verify_jws
 from didvc.proofs import Authentication, parse_datetime, verify_proofs
 from didvc.request import RequestClaims, check_request_claims
-from verifier._credentials import CredentialChecker, Loaded, ProofCheck, check_alg, exact_bytes
+from verifier._credentials import CredentialChecker, check_alg, exact_bytes
 from verifier._policy import Policy
 from verifier._replay import ReplayCache
 from verifier._result import CredentialResult, Problem, VerificationResult
 from verifier._settled import Settled, SettledPresentations
 from verifier._status import StatusChecker
+from verifier._steps import Checked, CredentialSteps, Refused, as_list, refuse, scopes_of
 
 __all__ = ["NonceCheck", "Pipeline", "Request"]
 
@@ -93,21 +87,6 @@ class Request(NamedTuple):
     consume_challenge: NonceCheck | None = None  # or: consume the one the presentation carries
 
 
-@dataclass(slots=True)
-class _Credential:
-    """One credential on its way through the pipeline."""
-
-    result: CredentialResult
-    loaded: Loaded | None = None
-    info: CredentialInfo | None = None
-    proof: ProofCheck | None = None
-
-
-class _Refused(Exception):
-    def __init__(self, result: VerificationResult) -> None:
-        self.result = result
-
-
 class Pipeline:
     """One verification under one policy, at one moment, for one request."""
 
@@ -117,6 +96,7 @@ class Pipeline:
         "_resolver",
         "_settled",
         "_status",
+        "_steps",
         "now",
         "policy",
         "skew",
@@ -142,6 +122,7 @@ class Pipeline:
         self._replay = replay
         self._settled = settled
         self._resolver = resolver
+        self._steps = CredentialSteps(policy, now, self.skew, credentials, status)
 
     # --- presentations ---------------------------------------------------------------------------
 
@@ -155,7 +136,7 @@ class Pipeline:
             if isinstance(form, str):
                 return await self._vp_jwt(form, request)
             return await self._vp_ldp(form, request)
-        except _Refused as refused:
+        except Refused as refused:
             return refused.result
         except DidvcError as error:
             return VerificationResult(verified=False, problems=[Problem.from_error(error)])
@@ -213,12 +194,11 @@ class Pipeline:
         # needs every check; a presentation verified before skips this (step 6)
         key = exact_bytes((holder, *(payload.get(name, ()) for name in _PRESENTATION_MEMBERS)))
         settled = self._settled_lookup(key, holder, request)
-        credentials: list[_Credential] = []
+        credentials: list[Checked] = []
         if settled is None:
             check_jose_payload(payload, typ="vp+jwt")
             info = check_presentation(payload)
-            credentials = [self._before_proofs(entry, holder, request) for entry in info.credentials]
-            self._refuse_if_any(holder, credentials)
+            credentials = self._steps.screen(info.credentials, holder, request.audience)
         # step 4: the holder's key and signature
         holder_key = await resolve_verification_method(self._resolver, parsed.kid, "authentication")
         verify_jws(parsed, holder_key.public_key)
@@ -246,8 +226,7 @@ class Pipeline:
             if answer is not None:
                 return answer
             info = check_presentation(payload)
-            credentials = [self._before_proofs(entry, holder, request) for entry in info.credentials]
-            self._refuse_if_any(holder, credentials)
+            credentials = self._steps.screen(info.credentials, holder, request.audience)
         self._refuse_route(holder, credentials, request)
         return await self._prove_all(holder, credentials, request, settle_key=key)
 
@@ -264,8 +243,7 @@ class Pipeline:
         if challenge is None:
             raise RequestBindingError("a Data Integrity presentation is verified against a challenge")
         self._presentation_proof_times(document)
-        credentials = [self._before_proofs(entry, info.holder, request) for entry in info.credentials]
-        self._refuse_if_any(info.holder, credentials)
+        credentials = self._steps.screen(info.credentials, info.holder, request.audience)
         verified = await verify_proofs(
             document,
             resolver=self._resolver,
@@ -328,90 +306,17 @@ class Pipeline:
                     limit = self.policy.max_presentation_bytes
                     error = InputTooLargeError(f"the credential is larger than {limit} bytes (or not JSON)")
                     return VerificationResult(verified=False, problems=[Problem.from_error(error)])
-            checked = [self._before_proofs(credential, None, request)]
-            self._refuse_if_any(None, checked)
+            checked = self._steps.screen([credential], None, request.audience)
             return await self._prove_all(None, checked, request, settle_key=None)
-        except _Refused as refused:
+        except Refused as refused:
             return refused.result
 
-    def _load(self, credential: Any) -> _Credential:
-        """A credential read within bounds, its data model checked (the start of step 7)."""
-        try:
-            loaded, info = self._checker.load(credential, max_bytes=self.policy.max_presentation_bytes)
-        except DidvcError as error:
-            return _Credential(CredentialResult(verified=False, problems=[Problem.from_error(error)]))
-        result = CredentialResult(
-            verified=False,
-            id=info.id,
-            issuer=info.issuer,
-            types=info.types,
-            claims=[dict(s) for s in info.subjects],
-            valid_from=info.valid_from,
-            valid_until=info.valid_until,
-            format="jwt" if loaded.token is not None else "ldp",
-        )
-        return _Credential(result, loaded, info)
-
-    def _before_proofs(self, credential: Any, holder: str | None, request: Request) -> _Credential:
-        """Step 7 for one credential: everything that needs no key and no canonicalization."""
-        item = self._load(credential)
-        info = item.info
-        if info is None:
-            return item
-        problems = item.result.problems
-        policy = self.policy
-        if not policy.trusts(info.issuer, info.types):
-            problems.append(
-                Problem.from_error(
-                    UntrustedIssuerError(f"{info.issuer} is not trusted for {', '.join(info.types)}")
-                )
-            )
-            return item  # nothing else about an untrusted credential matters
-        label = info.id or "(no id)"
-        exempt = policy.holder_binding_exempt_types.intersection(info.types)
-        if holder is not None and holder not in info.subject_ids and not exempt:
-            problems.append(
-                Problem.from_error(HolderBindingError(f"credential {label} is not about the holder {holder}"))
-            )
-        audiences = {a for s in info.subjects for a in _as_list(s.get("audience"))}
-        if request.audience is not None and audiences and request.audience not in audiences:
-            problems.append(
-                Problem.from_error(CredentialAudienceError(f"credential {label} is for other APIs"))
-            )
-        try:
-            check_validity_period(info, now=self.now, max_clock_skew=self.skew)
-        except DidvcError as invalid:
-            problems.append(Problem.from_error(invalid))
-        age = policy.max_credential_age
-        too_old = (
-            age is not None
-            and info.valid_from is not None
-            and (self.timestamp - info.valid_from.timestamp() > age.total_seconds())
-        )
-        if too_old:
-            problems.append(
-                Problem.from_error(CredentialTooOldError("the credential is older than policy allows"))
-            )
-        return item
-
-    def _refuse_if_any(self, holder: str | None, credentials: list[_Credential]) -> None:
-        """End of the checks before any key: the problems found, and the required types."""
-        problems = [p for c in credentials for p in c.result.problems]
-        if not problems:
-            present = {t for c in credentials for t in c.result.types}
-            missing = sorted(self.policy.required_types - present)
-            if missing:
-                error = MissingCredentialTypeError(f"a credential of type {', '.join(missing)} is required")
-                problems.append(Problem.from_error(error))
-        if problems:
-            _refuse(holder, credentials, problems)
-
-    def _refuse_route(self, holder: str, credentials: list[_Credential], request: Request) -> None:
+    def _refuse_route(self, holder: str, credentials: list[Checked], request: Request) -> None:
         """Once the holder is authenticated and before any proof: the route's scopes must be among
         what the credentials claim (403 material: who calls is known, what it asks is not allowed)."""
-        problems = self._route_problems(_scopes(holder, credentials), request)
+        problems = self._route_problems(scopes_of(holder, credentials), request)
         if problems:
-            _refuse(holder, credentials, problems)
+            refuse(holder, credentials, problems)
 
     def _route_problems(self, scopes: set[str], request: Request) -> list[Problem]:
         if request.method is None or request.url is None:
@@ -425,10 +330,14 @@ class Pipeline:
             return [Problem.from_error(error)]
         return []
 
+    async def integrity(self, credential: Any) -> CredentialResult:
+        """A holder's check of a credential it keeps (:meth:`CredentialSteps.integrity`)."""
+        return await self._steps.integrity(credential)
+
     async def _prove_all(
         self,
         holder: str | None,
-        credentials: list[_Credential],
+        credentials: list[Checked],
         request: Request,
         *,
         settle_key: bytes | None,
@@ -436,11 +345,11 @@ class Pipeline:
         """Steps 8 and 9: each credential's proof, then its status."""
         for item in credentials:
             await asyncio.sleep(0)  # one credential at a time holds the event loop
-            await self._prove_one(item)
+            await self._steps.prove(item)
         warnings = [w for c in credentials for w in c.result.warnings]
         problems = [p for c in credentials for p in c.result.problems]
         verified = [c for c in credentials if c.result.verified]
-        scopes = sorted(_scopes(holder, verified)) if holder is not None else []
+        scopes = sorted(scopes_of(holder, verified)) if holder is not None else []
         verdict = VerificationResult(
             verified=not problems,
             holder=holder,
@@ -461,63 +370,6 @@ class Pipeline:
             )
         return verdict
 
-    async def _prove_one(self, item: _Credential) -> None:
-        """Steps 8 and 9 for one credential: its proof (and the proof's expiry), its status."""
-        assert item.loaded is not None and item.info is not None  # loaded, or refused before
-        result = item.result
-        try:
-            item.proof = await self._checker.prove(
-                item.loaded, item.info, policy=self.policy, now=self.now, skew=self.skew
-            )
-        except DidvcError as error:
-            result.problems.append(Problem.from_error(error))
-            return
-        result.cryptosuites = item.proof.cryptosuites
-        result.format = item.proof.format
-        expires = item.proof.proof_expires
-        if expires is not None and expires.timestamp() + self.skew.total_seconds() < self.timestamp:
-            result.problems.append(Problem.from_error(ProofVerificationError("proof has expired")))
-            return
-        if item.info.status:
-            try:
-                await self._status.check(item.info, policy=self.policy, now=self.now)
-            except DidvcError as error:
-                problem = Problem.from_error(error)
-                failing_open = problem.could_not_check and self.policy.status_fail_open
-                (result.warnings if failing_open else result.problems).append(problem)
-        result.verified = not result.problems
-
-    async def integrity(self, credential: Any) -> CredentialResult:
-        """A holder's check of a credential it keeps: data model, proof, validity period and
-        status, each reported (no trust policy, no request; a past validUntil stops nothing)."""
-        item = self._load(credential)
-        if item.info is None:
-            return item.result
-        await self._prove_one(item)
-        try:
-            check_validity_period(item.info, now=self.now, max_clock_skew=self.skew)
-        except DidvcError as error:
-            item.result.problems.append(Problem.from_error(error))
-        item.result.verified = not item.result.problems
-        return item.result
-
-
-def _refuse(holder: str | None, credentials: list[_Credential], problems: list[Problem]) -> None:
-    results = [c.result for c in credentials]
-    raise _Refused(VerificationResult(False, holder=holder, credentials=results, problems=problems))
-
-
-def _scopes(holder: str | None, credentials: list[_Credential]) -> set[str]:
-    """The scopes the credentials give the holder: ``scope`` claims of subjects that are it."""
-    return {
-        scope
-        for c in credentials
-        for claim in c.result.claims
-        if claim.get("id") == holder
-        for scope in _as_list(claim.get("scope"))
-        if isinstance(scope, str)
-    }
-
 
 @lru_cache(maxsize=4096)
 def _path_of(url: str) -> str:
@@ -531,12 +383,6 @@ def _holder_of(payload: dict[str, Any]) -> str | None:
     return holder if isinstance(holder, str) else None
 
 
-def _as_list(value: Any) -> list[Any]:
-    if value is None:
-        return []
-    return value if isinstance(value, list) else [value]
-
-
 async def _consume(consume: NonceCheck, carried: Any) -> None:
     if not isinstance(carried, str) or not await consume(carried):
         raise UseNonceError("a fresh nonce from this server is required")
@@ -545,6 +391,6 @@ async def _consume(consume: NonceCheck, carried: Any) -> None:
 def _proof_challenge(document: Any) -> str | None:
     """The one challenge every proof of a Data Integrity presentation carries, if there is one."""
     proofs = document.get("proof") if isinstance(document, dict) else None
-    challenges = [p.get("challenge") if isinstance(p, dict) else None for p in _as_list(proofs)]
+    challenges = [p.get("challenge") if isinstance(p, dict) else None for p in as_list(proofs)]
     first = challenges[0] if challenges else None
     return first if isinstance(first, str) and all(c == first for c in challenges) else None
