@@ -193,13 +193,6 @@ class PublicKey:
             raise InvalidKeyError("only Ed25519 keys have a derived X25519 key")
         return PublicKey(KeyType.X25519, _ed25519.to_montgomery_u(self.raw))
 
-    @property
-    def cryptography_key(
-        self,
-    ) -> ed25519.Ed25519PublicKey | x25519.X25519PublicKey | ec.EllipticCurvePublicKey:
-        """The underlying pyca/cryptography key (low-level)."""
-        return self._key
-
     def verify(self, signature: bytes, data: bytes) -> None:
         """Check a raw signature (Ed25519, or ECDSA ``r || s`` over SHA-256/384 of ``data``).
 
@@ -371,10 +364,6 @@ class KeySigner:
         return self._pair.public_key
 
     async def sign(self, data: bytes) -> bytes:
-        return self._pair.sign(data)
-
-    def sign_sync(self, data: bytes) -> bytes:
-        """Synchronous signing, for hot paths that already run inside the event loop."""
         return self._pair.sign(data)
 
     def __repr__(self) -> str:

@@ -33,7 +33,6 @@ __all__ = [
     "KdfParams",
     "SealedBox",
     "Vault",
-    "WrongPassphraseError",
     "open_with_passphrase",
     "passphrase_from",
     "seal_with_passphrase",

@@ -7,8 +7,10 @@
 """
 
 from didvc.errors import (
+    DidvcError,
     IssuerError,
     IssuerStoreError,
+    MalformedValueError,
     StatusChangeError,
     StoreCorruptedError,
     StoreLockedError,
@@ -27,11 +29,13 @@ from issuer._keys import did_web_for
 __all__ = [
     "AGENT_CONTEXT",
     "BatchRow",
+    "DidvcError",
     "InventoryEntry",
     "Issuer",
     "IssuerError",
     "IssuerStoreError",
     "KdfParams",
+    "MalformedValueError",
     "Securing",
     "StatusChangeError",
     "StoreCorruptedError",

@@ -204,9 +204,6 @@ class Issuer:
     def list_size(self) -> int:
         return self._lists.list_size
 
-    def status_list_url(self, list_id: int) -> str:
-        return self._lists.url(list_id)
-
     async def issue(
         self,
         subject: str,

@@ -2,44 +2,123 @@
 
 from __future__ import annotations
 
+import ast
 import importlib
+from pathlib import Path
 
 import pytest
 
 import didvc.errors
 
 EXPECTED = {
+    "didvc": {"__version__"},
+    "didvc.keys": {"KeyPair", "KeySigner", "KeyType", "PublicKey", "Signer", "key_type_for_jws_alg"},
+    "didvc_cli": {"main"},
     "resolvers": {
         "CachingResolver",
+        "DidvcError",
         "FetchError",
         "FetchPolicy",
         "Fetched",
         "Fetcher",
-        "MemoryFetcher",
-        "GuardedFetcher",
         "ForbiddenTargetError",
+        "GuardedFetcher",
         "InvalidDidDocumentError",
         "InvalidDidError",
+        "InvalidKeyError",
+        "JwkResolver",
+        "KeyResolver",
+        "MemoryFetcher",
         "MethodNotSupportedError",
         "NotFoundError",
         "RepresentationNotSupportedError",
         "ResolutionError",
-        "ResolverUnreachableError",
-        "WebResolver",
-        "did_web_url",
-        "JwkResolver",
-        "KeyResolver",
         "Resolver",
         "ResolverRegistry",
+        "ResolverUnreachableError",
         "StaticResolver",
+        "WebResolver",
         "default_resolver",
         "did_jwk_document",
         "did_jwk_from_public_key",
         "did_key_document",
         "did_key_from_public_key",
+        "did_web_url",
     },
-    "didvc.keys": {"KeyPair", "KeySigner", "KeyType", "PublicKey", "Signer", "key_type_for_jws_alg"},
+    "issuer": {
+        "AGENT_CONTEXT",
+        "BatchRow",
+        "DidvcError",
+        "InventoryEntry",
+        "Issuer",
+        "IssuerError",
+        "IssuerStoreError",
+        "KdfParams",
+        "MalformedValueError",
+        "Securing",
+        "StatusChangeError",
+        "StoreCorruptedError",
+        "StoreLockedError",
+        "StoreUnavailableError",
+        "UnknownCredentialError",
+        "WrongPassphraseError",
+        "create_app",
+        "did_web_for",
+        "passphrase_from",
+        "read_rows",
+    },
+    "wallet": {
+        "CredentialRecord",
+        "DidRecord",
+        "DidvcError",
+        "InvalidKeyError",
+        "KdfParams",
+        "MalformedValueError",
+        "Wallet",
+        "WalletCorruptedError",
+        "WalletError",
+        "WalletLockedError",
+        "WalletSession",
+        "WrongPassphraseError",
+        "passphrase_from",
+    },
+    "verifier": {
+        "NONCE_HEADER",
+        "VERIFICATION_RESULT",
+        "CredentialResult",
+        "CredentialRevokedError",
+        "CredentialSuspendedError",
+        "DidvcError",
+        "MalformedValueError",
+        "MemoryNonceStore",
+        "MemoryReplayCache",
+        "NonceCheck",
+        "Policy",
+        "Problem",
+        "RedisNonceStore",
+        "RedisReplayCache",
+        "ReplayCacheError",
+        "RouteRule",
+        "StatusChecker",
+        "StatusOutcome",
+        "StatusRetrievalError",
+        "StatusVerificationError",
+        "VerificationResult",
+        "Verifier",
+        "middleware",
+    },
 }
+
+#: Modules whose errors never reach a caller: the verifier turns them into problem codes.
+REPORTED_NOT_RAISED = {
+    "verifier/_credentials.py",
+    "verifier/_middleware.py",
+    "verifier/_pipeline.py",
+    "verifier/_settled.py",
+    "verifier/_steps.py",
+    "verifier/_worker.py",
+}
+ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.mark.parametrize("module", sorted(EXPECTED))
@@ -48,6 +127,37 @@ def test_exported_names(module: str) -> None:
     assert set(mod.__all__) == EXPECTED[module]
     for name in mod.__all__:
         assert hasattr(mod, name)
+
+
+@pytest.mark.parametrize("package", ["resolvers", "issuer", "wallet", "verifier"])
+def test_every_error_a_package_raises_is_exported_by_it(package: str) -> None:
+    raised = set()
+    for path in sorted((ROOT / package).glob("*.py")):
+        if f"{package}/{path.name}" in REPORTED_NOT_RAISED:
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            call = node.exc if isinstance(node, ast.Raise) else None
+            if isinstance(call, ast.Call) and isinstance(call.func, ast.Name):
+                error = getattr(didvc.errors, call.func.id, None)
+                if isinstance(error, type) and issubclass(error, didvc.errors.DidvcError):
+                    raised.add(call.func.id)
+    assert raised, "the scan found no raise at all: it is not reading the package"
+    assert raised <= set(importlib.import_module(package).__all__)
+
+
+def test_the_core_imports_nothing_above_it() -> None:
+    above = ("resolvers", "issuer", "wallet", "verifier", "didvc_cli")
+    for path in sorted((ROOT / "didvc").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = (
+                [alias.name for alias in node.names]
+                if isinstance(node, ast.Import)
+                else [node.module or ""]
+                if isinstance(node, ast.ImportFrom)
+                else []
+            )
+            for name in names:
+                assert name.split(".")[0] not in above, f"{path.relative_to(ROOT)} imports {name}"
 
 
 def test_every_error_has_a_problem_code() -> None:

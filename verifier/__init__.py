@@ -7,15 +7,31 @@
 >>> result.verified, result.holder, result.scopes, result.problems            # doctest: +SKIP
 """
 
+from didvc.errors import (
+    CredentialRevokedError,
+    CredentialSuspendedError,
+    DidvcError,
+    MalformedValueError,
+    ReplayCacheError,
+    StatusRetrievalError,
+    StatusVerificationError,
+)
 from verifier._middleware import NONCE_HEADER, VERIFICATION_RESULT, middleware
 from verifier._pipeline import NonceCheck
 from verifier._policy import Policy, RouteRule
 from verifier._replay import MemoryNonceStore, MemoryReplayCache, RedisNonceStore, RedisReplayCache
 from verifier._result import CredentialResult, Problem, VerificationResult
-from verifier._status import StatusChecker
+from verifier._status import StatusChecker, StatusOutcome
 from verifier._verifier import Verifier
 
 __all__ = [
+    "CredentialRevokedError",
+    "CredentialSuspendedError",
+    "DidvcError",
+    "MalformedValueError",
+    "ReplayCacheError",
+    "StatusRetrievalError",
+    "StatusVerificationError",
     "NONCE_HEADER",
     "VERIFICATION_RESULT",
     "CredentialResult",
@@ -28,6 +44,7 @@ __all__ = [
     "RedisReplayCache",
     "RouteRule",
     "StatusChecker",
+    "StatusOutcome",
     "VerificationResult",
     "Verifier",
     "middleware",

@@ -194,10 +194,6 @@ def _bool(data: Mapping[str, Any], name: str) -> bool:
     return value
 
 
-def _integer(data: Mapping[str, Any], name: str, default: int, low: int, high: int) -> int:
-    return int(_number(data.get(name, default), name, low, high))
-
-
 def _number(value: Any, what: str, low: float, high: float) -> float:
     if (
         isinstance(value, bool)

@@ -6,8 +6,16 @@
 ...         response = await http.get("https://api.example/orders")
 """
 
-from didvc.errors import WalletCorruptedError, WalletError, WalletLockedError
-from didvc.sealing import KdfParams, WrongPassphraseError, passphrase_from
+from didvc.errors import (
+    DidvcError,
+    InvalidKeyError,
+    MalformedValueError,
+    WalletCorruptedError,
+    WalletError,
+    WalletLockedError,
+    WrongPassphraseError,
+)
+from didvc.sealing import KdfParams, passphrase_from
 from wallet._client import WalletSession
 from wallet._store import CredentialRecord, DidRecord
 from wallet._wallet import Wallet
@@ -15,7 +23,10 @@ from wallet._wallet import Wallet
 __all__ = [
     "CredentialRecord",
     "DidRecord",
+    "DidvcError",
+    "InvalidKeyError",
     "KdfParams",
+    "MalformedValueError",
     "Wallet",
     "WalletCorruptedError",
     "WalletError",

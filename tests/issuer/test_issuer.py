@@ -21,10 +21,16 @@ import pytest
 from aiohttp.test_utils import TestServer
 
 from didvc.errors import DataLossDetectionError
-from didvc.sealing import KdfParams, WrongPassphraseError
 from didvc.status import StatusList
-from issuer import Issuer, IssuerError, StoreCorruptedError, StoreLockedError
-from issuer._app import create_app
+from issuer import (
+    Issuer,
+    IssuerError,
+    KdfParams,
+    StoreCorruptedError,
+    StoreLockedError,
+    WrongPassphraseError,
+    create_app,
+)
 from tests.helpers import NOW, Party, trusting
 from verifier import Verifier
 
@@ -388,7 +394,7 @@ async def test_status_messages_with_status_size(served: Served) -> None:
     bits = StatusList.decode(document["credentialSubject"]["encodedList"], status_size=2)
     assert bits.get(int(entry["statusListIndex"])) == 2
     served.verifier.status.clear()
-    from verifier._status import StatusChecker
+    from verifier import StatusChecker
 
     checker: StatusChecker = served.verifier.status
     from didvc.credentials import check_credential

@@ -16,8 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from didvc.sealing import KdfParams, WrongPassphraseError
-from issuer import Issuer, StoreUnavailableError
+from issuer import Issuer, KdfParams, StoreUnavailableError, WrongPassphraseError
 from tests.helpers import Party
 
 ADMIN_URL = os.environ.get("DIDVC_POSTGRES_URL", "postgresql://didvc:didvc@127.0.0.1:5432/didvc")

@@ -86,6 +86,11 @@ async def test_did_web_and_status_lists_from_memory() -> None:
         result = await verifier.verify_presentation(await request_token(agent, [vc]), **API)
         assert [code for code, _ in result.problems] == ["CREDENTIAL_REVOKED_ERROR"]
 
+        fetcher.remove(LIST_URL)  # the list's host goes away
+        verifier.status.clear()
+        result = await verifier.verify_presentation(await request_token(agent, [vc]), **API)
+        assert [code for code, _ in result.problems] == ["STATUS_RETRIEVAL_ERROR"]
+
 
 async def test_a_missing_list_could_not_be_checked_and_a_huge_one_is_refused() -> None:
     fetcher = MemoryFetcher()

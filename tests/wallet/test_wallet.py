@@ -336,6 +336,19 @@ async def test_data_integrity_presentation(tmp_path: Path) -> None:
         assert [c for c, _ in result.problems] == ["INVALID_CHALLENGE_ERROR"]
 
 
+async def test_data_integrity_header_carries_the_presentation(tmp_path: Path) -> None:
+    async with await _open(tmp_path / "w") as wallet:
+        await wallet.create_did()
+        await _stored(wallet)
+        header = await wallet.data_integrity_header(challenge="c-9", domain=API)
+    scheme, _, value = header["Authorization"].partition(" ")
+    assert scheme == "VP"
+    result = await _verifier().verify_presentation(
+        value, challenge="c-9", audience=API, method="GET", url=f"{API}/orders"
+    )
+    assert result.verified, result.problems
+
+
 async def test_credentials_are_checked_by_the_verifier_passed_in(tmp_path: Path) -> None:
     from datetime import timedelta
 
