@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import socket
 import statistics
 import time
 from collections.abc import Awaitable, Callable
@@ -79,3 +80,36 @@ async def agent_credential(issuer: str, issuer_signer: Any, subject: str) -> dic
         },
         issuer_signer,
     )
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_for_port(port: int, *, seconds: float = 10.0) -> None:
+    """Return once something accepts connections on 127.0.0.1:``port`` (or the time is up)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return
+        except OSError:
+            time.sleep(0.1)
+
+
+def wrk_script(lines_env: str, prefix: str = "") -> str:
+    """A wrk Lua script that sends ``GET /orders`` with ``Authorization: <prefix><line>``,
+    cycling through the lines of the file named by the environment variable ``lines_env``."""
+    return f"""
+local lines = {{}}
+for line in io.lines(os.getenv("{lines_env}")) do lines[#lines + 1] = line end
+local i = 0
+request = function()
+  i = i + 1
+  if i > #lines then i = 1 end
+  return wrk.format("GET", "/orders", {{["Authorization"] = "{prefix}" .. lines[i]}})
+end
+"""

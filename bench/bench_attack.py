@@ -22,7 +22,6 @@ import argparse
 import asyncio
 import os
 import re
-import socket
 import statistics
 import subprocess
 import sys
@@ -33,7 +32,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import aiohttp
-from _harness import agent_credential, party
+from _harness import agent_credential, free_port, party, wait_for_port, wrk_script
 
 from didvc.credentials import CREDENTIALS_V2, make_presentation
 from didvc.jose import sign_jws
@@ -44,23 +43,8 @@ DURATION = 4.0  # seconds per phase
 ROUNDS = 3  # each: valid requests alone, then while attacked
 INTERVAL = 0.005
 ATTACK_CONNECTIONS = 4
-LUA = """
-local lines = {}
-for line in io.lines(os.getenv("DIDVC_ATTACK")) do lines[#lines + 1] = line end
-local i = 0
-request = function()
-  i = i + 1
-  if i > #lines then i = 1 end
-  return wrk.format("GET", "/orders", {["Authorization"] = lines[i]})
-end
-"""
+LUA = wrk_script("DIDVC_ATTACK", "")
 AGENT_CONTEXT = "https://w3id.org/didvc/agent/v1"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _poison(issuer: str, subject: str, n: int) -> dict:  # type: ignore[type-arg]
@@ -153,7 +137,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--kinds", default="01234", help="hostile kinds to send (0-4, see above)")
     kinds = [int(k) for k in parser.parse_args().kinds]
-    port = _free_port()
+    port = free_port()
     audience = f"http://127.0.0.1:{port}"
     issuer, valid, hostile = asyncio.run(_prepare(audience, 12_000, kinds))
     command = [sys.executable, str(HERE / "_http_server.py"), "--port", str(port), "--mode", "middleware"]
@@ -166,12 +150,7 @@ def main() -> None:
     url = f"{audience}/orders"
     per_phase = int(DURATION / INTERVAL)
     try:
-        for _ in range(100):
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                break
-            except OSError:
-                time.sleep(0.1)
+        wait_for_port(port)
         asyncio.run(_valid_load(url, valid[:10]))  # caches and the worker process ready
         headers = iter(valid[10:])
         with tempfile.TemporaryDirectory() as tmp:

@@ -14,16 +14,14 @@ import asyncio
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _harness import agent_credential, party
+from _harness import agent_credential, free_port, party, wait_for_port, wrk_script
 
 from didvc.credentials import make_presentation
 from didvc.request import sign_request_token
@@ -31,22 +29,7 @@ from didvc.request import sign_request_token
 HERE = Path(__file__).resolve().parent
 DURATION = 5
 CONNECTIONS = 16
-LUA = """
-local tokens = {}
-for line in io.lines(os.getenv("DIDVC_TOKENS")) do tokens[#tokens + 1] = line end
-local i = 0
-request = function()
-  i = i + 1
-  if i > #tokens then i = 1 end
-  return wrk.format("GET", "/orders", {["Authorization"] = "VP " .. tokens[i]})
-end
-"""
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+LUA = wrk_script("DIDVC_TOKENS", "VP ")
 
 
 async def _tokens(port: int, count: int) -> tuple[list[str], str]:
@@ -77,12 +60,7 @@ def _run(mode: str, port: int, env: dict[str, str], *, with_tokens: bool = True)
         stderr=subprocess.DEVNULL,
     )
     try:
-        for _ in range(100):
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                break
-            except OSError:
-                time.sleep(0.1)
+        wait_for_port(port)
         args = ["wrk", "-t1", f"-c{CONNECTIONS}", f"-d{DURATION}s", f"http://127.0.0.1:{port}/orders"]
         if with_tokens:
             args[1:1] = ["-s", env["DIDVC_LUA"]]
@@ -102,7 +80,7 @@ def _run(mode: str, port: int, env: dict[str, str], *, with_tokens: bool = True)
 def main() -> None:
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is not installed (apt-get install wrk)")
-    mw_port = _free_port()
+    mw_port = free_port()
     tokens, issuer = asyncio.run(_tokens(mw_port, 60_000))
     with tempfile.TemporaryDirectory() as tmp:
         token_file = Path(tmp) / "tokens.txt"
@@ -110,9 +88,9 @@ def main() -> None:
         lua = Path(tmp) / "tokens.lua"
         lua.write_text(LUA)
         env = {**os.environ, "DIDVC_TOKENS": str(token_file), "DIDVC_LUA": str(lua), "DIDVC_ISSUER": issuer}
-        bare, _ = _run("bare", _free_port(), env, with_tokens=False)
-        bare_header, _ = _run("bare", _free_port(), env)
-        floor, _ = _run("signature", _free_port(), env)
+        bare, _ = _run("bare", free_port(), env, with_tokens=False)
+        bare_header, _ = _run("bare", free_port(), env)
+        floor, _ = _run("signature", free_port(), env)
         guarded, failed = _run("middleware", mw_port, env)
     print("## HTTP (bench/bench_http.py)\n")
     print("| endpoint | requests/s (2xx) | × bare |")

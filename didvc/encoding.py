@@ -19,12 +19,13 @@ from typing import Any, Final
 import base58
 from multiformats import varint
 
-from didvc.errors import MalformedValueError, ParsingError
+from didvc.errors import InputTooLargeError, MalformedValueError, ParsingError
 
 __all__ = [
     "MULTICODEC",
     "b64url_decode",
     "b64url_encode",
+    "bounded_text",
     "multibase_decode",
     "multibase_encode",
     "multicodec_unwrap",
@@ -137,6 +138,22 @@ def multicodec_unwrap(data: bytes) -> tuple[str, bytes]:
 
 
 # --- JSON, strictly -----------------------------------------------------------------------------
+
+
+def bounded_text(value: bytes | str, max_bytes: int, *, what: str) -> str:
+    """``value`` as text without surrounding space; refused when longer than ``max_bytes``
+    (bytes before they are decoded) or not UTF-8."""
+    if isinstance(value, bytes):
+        if len(value) > max_bytes:
+            raise InputTooLargeError(f"the {what} is larger than {max_bytes} bytes")
+        try:
+            value = value.decode("utf-8")
+        except UnicodeDecodeError:
+            raise ParsingError(f"the {what} is not UTF-8 text") from None
+    text = value.strip()
+    if len(text) > max_bytes:
+        raise InputTooLargeError(f"the {what} is larger than {max_bytes} bytes")
+    return text
 
 
 def strict_json_loads(data: bytes | str, *, what: str = "JSON") -> Any:

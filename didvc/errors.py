@@ -272,16 +272,9 @@ class ResolverUnreachableError(ResolutionError):
 
 
 class FetchError(DidvcError):
-    """A fetch that failed, and why (``reason``):
-
-    - ``"forbidden"``: a network rule refused the URL, its address or a redirect;
-    - ``"too_large"``: the response is larger than the caller's bound;
-    - ``"media_type"``: the response is not one of the accepted media types;
-    - ``"http_status"``: the server answered another status than 200 (``status``);
-    - ``"unreachable"``: no answer (connection, timeout).
-
-    The first three are refusals (``refused``); the last two mean "could not check".
-    """
+    """A fetch that failed, and why: ``reason`` is "forbidden" (a network rule said no),
+    "too_large" or "media_type" (the refusals), "http_status" (see ``status``) or "unreachable";
+    the last two mean could not check."""
 
     code = "FETCH_ERROR"
     REFUSALS = frozenset({"forbidden", "too_large", "media_type"})

@@ -1,5 +1,10 @@
 """Local files that hold secrets: wallets, issuer stores, backups, published documents.
 
+A wallet and a SQLite issuer store are the same kind of file (:func:`open_database`,
+:func:`immediate`): WAL mode, ``synchronous=FULL``, foreign keys on, one ``BEGIN IMMEDIATE``
+transaction per change, so a crash leaves the old or the new state and another process waits
+its turn or is told the file is locked.
+
 The one module of the core that touches the disk, for what the issuer and the wallet share (the
 network stays outside the core). A file that holds keys, sealed or not, is created readable and
 writable by its owner only (0600), whatever the process's umask; SQLite gives a database's
@@ -10,9 +15,14 @@ beside it, flushed, then renamed over it.
 from __future__ import annotations
 
 import os
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
-__all__ = ["PRIVATE_MODE", "create_private", "write_atomically"]
+from didvc.errors import DidvcError
+
+__all__ = ["PRIVATE_MODE", "create_private", "immediate", "open_database", "write_atomically"]
 
 #: Read and write for the owner, nothing for anyone else.
 PRIVATE_MODE = 0o600
@@ -45,3 +55,46 @@ def write_atomically(path: str | os.PathLike[str], data: bytes, *, private: bool
     except BaseException:
         temporary.unlink(missing_ok=True)
         raise
+
+
+def open_database(
+    path: Path, *, timeout: float, what: str, locked: type[DidvcError], corrupted: type[DidvcError]
+) -> sqlite3.Connection:
+    """The private SQLite file at ``path`` (``what`` names it in errors: "the wallet"); a busy
+    file raises ``locked``, a foreign or damaged one ``corrupted``."""
+    try:
+        create_private(path)
+        connection = sqlite3.connect(path, timeout=timeout, isolation_level=None)
+        connection.execute("PRAGMA journal_mode=WAL")
+        connection.execute("PRAGMA synchronous=FULL")
+        connection.execute("PRAGMA foreign_keys=ON")
+    except sqlite3.OperationalError as exc:
+        if "locked" in str(exc) or "busy" in str(exc):
+            raise locked(f"{what} {path} is locked by another process") from None
+        raise corrupted(f"cannot open {what} {path}: {exc}") from None
+    except sqlite3.DatabaseError as exc:
+        raise corrupted(f"{path} is not {what} or is corrupted: {exc}") from None
+    return connection
+
+
+@contextmanager
+def immediate(
+    db: sqlite3.Connection, *, what: str, locked: type[DidvcError], corrupted: type[DidvcError]
+) -> Iterator[None]:
+    """BEGIN IMMEDIATE … COMMIT: one writer at a time, all or nothing."""
+    try:
+        db.execute("BEGIN IMMEDIATE")
+    except sqlite3.OperationalError as exc:
+        raise locked(f"{what} is locked by another process ({exc})") from None
+    except sqlite3.DatabaseError as exc:
+        raise corrupted(f"{what} is corrupted: {exc}") from None
+    try:
+        yield
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+    try:
+        db.execute("COMMIT")
+    except sqlite3.DatabaseError as exc:
+        db.execute("ROLLBACK")
+        raise corrupted(f"could not commit to {what}: {exc}") from None

@@ -21,7 +21,7 @@ from didvc.encoding import strict_json_loads
 from didvc.errors import DidvcError
 from didvc.keys import KeyType
 from didvc.sealing import passphrase_from
-from didvc_cli.support import Progress, fail, parse_duration, run
+from didvc_cli.support import Progress, emit, fail, parse_duration, run
 from issuer import Issuer, IssuerError, Securing
 
 __all__ = ["issuer_group"]
@@ -74,7 +74,7 @@ def _with_issuer(options: _Options, work: Callable[[Issuer], Awaitable[T]]) -> T
 
 
 def _emit(options: _Options, data: Any, text: str) -> None:
-    click.echo(json.dumps(data) if options.as_json else text)
+    emit(options.as_json, data, text)
 
 
 @click.group()

@@ -15,7 +15,7 @@ import click
 
 from didvc.errors import DidvcError
 
-__all__ = ["Progress", "fail", "parse_duration", "run"]
+__all__ = ["Progress", "emit", "fail", "parse_duration", "run"]
 
 T = TypeVar("T")
 
@@ -30,6 +30,11 @@ def fail(error: DidvcError, as_json: bool) -> NoReturn:
     else:
         click.echo(f"error [{error.code}]: {error}", err=True)
     sys.exit(1)
+
+
+def emit(as_json: bool, data: Any, text: str) -> None:
+    """Print a command's result: ``data`` as JSON with ``--json``, else ``text``."""
+    click.echo(json.dumps(data) if as_json else text)
 
 
 def run(coro_fn: Callable[[], Coroutine[Any, Any, T]], as_json: bool) -> T:

@@ -9,7 +9,6 @@ a prompt. ``present`` prints a header line, so a shell user can write::
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -21,7 +20,7 @@ from didvc.encoding import strict_json_loads
 from didvc.errors import DidvcError
 from didvc.keys import KeyType
 from didvc.sealing import passphrase_from
-from didvc_cli.support import fail, run
+from didvc_cli.support import emit, fail, run
 from wallet import Wallet, WalletError
 
 __all__ = ["wallet_group"]
@@ -63,7 +62,7 @@ def _with_wallet(options: _Options, work: Callable[[Wallet], Awaitable[T]], *, c
 
 
 def _emit(options: _Options, data: Any, text: str) -> None:
-    click.echo(json.dumps(data) if options.as_json else text)
+    emit(options.as_json, data, text)
 
 
 @click.group()

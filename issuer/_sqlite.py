@@ -8,13 +8,19 @@ import sqlite3
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 from didvc.errors import StoreCorruptedError, StoreLockedError
-from didvc.storage import create_private
+from didvc.storage import immediate, open_database
 from issuer._store import ADD_LIST_VERSION, LIST_VERSION, Store, schema
 
 __all__ = ["SqliteStore"]
+
+_FILE: Final[dict[str, Any]] = {
+    "what": "the issuer store",
+    "locked": StoreLockedError,
+    "corrupted": StoreCorruptedError,
+}
 
 
 class _SqliteTransaction:
@@ -44,18 +50,7 @@ class SqliteStore(Store):
     def __init__(self, path: str | os.PathLike[str], *, timeout: float = 10.0) -> None:
         self.path = Path(path)
         self.description = str(self.path)
-        try:
-            create_private(self.path)
-            self.db = sqlite3.connect(self.path, timeout=timeout, isolation_level=None)
-            self.db.execute("PRAGMA journal_mode=WAL")
-            self.db.execute("PRAGMA synchronous=FULL")
-            self.db.execute("PRAGMA foreign_keys=ON")
-        except sqlite3.OperationalError as exc:
-            if "locked" in str(exc) or "busy" in str(exc):
-                raise StoreLockedError(f"the issuer store {self.path} is locked") from None
-            raise StoreCorruptedError(f"cannot open the issuer store {self.path}: {exc}") from None
-        except sqlite3.DatabaseError as exc:
-            raise StoreCorruptedError(f"{self.path} is not an issuer store or is corrupted: {exc}") from None
+        self.db = open_database(self.path, timeout=timeout, **_FILE)
 
     async def close(self) -> None:
         self.db.close()
@@ -83,22 +78,10 @@ class SqliteStore(Store):
 
     @asynccontextmanager
     async def _transaction(self) -> AsyncIterator[_SqliteTransaction]:
-        try:
-            self.db.execute("BEGIN IMMEDIATE")
-        except sqlite3.OperationalError as exc:
-            raise StoreLockedError(f"the issuer store is locked by another process ({exc})") from None
-        except sqlite3.DatabaseError as exc:
-            raise StoreCorruptedError(f"the issuer store is corrupted: {exc}") from None
-        try:
+        with immediate(
+            self.db, what="the issuer store", locked=StoreLockedError, corrupted=StoreCorruptedError
+        ):
             yield _SqliteTransaction(self.db)
-        except BaseException:
-            self.db.execute("ROLLBACK")
-            raise
-        try:
-            self.db.execute("COMMIT")
-        except sqlite3.DatabaseError as exc:
-            self.db.execute("ROLLBACK")
-            raise StoreCorruptedError(f"could not commit: {exc}") from None
 
     async def query(self, sql: str, *params: Any) -> list[tuple[Any, ...]]:
         try:

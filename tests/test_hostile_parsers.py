@@ -20,13 +20,13 @@ from hypothesis import strategies as st
 from didvc import jsonld, rdfc
 from didvc.credentials import check_credential, check_presentation
 from didvc.did import DidDocument, parse_did, parse_did_url
-from didvc.encoding import b64url_decode, b64url_encode, multibase_decode, strict_json_loads
+from didvc.encoding import b64url_decode, b64url_encode, bounded_text, multibase_decode, strict_json_loads
 from didvc.errors import DidvcError
 from didvc.jose import parse_jws
 from didvc.keys import PublicKey
 from didvc.proofs import parse_datetime
 from didvc.request import RequestClaims, check_request_claims, normalize_htu
-from didvc.status import StatusList
+from didvc.status import StatusEntry, StatusList
 from resolvers import JwkResolver, KeyResolver, StaticResolver, did_web_url
 from tests.helpers import NOW, Party
 from verifier import Policy, Verifier
@@ -189,6 +189,21 @@ def test_did_key_and_did_jwk_resolution(suffix: str) -> None:
 @given(texts, st.integers(min_value=-2, max_value=10))
 def test_status_lists(encoded: str, size: int) -> None:
     _safely(lambda: StatusList.decode(encoded, status_size=size))
+
+
+@given(st.one_of(documents, json_values))
+def test_status_entries(entry: Any) -> None:
+    if isinstance(entry, dict):
+        _safely(lambda: StatusEntry.parse(entry))
+
+
+@given(st.one_of(texts, st.binary(max_size=300)), st.integers(min_value=0, max_value=64))
+def test_bounded_text(value: str | bytes, limit: int) -> None:
+    try:
+        text = bounded_text(value, limit, what="input")
+    except DidvcError:
+        return
+    assert len(text) <= limit and text == text.strip()
 
 
 @given(st.one_of(documents, json_values))

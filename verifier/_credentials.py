@@ -24,10 +24,9 @@ from typing import Any
 
 from didvc.credentials import CredentialInfo, check_credential, check_jose_payload
 from didvc.did import DidResolver, resolve_verification_method
-from didvc.encoding import strict_json_loads
+from didvc.encoding import bounded_text, strict_json_loads
 from didvc.errors import (
     DidvcError,
-    InputTooLargeError,
     ParsingError,
     ProofVerificationError,
     UnsupportedAlgorithmError,
@@ -110,17 +109,8 @@ class CredentialChecker:
         model; text over ``max_bytes`` is refused before it is parsed (an object's size is the
         caller's to bound: it came inside a bounded presentation, or see ``Pipeline.credential``)."""
         token: str | None = None
-        if isinstance(credential, bytes):
-            if len(credential) > max_bytes:
-                raise InputTooLargeError(f"credential is larger than {max_bytes} bytes")
-            try:
-                credential = credential.decode("utf-8")
-            except UnicodeDecodeError:
-                raise ParsingError("credential is not UTF-8") from None
-        if isinstance(credential, str):
-            text = credential.strip()
-            if len(text) > max_bytes:
-                raise InputTooLargeError(f"credential is larger than {max_bytes} bytes")
+        if isinstance(credential, str | bytes):
+            text = bounded_text(credential, max_bytes, what="credential")
             if text.startswith("{"):
                 credential = strict_json_loads(text, what="credential")
             else:

@@ -42,7 +42,7 @@ from didvc.credentials import (
     check_presentation,
 )
 from didvc.did import parse_did_url, resolve_verification_method
-from didvc.encoding import b64url_decode, strict_json_loads
+from didvc.encoding import b64url_decode, bounded_text, strict_json_loads
 from didvc.errors import (
     CredentialRequiredError,
     DidvcError,
@@ -144,23 +144,14 @@ class Pipeline:
     def _read(self, presentation: Any) -> str | dict[str, Any]:
         """Step 1, bytes: a vp+jwt token, or a Data Integrity VP (object, JSON, base64url JSON)."""
         limit = self.policy.max_presentation_bytes
-        if isinstance(presentation, bytes):
-            if len(presentation) > limit:
-                raise InputTooLargeError(f"the presentation is larger than {limit} bytes")
-            try:
-                presentation = presentation.decode("utf-8")
-            except UnicodeDecodeError:
-                raise ParsingError("the presentation is not valid text") from None
         if isinstance(presentation, dict):
             exact = exact_bytes(presentation)
             if exact is None or len(exact) > limit:
                 raise InputTooLargeError(f"the presentation is larger than {limit} bytes (or not JSON)")
             return presentation
-        if not isinstance(presentation, str):
+        if not isinstance(presentation, str | bytes):
             raise ParsingError("a presentation is a vp+jwt, or a JSON object or text")
-        text = presentation.strip()
-        if len(text) > limit:
-            raise InputTooLargeError(f"the presentation is larger than {limit} bytes")
+        text = bounded_text(presentation, limit, what="presentation")
         if text.count(".") == 2 and not text.startswith(_JSON_START):
             return text
         document = strict_json_loads(

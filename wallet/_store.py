@@ -9,15 +9,14 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final
 
 from didvc.errors import WalletCorruptedError, WalletError, WalletLockedError
-from didvc.storage import create_private
+from didvc.storage import immediate, open_database
 
 __all__ = ["CredentialRecord", "DidRecord", "RestoredIdentity", "SealedKey", "WalletStore"]
 
@@ -35,6 +34,11 @@ _SCHEMA: Final = (
         scopes TEXT NOT NULL, audiences TEXT NOT NULL, valid_until TEXT, format TEXT NOT NULL,
         body TEXT NOT NULL, warnings TEXT NOT NULL, stored TEXT NOT NULL)""",
 )
+_FILE: Final[dict[str, Any]] = {
+    "what": "the wallet",
+    "locked": WalletLockedError,
+    "corrupted": WalletCorruptedError,
+}
 _SELECT_DIDS: Final = (
     "SELECT d.did, d.method, d.key_id, k.key_type, d.is_default"
     " FROM dids d JOIN keys k ON k.key_id = d.key_id"
@@ -97,7 +101,7 @@ class WalletStore:
 
     def __init__(self, path: Path, *, timeout: float) -> None:
         self.path = path
-        self._db = _connect(path, timeout)
+        self._db = open_database(path, timeout=timeout, **_FILE)
         self._records: tuple[tuple[int, int], list[CredentialRecord]] | None = None
 
     def close(self) -> None:
@@ -258,25 +262,10 @@ class WalletStore:
             self._records = (stamp, [_record(row) for row in rows])
         return self._records[1]
 
-    @contextmanager
-    def _transaction(self) -> Iterator[None]:
-        """BEGIN IMMEDIATE … COMMIT: one writer at a time, all or nothing."""
-        try:
-            self._db.execute("BEGIN IMMEDIATE")
-        except sqlite3.OperationalError as exc:
-            raise WalletLockedError(f"the wallet is locked by another process ({exc})") from None
-        except sqlite3.DatabaseError as exc:
-            raise WalletCorruptedError(f"the wallet file is corrupted: {exc}") from None
-        try:
-            yield
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            raise
-        try:
-            self._db.execute("COMMIT")
-        except sqlite3.DatabaseError as exc:
-            self._db.execute("ROLLBACK")
-            raise WalletCorruptedError(f"could not commit to the wallet: {exc}") from None
+    def _transaction(self) -> AbstractContextManager[None]:
+        return immediate(
+            self._db, what="the wallet", locked=WalletLockedError, corrupted=WalletCorruptedError
+        )
 
 
 def _record(row: tuple[Any, ...]) -> CredentialRecord:
@@ -293,19 +282,3 @@ def _record(row: tuple[Any, ...]) -> CredentialRecord:
         credential=body if fmt == "jwt" else json.loads(body),
         warnings=tuple(json.loads(warnings)),
     )
-
-
-def _connect(path: Path, timeout: float) -> sqlite3.Connection:
-    try:
-        create_private(path)
-        connection = sqlite3.connect(path, timeout=timeout, isolation_level=None)
-        connection.execute("PRAGMA journal_mode=WAL")
-        connection.execute("PRAGMA synchronous=FULL")
-        connection.execute("PRAGMA foreign_keys=ON")
-    except sqlite3.OperationalError as exc:
-        if "locked" in str(exc) or "busy" in str(exc):
-            raise WalletLockedError(f"the wallet {path} is locked by another process") from None
-        raise WalletCorruptedError(f"cannot open the wallet {path}: {exc}") from None
-    except sqlite3.DatabaseError as exc:
-        raise WalletCorruptedError(f"{path} is not a wallet or is corrupted: {exc}") from None
-    return connection

@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import socket
 import time
 from datetime import timedelta
 from typing import Any
@@ -26,12 +25,7 @@ from verifier import Policy, RouteRule, Verifier
 API = dict(audience="https://api.example", method="GET", url="https://api.example/orders")
 
 
-@pytest.fixture(autouse=True)
-def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
-    def refuse(*args: object, **kwargs: object) -> None:
-        raise AssertionError("network access attempted")
-
-    monkeypatch.setattr(socket.socket, "connect", refuse)
+pytestmark = pytest.mark.usefixtures("no_network")  # everything here is offline
 
 
 def _verifier(policy: Policy | None = None) -> Verifier:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
-import socket
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -22,12 +21,7 @@ from verifier import Policy, RouteRule, Verifier
 API = dict(audience="https://api.example", method="GET", url="https://api.example/orders")
 
 
-@pytest.fixture(autouse=True)
-def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
-    def refuse(*args: object, **kwargs: object) -> None:
-        raise AssertionError("network access attempted")
-
-    monkeypatch.setattr(socket.socket, "connect", refuse)
+pytestmark = pytest.mark.usefixtures("no_network")  # everything here is offline
 
 
 def _verifier(*trusted: Party, **kwargs: Any) -> Verifier:
