@@ -17,7 +17,7 @@ statement, with a module per backend), identity and keys (:mod:`issuer._keys`), 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Coroutine, Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Final
@@ -293,10 +293,11 @@ class Issuer:
         """The signed BitstringStatusListCredential of one list, as of now."""
         return await self._lists.signed(list_id, await self.signer(), valid_for)
 
-    async def served_status_list(self, list_id: int) -> dict[str, Any]:
+    def served_status_list(self, list_id: int) -> Coroutine[Any, Any, dict[str, Any]]:
         """The list as ``serve`` hands it out, signed again only when it changed (see
-        :meth:`issuer._lists.StatusLists.served`)."""
-        return await self._lists.served(list_id, await self.signer())
+        :meth:`issuer._lists.StatusLists.served`). The parts' coroutine itself: on the path a
+        client can hammer, no extra layer."""
+        return self._lists.served(list_id, self._keys.signer)
 
     async def publish(self, directory: str | os.PathLike[str]) -> list[Path]:
         """Write the signed status lists, and for did:web the DID document, into ``directory``

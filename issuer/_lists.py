@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import os
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Final
@@ -156,7 +156,7 @@ class StatusLists:
             document["validUntil"] = format_datetime(now + valid_for)
         return await add_proof(document, signer, created=now)
 
-    async def served(self, list_id: int, signer: KeySigner) -> dict[str, Any]:
+    async def served(self, list_id: int, signer_now: Callable[[], Awaitable[KeySigner]]) -> dict[str, Any]:
         """The list as ``serve`` hands it out: signed again only when its entries changed (the
         list's version, bumped by every status change from this process or another sharing the
         store, such as a CLI ``revoke``), the active key changed, or the last signature is older
@@ -165,6 +165,7 @@ class StatusLists:
         version = await self._store.list_version(list_id)
         if version is None:
             raise UnknownCredentialError(f"no status list {list_id}")
+        signer = await signer_now()
         stamp = (version, signer.key_id)
         cached = self._served.get(list_id)
         now = time.monotonic()
