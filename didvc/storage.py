@@ -16,13 +16,11 @@ from __future__ import annotations
 
 import os
 import sqlite3
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 from didvc.errors import DidvcError
 
-__all__ = ["PRIVATE_MODE", "create_private", "immediate", "open_database", "write_atomically"]
+__all__ = ["PRIVATE_MODE", "Immediate", "create_private", "immediate", "open_database", "write_atomically"]
 
 #: Read and write for the owner, nothing for anyone else.
 PRIVATE_MODE = 0o600
@@ -77,24 +75,42 @@ def open_database(
     return connection
 
 
-@contextmanager
 def immediate(
     db: sqlite3.Connection, *, what: str, locked: type[DidvcError], corrupted: type[DidvcError]
-) -> Iterator[None]:
-    """BEGIN IMMEDIATE … COMMIT: one writer at a time, all or nothing."""
-    try:
-        db.execute("BEGIN IMMEDIATE")
-    except sqlite3.OperationalError as exc:
-        raise locked(f"{what} is locked by another process ({exc})") from None
-    except sqlite3.DatabaseError as exc:
-        raise corrupted(f"{what} is corrupted: {exc}") from None
-    try:
-        yield
-    except BaseException:
-        db.execute("ROLLBACK")
-        raise
-    try:
-        db.execute("COMMIT")
-    except sqlite3.DatabaseError as exc:
-        db.execute("ROLLBACK")
-        raise corrupted(f"could not commit to {what}: {exc}") from None
+) -> Immediate:
+    """``with immediate(db, ...)``: BEGIN IMMEDIATE … COMMIT, one writer at a time, all or
+    nothing; a busy file raises ``locked``, a failed commit ``corrupted``."""
+    return Immediate(db, what, locked, corrupted)
+
+
+class Immediate:
+    """The context manager :func:`immediate` returns (a class: a transaction per credential
+    issued, and a generator-based one costs a few microseconds more)."""
+
+    __slots__ = ("_corrupted", "_db", "_locked", "_what")
+
+    def __init__(
+        self, db: sqlite3.Connection, what: str, locked: type[DidvcError], corrupted: type[DidvcError]
+    ) -> None:
+        self._db = db
+        self._what = what
+        self._locked = locked
+        self._corrupted = corrupted
+
+    def __enter__(self) -> None:
+        try:
+            self._db.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            raise self._locked(f"{self._what} is locked by another process ({exc})") from None
+        except sqlite3.DatabaseError as exc:
+            raise self._corrupted(f"{self._what} is corrupted: {exc}") from None
+
+    def __exit__(self, exc_type: type[BaseException] | None, *rest: object) -> None:
+        if exc_type is not None:
+            self._db.execute("ROLLBACK")
+            return
+        try:
+            self._db.execute("COMMIT")
+        except sqlite3.DatabaseError as exc:
+            self._db.execute("ROLLBACK")
+            raise self._corrupted(f"could not commit to {self._what}: {exc}") from None

@@ -12,7 +12,7 @@ import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 from didvc.credentials import CREDENTIALS_V2, check_credential, sign_vc_jwt
 from didvc.did import parse_did
@@ -63,8 +63,7 @@ class Securing:
         return await add_proof(body, signer, cryptosuite=self.cryptosuite, created=created)
 
 
-@dataclass(frozen=True)
-class Request:
+class Request(NamedTuple):
     """What to issue (see :meth:`issuer.Issuer.issue`)."""
 
     subject: str

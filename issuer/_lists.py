@@ -75,7 +75,7 @@ class StatusLists:
             purposes.append(("message", max(1, (len(messages) - 1).bit_length())))
         entries = []
         for purpose, status_size in purposes:
-            list_id, index = await tx.allocate(purpose, self.list_size, status_size, format_datetime(start))
+            list_id, index = await tx.allocate(purpose, self.list_size, status_size, start)
             url = self.url(list_id)
             entry: dict[str, Any] = {
                 "id": f"{url}#{index}",

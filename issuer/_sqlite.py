@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Final
 
@@ -24,8 +23,20 @@ _FILE: Final[dict[str, Any]] = {
 
 
 class _SqliteTransaction:
+    """One ``BEGIN IMMEDIATE`` transaction (``async with``), and what runs inside it."""
+
+    __slots__ = ("_guard", "db")
+
     def __init__(self, db: sqlite3.Connection) -> None:
         self.db = db
+        self._guard = immediate(db, **_FILE)
+
+    async def __aenter__(self) -> _SqliteTransaction:
+        self._guard.__enter__()
+        return self
+
+    async def __aexit__(self, exc_type: type[BaseException] | None, *rest: object) -> None:
+        self._guard.__exit__(exc_type)
 
     async def one(self, sql: str, *params: Any) -> tuple[Any, ...] | None:
         row: tuple[Any, ...] | None = self.db.execute(sql, params).fetchone()
@@ -76,12 +87,8 @@ class SqliteStore(Store):
             if LIST_VERSION not in {r[1] for r in await tx.all("PRAGMA table_info(status_lists)")}:
                 await tx.run(ADD_LIST_VERSION)
 
-    @asynccontextmanager
-    async def _transaction(self) -> AsyncIterator[_SqliteTransaction]:
-        with immediate(
-            self.db, what="the issuer store", locked=StoreLockedError, corrupted=StoreCorruptedError
-        ):
-            yield _SqliteTransaction(self.db)
+    def _transaction(self) -> _SqliteTransaction:
+        return _SqliteTransaction(self.db)
 
     async def query(self, sql: str, *params: Any) -> list[tuple[Any, ...]]:
         try:

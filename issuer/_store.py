@@ -13,11 +13,13 @@ no index is ever given twice, whichever process asks.
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator, Sequence
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from collections.abc import Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
-from typing import Any, Final, Protocol
+from datetime import datetime
+from typing import Any, Final, NamedTuple, Protocol
 
+from didvc.proofs import format_datetime
 from issuer._allocation import index_for
 
 __all__ = ["CredentialRow", "KeyRow", "Records", "Store", "Transaction", "schema"]
@@ -80,8 +82,7 @@ class KeyRow:
     retired: str | None
 
 
-@dataclass(frozen=True)
-class CredentialRow:
+class CredentialRow(NamedTuple):
     """What the inventory knows of one issued credential (its body aside)."""
 
     id: str
@@ -135,7 +136,7 @@ class Records:
         row = await self._tx.one("SELECT body, format FROM credentials WHERE batch_key = ?", batch_key)
         return (row[0], row[1]) if row else None
 
-    async def allocate(self, purpose: str, size: int, status_size: int, created: str) -> tuple[int, int]:
+    async def allocate(self, purpose: str, size: int, status_size: int, created: datetime) -> tuple[int, int]:
         """The next index on the open list for ``purpose`` and ``status_size`` (a new list of
         ``size`` entries when the last one is full): (list id, index)."""
         await self._tx.lock(f"allocate:{purpose}")
@@ -153,7 +154,7 @@ class Records:
                 size,
                 status_size,
                 os.urandom(32),
-                created,
+                format_datetime(created),
             )
             assert row is not None
         list_id, list_size, secret, position = row
@@ -236,11 +237,9 @@ class Store:
 
     description: str
 
-    @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[Records]:
+    def transaction(self) -> AbstractAsyncContextManager[Records]:
         """``async with store.transaction() as tx``: all of it or none of it."""
-        async with self._transaction() as tx:
-            yield Records(tx)
+        return _Scope(self._transaction())
 
     def _transaction(self) -> AbstractAsyncContextManager[Transaction]:
         raise NotImplementedError
@@ -315,4 +314,20 @@ class Store:
             "SELECT idx, value FROM status_entries WHERE list_id = ? AND value != 0", list_id
         )
         purpose, size, status_size = rows[0]
-        return purpose, int(size), int(status_size), [(int(i), int(v)) for i, v in entries]
+        return purpose, size, status_size, entries  # integers from both backends
+
+
+class _Scope:
+    """The backend's transaction, seen as :class:`Records` (a class, not a generator: one per
+    credential issued, and each generator-based layer costs microseconds)."""
+
+    __slots__ = ("_inner",)
+
+    def __init__(self, inner: AbstractAsyncContextManager[Transaction]) -> None:
+        self._inner = inner
+
+    async def __aenter__(self) -> Records:
+        return Records(await self._inner.__aenter__())
+
+    async def __aexit__(self, *exc_info: Any) -> bool | None:
+        return await self._inner.__aexit__(*exc_info)
