@@ -145,21 +145,6 @@ def test_every_error_a_package_raises_is_exported_by_it(package: str) -> None:
     assert raised <= set(importlib.import_module(package).__all__)
 
 
-def test_the_core_imports_nothing_above_it() -> None:
-    above = ("resolvers", "issuer", "wallet", "verifier", "didvc_cli")
-    for path in sorted((ROOT / "didvc").rglob("*.py")):
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            names = (
-                [alias.name for alias in node.names]
-                if isinstance(node, ast.Import)
-                else [node.module or ""]
-                if isinstance(node, ast.ImportFrom)
-                else []
-            )
-            for name in names:
-                assert name.split(".")[0] not in above, f"{path.relative_to(ROOT)} imports {name}"
-
-
 def test_every_error_has_a_problem_code() -> None:
     for name in didvc.errors.__all__:
         obj = getattr(didvc.errors, name)
