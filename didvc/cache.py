@@ -27,12 +27,18 @@ class TtlCache(Generic[K, V]):
         self._clock = clock
         self._entries: OrderedDict[K, tuple[float, V]] = OrderedDict()
         self._pending: dict[K, asyncio.Future[V]] = {}  # loads under way
+        self._generation = 0  # bumped by clear(): a load begun before it is not kept
 
     def __len__(self) -> int:
         return len(self._entries)
 
     def clear(self) -> None:
+        """Forget every value, including those still loading: their callers get them, but the
+        cache does not keep them and later callers start a new load (what is loading may
+        predate what made the caller clear the cache)."""
         self._entries.clear()
+        self._pending.clear()
+        self._generation += 1
 
     def get(self, key: K) -> V | None:
         """The value, if it is cached and has not expired."""
@@ -52,16 +58,20 @@ class TtlCache(Generic[K, V]):
             return value
         task = self._pending.get(key)
         if task is None:
-            task = asyncio.ensure_future(self._load(key, load))
+            task = asyncio.ensure_future(self._load(key, load, self._generation))
             task.add_done_callback(_retrieve)  # no "never retrieved" warning if all left
             self._pending[key] = task
         return await asyncio.shield(task)
 
-    async def _load(self, key: K, load: Callable[[], Awaitable[tuple[V, float]]]) -> V:
+    async def _load(self, key: K, load: Callable[[], Awaitable[tuple[V, float]]], generation: int) -> V:
+        this = asyncio.current_task()
         try:
             value, lifetime = await load()
         finally:
-            del self._pending[key]
+            if self._pending.get(key) is this:
+                del self._pending[key]
+        if generation != self._generation:
+            return value
         self._entries[key] = (self._clock() + lifetime, value)
         self._entries.move_to_end(key)
         while len(self._entries) > self.maxsize:

@@ -92,6 +92,24 @@ async def test_a_cancelled_caller_leaves_the_load_to_the_others() -> None:
     assert cache.get("k") == 5
 
 
+async def test_a_value_loading_when_the_cache_is_cleared_is_not_kept() -> None:
+    cache = TtlCache[str, str](maxsize=8)
+    release = asyncio.Event()
+
+    async def stale() -> tuple[str, float]:
+        await release.wait()
+        return "before the clear", 60.0
+
+    first = asyncio.create_task(cache.get_or_load("k", stale))
+    await asyncio.sleep(0)
+    cache.clear()  # e.g. an operator revoked something: the list being fetched may be old
+    second = asyncio.create_task(cache.get_or_load("k", _value("after the clear", 60.0)))
+    assert await second == "after the clear"  # a new load, not the one under way
+    release.set()
+    assert await first == "before the clear"  # its caller still gets its answer
+    assert cache.get("k") == "after the clear"
+
+
 def _value(value: object, lifetime: float):  # type: ignore[no-untyped-def]
     async def load() -> tuple[object, float]:
         return value, lifetime
