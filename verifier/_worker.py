@@ -5,7 +5,7 @@ send a credential that *claims* a trusted issuer: its proof cannot be checked wi
 canonical form. So the verifier never canonicalizes on its event loop. Each
 :class:`~didvc.proofs.TransformJob` goes, as one frame (job id, length, ``marshal`` of its JSON
 fields: the same interpreter reads it back), to a worker process (``python -m verifier._worker``)
-that runs at a lower CPU priority (nice 10) and answers with the hash or the problem. An
+that runs at the lowest CPU priority (nice 19) and answers with the hash or the problem. An
 attacker's cold credentials then cost that process's time, and an API's event loop keeps
 answering the requests whose proofs are cached. At most ``max_pending`` jobs wait; beyond that
 the verifier answers ``VERIFIER_BUSY_ERROR`` (could not check) rather than queue without end.
@@ -69,6 +69,7 @@ class _Channel:
             env={**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)},
         )
         self.outbox: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()
+        self.contexts_sent: set[str] = set()  # registered contexts this process already has
         self.pending: dict[int, tuple[asyncio.AbstractEventLoop, asyncio.Future[bytes]]] = {}
         threading.Thread(target=self._write, daemon=True).start()
 
@@ -121,17 +122,25 @@ class TransformWorker:
             "config": job.config,
             "key_type": job.key_type,
             "max_work_factor": job.max_work_factor,
-            "contexts": jsonld.registered_contexts(),
         }
         with self._lock:
             channel = self._channel_locked()
             if len(channel.pending) >= self.max_pending:
                 raise VerifierBusyError("too many credentials are waiting to be checked; try again shortly")
+            # Contexts registered since the worker started travel once, ahead of the jobs that
+            # need them (frames go out in order); a restarted worker gets them all again.
+            contexts = {
+                url: document
+                for url, document in jsonld.registered_contexts().items()
+                if url not in channel.contexts_sent
+            }
+            request["contexts"] = contexts
             job_id = next(self._ids)
             try:
                 frame = _frame(job_id, request)
             except ValueError:  # not plain JSON values (a caller's object)
                 raise ParsingError("the document is not plain JSON") from None
+            channel.contexts_sent.update(contexts)
             channel.pending[job_id] = (loop, future)
         channel.outbox.put(frame)
         return await future

@@ -71,3 +71,19 @@ async def test_a_worker_that_dies_fails_its_jobs_and_is_started_again(worker: Tr
         await slow
     document = agent_credential(Party(), "did:example:agent", ["orders:read"])
     assert await worker.run(_job(document)) == _job(document).compute()
+
+
+async def test_contexts_registered_here_reach_the_worker_once_and_again_after_a_restart(
+    worker: TransformWorker,
+) -> None:
+    from didvc import jsonld
+    from didvc.credentials import CREDENTIALS_V2
+
+    url = "https://didvc.test/worker-context/v1"
+    jsonld.register_context(url, {"@context": {"role": "https://didvc.test/worker#role"}})
+    document = {"@context": [CREDENTIALS_V2, url], "@id": "urn:example:1", "role": "auditor"}
+    expected = _job(document).compute()
+    assert await worker.run(_job(document)) == expected
+    assert await worker.run(_job(document)) == expected  # sent with the first job only
+    worker.close()  # the next job starts a fresh worker, which is sent the context again
+    assert await worker.run(_job(document)) == expected
