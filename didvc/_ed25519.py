@@ -20,7 +20,6 @@ __all__ = [
     "decode_point",
     "derive_small_order_encodings",
     "has_small_order",
-    "small_order_encodings",
     "to_montgomery_u",
 ]
 
@@ -119,11 +118,6 @@ SMALL_ORDER_ENCODINGS: Final = frozenset(
         "eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff",
     )
 )
-
-
-def small_order_encodings() -> frozenset[bytes]:
-    """:data:`SMALL_ORDER_ENCODINGS`."""
-    return SMALL_ORDER_ENCODINGS
 
 
 @cache

@@ -137,7 +137,7 @@ def multicodec_unwrap(data: bytes) -> tuple[str, bytes]:
     return name, bytes(data[size:])
 
 
-# --- JSON, strictly -----------------------------------------------------------------------------
+# --- text and JSON, strictly ------------------------------------------------------------------
 
 
 def bounded_text(value: bytes | str, max_bytes: int, *, what: str) -> str:

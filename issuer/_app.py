@@ -19,7 +19,6 @@ from aiohttp import web
 from didvc.errors import PROBLEM_TYPE, DidvcError
 from issuer._issuance import DEFAULT_SECURING, Securing
 from issuer._issuer import Issuer
-from resolvers import did_web_url
 
 __all__ = ["ISSUER", "create_app"]
 
@@ -99,10 +98,7 @@ def create_app(issuer: Issuer, *, operator_token: str | None = None) -> web.Appl
             )
         return web.json_response({"verifiableCredential": issued}, status=201)
 
-    did_path = (
-        "/" + did_web_url(issuer.did).split("/", 3)[3] if issuer.is_did_web else "/.well-known/did.json"
-    )
-    app.router.add_get(did_path, did_document)
+    app.router.add_get(issuer.did_document_path, did_document)
     app.router.add_get(f"{issuer.base_path}/status/{{list_id}}", status_list)
     app.router.add_get("/contexts/agent/v1", agent_context)
     app.router.add_post("/credentials/issue", issue)

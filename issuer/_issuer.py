@@ -32,7 +32,6 @@ from issuer._issuance import DEFAULT_SECURING, Securing
 from issuer._keys import IssuerKeys, add_key, new_identity
 from issuer._lists import StatusLists, write_published
 from issuer._store import Store
-from resolvers import did_web_url
 
 __all__ = ["Issuer", "open_store"]
 
@@ -159,6 +158,11 @@ class Issuer:
     @property
     def is_did_web(self) -> bool:
         return self._keys.is_did_web
+
+    @property
+    def did_document_path(self) -> str:
+        """The path at which ``serve`` and :meth:`publish` put the DID document."""
+        return self._keys.document_path
 
     async def signer(self) -> KeySigner:
         """The signer of the active assertion key (read anew every time: see
@@ -304,6 +308,6 @@ class Issuer:
         taken as the web root of ``base_url``'s host. Each file is replaced atomically."""
         written = await self._lists.publish(directory, await self.signer())
         if self.is_did_web:
-            path = did_web_url(self.did).split("/", 3)[3]
-            written.append(write_published(Path(directory) / path, await self.did_document()))
+            path = Path(directory) / self.did_document_path.lstrip("/")
+            written.append(write_published(path, await self.did_document()))
         return written

@@ -71,6 +71,14 @@ class IssuerKeys:
     def is_did_web(self) -> bool:
         return self.did.startswith("did:web:")
 
+    @property
+    def document_path(self) -> str:
+        """Where the DID document is served under its host: the did:web path (did-method-web
+        §3.2), or ``/.well-known/did.json`` for a did:key issuer's web presence."""
+        if not self.is_did_web:
+            return "/.well-known/did.json"
+        return "/" + did_web_url(self.did).split("/", 3)[3]
+
     async def signer(self) -> KeySigner:
         """The signer of the active assertion key. The key is decrypted once and kept in memory,
         but which key is active is read every time: a ``rotate-key`` run by another process

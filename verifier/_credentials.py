@@ -42,14 +42,19 @@ __all__ = ["CredentialChecker", "Loaded", "ProofCheck", "check_alg", "exact_byte
 
 @dataclass(slots=True)
 class Loaded:
-    """A credential read within bounds: its JSON, and its vc+jwt text if it came as one. Its cache
-    key (SHA-256 of its exact bytes) and size are computed when first needed: a credential
-    refused before its proof never costs them."""
+    """A credential read within bounds: its JSON, and its parsed vc+jwt if it came as one (its
+    signature is checked from that parse, not a second one). Its cache key (SHA-256 of its exact
+    bytes) and size are computed when first needed: a credential refused before its proof never
+    costs them."""
 
     document: dict[str, Any]
-    token: str | None
+    jws: ParsedJws | None
     _key: bytes | None = None
     _size: int = 0
+
+    @property
+    def token(self) -> str | None:
+        return self.jws.token if self.jws is not None else None
 
     @property
     def key(self) -> bytes:
@@ -108,19 +113,18 @@ class CredentialChecker:
         """Read a credential (a JSON object, JSON text or bytes, or a vc+jwt) and check its data
         model; text over ``max_bytes`` is refused before it is parsed (an object's size is the
         caller's to bound: it came inside a bounded presentation, or see ``Pipeline.credential``)."""
-        token: str | None = None
+        parsed: ParsedJws | None = None
         if isinstance(credential, str | bytes):
             text = bounded_text(credential, max_bytes, what="credential")
             if text.startswith("{"):
                 credential = strict_json_loads(text, what="credential")
             else:
-                token = text
                 parsed = parse_jws(text, typ="vc+jwt", max_bytes=max_bytes)
                 check_jose_payload(parsed.payload, typ="vc+jwt")
                 credential = parsed.payload
         if not isinstance(credential, dict):
             raise ParsingError("a credential must be a JSON object, JSON text or a vc+jwt")
-        return Loaded(credential, token), check_credential(credential)
+        return Loaded(credential, parsed), check_credential(credential)
 
     def cached(self, key: bytes) -> ProofCheck | None:
         checked = self.proofs.get(key)
@@ -135,8 +139,8 @@ class CredentialChecker:
         checked = self.cached(loaded.key)
         if checked is not None:
             return checked
-        if loaded.token is not None:
-            await self._verify_vc_jwt(loaded.token, info, policy)
+        if loaded.jws is not None:
+            await self._verify_vc_jwt(loaded.jws, info, policy)
             checked = ProofCheck(info, (), "jwt", None, time.monotonic())
         else:
             verified = await verify_proofs(
@@ -163,8 +167,7 @@ class CredentialChecker:
         self.proofs.put(loaded.key, checked, loaded.size)
         return checked
 
-    async def _verify_vc_jwt(self, token: str, info: CredentialInfo, policy: Policy) -> None:
-        parsed = parse_jws(token, typ="vc+jwt")
+    async def _verify_vc_jwt(self, parsed: ParsedJws, info: CredentialInfo, policy: Policy) -> None:
         check_alg(parsed, policy)
         if parsed.kid is None:
             raise ParsingError("vc+jwt header has no kid")

@@ -17,7 +17,6 @@ import math
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import timedelta
 
 from didvc.credentials import CredentialInfo
 from verifier._credentials import ProofCheck
@@ -96,7 +95,7 @@ class SettledPresentations:
         checked: Sequence[tuple[CredentialResult, CredentialInfo, ProofCheck]],
         scopes: Sequence[str],
     ) -> None:
-        skew = timedelta(seconds=policy.clock_skew).total_seconds()
+        skew = float(policy.clock_skew)
         age_limit = policy.max_credential_age.total_seconds() if policy.max_credential_age else None
         not_before, not_after, expires = -math.inf, math.inf, math.inf
         credentials, statused = [], []

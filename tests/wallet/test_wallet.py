@@ -127,6 +127,24 @@ async def test_corrupted_and_foreign_files(tmp_path: Path) -> None:
         await Wallet.open(tmp_path / "missing.wallet", passphrase="x", create=False)
 
 
+@pytest.mark.parametrize(
+    "tamper",
+    [
+        "UPDATE meta SET value = 'not json' WHERE name = 'kdf'",
+        "UPDATE meta SET value = '!!!' WHERE name = 'check'",
+        "DELETE FROM meta WHERE name = 'check'",
+    ],
+)
+async def test_damaged_passphrase_metadata_is_a_corrupted_wallet(tmp_path: Path, tamper: str) -> None:
+    path = tmp_path / "agent.wallet"
+    async with await _open(path) as wallet:
+        await wallet.create_did()
+    with sqlite3.connect(path) as db:
+        db.execute(tamper)
+    with pytest.raises(WalletCorruptedError):
+        await _open(path)
+
+
 async def test_locked_by_another_process(tmp_path: Path) -> None:
     path = tmp_path / "agent.wallet"
     wallet = await Wallet.open(path, passphrase="pw", kdf=FAST, timeout=0.2)
