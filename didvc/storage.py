@@ -20,7 +20,20 @@ from pathlib import Path
 
 from didvc.errors import DidvcError
 
-__all__ = ["PRIVATE_MODE", "Immediate", "create_private", "immediate", "open_database", "write_atomically"]
+__all__ = [
+    "PRIVATE_MODE",
+    "Immediate",
+    "create_private",
+    "immediate",
+    "install_new",
+    "is_sqlite_file",
+    "open_database",
+    "remove_database",
+    "staging_path",
+    "write_atomically",
+]
+
+_SQLITE_HEADER = b"SQLite format 3\x00"
 
 #: Read and write for the owner, nothing for anyone else.
 PRIVATE_MODE = 0o600
@@ -53,6 +66,42 @@ def write_atomically(path: str | os.PathLike[str], data: bytes, *, private: bool
     except BaseException:
         temporary.unlink(missing_ok=True)
         raise
+
+
+def staging_path(target: str | os.PathLike[str]) -> Path:
+    """A fresh name beside ``target`` where a new file is built before :func:`install_new`."""
+    path = Path(target)
+    return path.with_name(f".{path.name}.new-{os.getpid()}-{os.urandom(4).hex()}")
+
+
+def install_new(staging: Path, target: str | os.PathLike[str]) -> None:
+    """Give the finished, closed database ``staging`` the name ``target``, all at once and only
+    if nothing is there yet (a hard link cannot replace a file): a crash before this leaves no
+    ``target``, so a retry starts over; ``FileExistsError`` if another process made it first."""
+    os.link(staging, target)
+    staging.unlink()
+    _sync_directory(Path(target).parent)
+
+
+def remove_database(path: Path) -> None:
+    """Remove a staging database and its ``-wal``/``-shm`` companions, if any."""
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+
+
+def is_sqlite_file(path: Path) -> bool:
+    """True when ``path`` starts with the SQLite header: read, never opened as a database (an
+    empty or foreign file must be refused without being changed)."""
+    with path.open("rb") as handle:
+        return handle.read(len(_SQLITE_HEADER)) == _SQLITE_HEADER
+
+
+def _sync_directory(directory: Path) -> None:
+    descriptor = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
 
 
 def open_database(

@@ -2,7 +2,9 @@
 
 WAL mode, one ``BEGIN IMMEDIATE`` transaction per change (a crash leaves the old or the new
 state, another process waits its turn or is told the wallet is locked). Private keys arrive and
-leave sealed (:class:`didvc.sealing.Vault`); this module never sees them in the clear.
+leave sealed (:class:`didvc.sealing.Vault`); this module never sees them in the clear. A new
+wallet is built under another name and moved to its own whole (:func:`create_file`); an empty
+or foreign file is refused without being changed (:func:`unlock_file`).
 """
 
 from __future__ import annotations
@@ -16,9 +18,21 @@ from pathlib import Path
 from typing import Any, Final
 
 from didvc.errors import WalletCorruptedError, WalletError, WalletLockedError
-from didvc.storage import immediate, open_database
+from didvc.sealing import KdfParams, Vault
+from didvc.storage import immediate, install_new, is_sqlite_file, open_database, remove_database, staging_path
 
-__all__ = ["CredentialRecord", "DidRecord", "RestoredIdentity", "SealedKey", "WalletStore"]
+__all__ = [
+    "CredentialRecord",
+    "DidRecord",
+    "RestoredIdentity",
+    "SealedKey",
+    "WalletStore",
+    "create_file",
+    "install",
+    "unlock_file",
+]
+
+_LABEL: Final = b"didvc wallet v1"
 
 SCHEMA_VERSION: Final = 1
 _SCHEMA: Final = (
@@ -282,3 +296,49 @@ def _record(row: tuple[Any, ...]) -> CredentialRecord:
         credential=body if fmt == "jwt" else json.loads(body),
         warnings=tuple(json.loads(warnings)),
     )
+
+
+async def create_file(
+    path: Path, passphrase: str | bytes, *, kdf: KdfParams | None, timeout: float
+) -> tuple[WalletStore, Vault]:
+    """A new wallet at ``path``, built under another name and moved there whole: a crash while
+    the passphrase is stretched leaves no half-made file at ``path``."""
+    staging = staging_path(path)
+    try:
+        store = WalletStore(staging, timeout=timeout)
+        try:
+            vault = await Vault.create(passphrase, label=_LABEL, kdf=kdf)
+            store.initialize(vault.stored())
+        finally:
+            store.close()
+        install(staging, path)
+    finally:
+        remove_database(staging)
+    return WalletStore(path, timeout=timeout), vault
+
+
+def install(staging: Path, target: Path) -> None:
+    try:
+        install_new(staging, target)
+    except FileExistsError:
+        raise WalletError(f"{target} was created by another process meanwhile") from None
+
+
+async def unlock_file(path: Path, passphrase: str | bytes, *, timeout: float) -> tuple[WalletStore, Vault]:
+    """The existing wallet at ``path``; an empty or foreign file is refused as it is, unchanged."""
+    if not is_sqlite_file(path):
+        raise WalletCorruptedError(
+            f"{path} is not a didvc wallet (empty or another kind of file); left as it is"
+        )
+    store = WalletStore(path, timeout=timeout)
+    try:
+        meta = store.meta()
+        if meta.get("kdf") is None:
+            raise WalletCorruptedError(f"{path} is not a didvc wallet (no wallet metadata); left as it is")
+        vault = await Vault.unlock(
+            passphrase, meta, label=_LABEL, what="this wallet", damaged=WalletCorruptedError
+        )
+    except BaseException:
+        store.close()
+        raise
+    return store, vault

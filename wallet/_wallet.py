@@ -20,28 +20,34 @@ from collections.abc import Iterable
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Final
+from typing import Any
 
 from didvc.credentials import check_credential
 from didvc.did import DidDocument, DidResolver, parse_did
 from didvc.encoding import b64url_encode
 from didvc.errors import (
     InvalidKeyError,
-    WalletCorruptedError,
     WalletError,
 )
 from didvc.jose import parse_jws
 from didvc.keys import KeyPair, KeySigner, KeyType
 from didvc.request import DEFAULT_LIFETIME
 from didvc.sealing import KdfParams, Vault
+from didvc.storage import remove_database, staging_path
 from resolvers import did_jwk_from_public_key, did_key_from_public_key
 from verifier import Verifier
 from wallet import _backup, _presentations
-from wallet._store import CredentialRecord, DidRecord, SealedKey, WalletStore
+from wallet._store import (
+    CredentialRecord,
+    DidRecord,
+    SealedKey,
+    WalletStore,
+    create_file,
+    install,
+    unlock_file,
+)
 
 __all__ = ["Wallet"]
-
-_LABEL: Final = b"didvc wallet v1"
 
 
 class Wallet:
@@ -82,30 +88,32 @@ class Wallet:
         plain-http loopback addresses (tests and demos only).
         """
         path = Path(path)
-        if not path.exists() and not create:
-            raise WalletError(f"no wallet at {path}")
-        store = WalletStore(path, timeout=timeout)
-        try:
-            meta = store.meta()
-            if meta.get("kdf") is None:
-                vault = await Vault.create(passphrase, label=_LABEL, kdf=kdf)
-                store.initialize(vault.stored())
-            else:
-                vault = await Vault.unlock(
-                    passphrase, meta, label=_LABEL, what="this wallet", damaged=WalletCorruptedError
-                )
-        except BaseException:
-            store.close()
-            raise
-        owns = verifier is None
-        if verifier is None:
-            verifier = Verifier(
-                resolver=resolver,
-                allow_http=allow_loopback,
-                allow_loopback=allow_loopback,
-                isolate_canonicalization=False,  # the holder checks what it was given itself
-            )
-        return cls(store, vault, verifier, owns)
+        if not path.exists():
+            if not create:
+                raise WalletError(f"no wallet at {path}")
+            store, vault = await create_file(path, passphrase, kdf=kdf, timeout=timeout)
+        else:
+            store, vault = await unlock_file(path, passphrase, timeout=timeout)
+        return cls._opened(store, vault, resolver, verifier, allow_loopback)
+
+    @classmethod
+    def _opened(
+        cls,
+        store: WalletStore,
+        vault: Vault,
+        resolver: DidResolver | None,
+        verifier: Verifier | None,
+        allow_loopback: bool,
+    ) -> Wallet:
+        if verifier is not None:
+            return cls(store, vault, verifier, False)
+        made = Verifier(
+            resolver=resolver,
+            allow_http=allow_loopback,
+            allow_loopback=allow_loopback,
+            isolate_canonicalization=False,  # the holder checks what it was given itself
+        )
+        return cls(store, vault, made, True)
 
     async def close(self) -> None:
         self._store.close()
@@ -377,19 +385,25 @@ class Wallet:
         resolver: DidResolver | None = None,
         verifier: Verifier | None = None,
     ) -> Wallet:
-        """Create a new wallet at ``wallet_path`` from a backup."""
-        if Path(wallet_path).exists():
+        """Create a new wallet at ``wallet_path`` from a backup: all of it or nothing. The wallet
+        is built under another name and takes ``wallet_path`` only once every identity and
+        credential is in; if anything fails, no file is left and a retry starts afresh."""
+        target = Path(wallet_path)
+        if target.exists():
             raise WalletError(f"{wallet_path} exists; import a backup into a new wallet")
         content = await _backup.read_backup(Path(backup_path), backup_passphrase)
-        wallet = await cls.open(wallet_path, passphrase=passphrase, resolver=resolver, verifier=verifier)
+        staging = staging_path(target)
         try:
-            _backup.restore_identities(wallet._store, wallet._vault, content["identities"])
-            for credential in content["credentials"]:
-                await wallet.store_credential(credential)
-        except BaseException:
-            await wallet.close()
-            raise
-        return wallet
+            wallet = await cls.open(staging, passphrase=passphrase, resolver=resolver, verifier=verifier)
+            async with wallet:
+                _backup.restore_identities(wallet._store, wallet._vault, content["identities"])
+                for credential in content["credentials"]:
+                    await wallet.store_credential(credential)
+                vault = wallet._vault
+            install(staging, target)
+        finally:
+            remove_database(staging)
+        return cls._opened(WalletStore(target, timeout=2.0), vault, resolver, verifier, False)
 
 
 def _strings(values: Iterable[Any]) -> tuple[str, ...]:
