@@ -6,81 +6,8 @@ come from the specs that name them (VC Data Model 2.0, Data Integrity 1.0, Bitst
 ``could_not_check``: unreachable, busy or locked, not "checked and invalid". All live here; each
 package exports those its public methods raise.
 
-::
-
-    DidvcError
-    ├── DataModelError                       (VC Data Model 2.0 §7.1 problem details)
-    │   ├── ParsingError                     PARSING_ERROR
-    │   │   └── InputTooLargeError           INPUT_TOO_LARGE_ERROR        (ours: a size or count bound)
-    │   ├── MalformedValueError              MALFORMED_VALUE_ERROR
-    │   │   └── InvalidKeyError              INVALID_KEY_ERROR            (ours)
-    │   ├── RangeError                       RANGE_ERROR
-    │   │   ├── CredentialExpiredError       CREDENTIAL_EXPIRED_ERROR     (ours)
-    │   │   └── CredentialNotYetValidError   CREDENTIAL_NOT_YET_VALID_ERROR (ours)
-    │   └── CryptographicSecurityError       CRYPTOGRAPHIC_SECURITY_ERROR
-    │       └── InvalidSignatureError        CRYPTOGRAPHIC_SECURITY_ERROR
-    ├── TokenError                           (ours: JOSE tokens)
-    │   ├── UnsupportedAlgorithmError        UNSUPPORTED_ALGORITHM_ERROR
-    │   └── InvalidTokenHeaderError          INVALID_TOKEN_HEADER_ERROR
-    ├── ProofError                           (Data Integrity 1.0 §2.4 / §4)
-    │   ├── ProofGenerationError             PROOF_GENERATION_ERROR
-    │   ├── ProofVerificationError           PROOF_VERIFICATION_ERROR
-    │   ├── ProofTransformationError         PROOF_TRANSFORMATION_ERROR
-    │   │   └── CanonicalizationLimitError   CANONICALIZATION_LIMIT_ERROR (ours)
-    │   ├── InvalidDomainError               INVALID_DOMAIN_ERROR
-    │   ├── InvalidChallengeError            INVALID_CHALLENGE_ERROR
-    │   ├── MalformedProofError              MALFORMED_PROOF_ERROR
-    │   ├── MismatchedProofPurposeError      MISMATCHED_PROOF_PURPOSE_ERROR
-    │   ├── DataLossDetectionError           DATA_LOSS_DETECTION_ERROR    (ours)
-    │   └── UnknownContextError              UNKNOWN_CONTEXT_ERROR        (ours)
-    ├── StatusError                          (Bitstring Status List 1.0 §3.8)
-    │   ├── StatusRetrievalError             STATUS_RETRIEVAL_ERROR †
-    │   ├── StatusVerificationError          STATUS_VERIFICATION_ERROR
-    │   │   ├── CredentialRevokedError       CREDENTIAL_REVOKED_ERROR     (ours)
-    │   │   └── CredentialSuspendedError     CREDENTIAL_SUSPENDED_ERROR   (ours)
-    │   └── StatusListLengthError            STATUS_LIST_LENGTH_ERROR
-    ├── ResolutionError                      (DID Resolution §7.1 error values)
-    │   ├── InvalidDidError                  invalidDid
-    │   ├── InvalidDidUrlError               invalidDidUrl
-    │   ├── NotFoundError                    notFound
-    │   ├── MethodNotSupportedError          methodNotSupported
-    │   ├── RepresentationNotSupportedError  representationNotSupported
-    │   ├── InvalidDidDocumentError          invalidDidDocument
-    │   ├── ForbiddenTargetError             forbiddenTarget  (ours: the network rules said no)
-    │   └── ResolverUnreachableError         internalError †
-    ├── FetchError                           FETCH_ERROR (ours: † unless a rule refused it)
-    ├── VerificationMethodError              (Controlled Identifiers 1.0 §3.3)
-    │   ├── InvalidVerificationMethodUrlError             INVALID_VERIFICATION_METHOD_URL
-    │   ├── InvalidControlledIdentifierDocumentIdError    INVALID_CONTROLLED_IDENTIFIER_DOCUMENT_ID
-    │   ├── InvalidControlledIdentifierDocumentError      INVALID_CONTROLLED_IDENTIFIER_DOCUMENT
-    │   ├── InvalidVerificationMethodError                INVALID_VERIFICATION_METHOD
-    │   └── InvalidRelationshipForVerificationMethodError INVALID_RELATIONSHIP_FOR_VERIFICATION_METHOD
-    ├── PresentationError                    (ours: the request presentation)
-    │   ├── HolderBindingError               HOLDER_BINDING_ERROR
-    │   ├── RequestBindingError              REQUEST_BINDING_ERROR
-    │   │   └── UseNonceError                USE_NONCE
-    │   ├── ReplayDetectedError              REPLAY_DETECTED_ERROR
-    │   └── ReplayCacheError                 REPLAY_CACHE_FULL_ERROR †
-    ├── VerifierBusyError                    VERIFIER_BUSY_ERROR †        (ours)
-    ├── PolicyError                          (ours: the verifier's policy)
-    │   ├── UntrustedIssuerError             UNTRUSTED_ISSUER_ERROR
-    │   ├── MissingCredentialTypeError       MISSING_CREDENTIAL_TYPE_ERROR
-    │   ├── CredentialRequiredError          CREDENTIAL_REQUIRED_ERROR   (no credential at all)
-    │   ├── CredentialAudienceError          CREDENTIAL_AUDIENCE_ERROR   (meant for other APIs)
-    │   ├── InsufficientScopeError           INSUFFICIENT_SCOPE_ERROR    (authenticated, not allowed)
-    │   ├── UnlistedRouteError               UNLISTED_ROUTE_ERROR        (no route rule allows it)
-    │   └── CredentialTooOldError            CREDENTIAL_TOO_OLD_ERROR
-    ├── WrongPassphraseError                 WRONG_PASSPHRASE_ERROR       (ours: keys at rest)
-    ├── IssuerError                          ISSUER_ERROR                 (ours: the issuer)
-    │   ├── UnknownCredentialError           UNKNOWN_CREDENTIAL_ERROR
-    │   └── StatusChangeError                STATUS_CHANGE_ERROR
-    ├── IssuerStoreError                     STORE_ERROR                  (ours: its store)
-    │   ├── StoreLockedError                 STORE_LOCKED_ERROR †
-    │   ├── StoreCorruptedError              STORE_CORRUPTED_ERROR
-    │   └── StoreUnavailableError            STORE_UNAVAILABLE_ERROR †
-    └── WalletError                          WALLET_ERROR                 (ours: the wallet)
-        ├── WalletLockedError                WALLET_LOCKED_ERROR †
-        └── WalletCorruptedError             WALLET_CORRUPTED_ERROR
+The tree of every class and its code is in docs/api.md ("Every problem code"); a test keeps
+the two the same.
 """
 
 from __future__ import annotations
@@ -338,6 +265,12 @@ class ReplayCacheError(PresentationError):
     could_not_check = True
 
 
+class ReplayCacheUnavailableError(ReplayCacheError):
+    """The shared replay cache (Redis) did not answer in time: fail closed, could not check."""
+
+    code = "REPLAY_CACHE_UNAVAILABLE_ERROR"
+
+
 class VerifierBusyError(DidvcError):
     """Too much expensive work is waiting (unseen credentials to canonicalize): try again."""
 
@@ -395,6 +328,12 @@ class UnknownCredentialError(IssuerError):
 
 class StatusChangeError(IssuerError):
     code = "STATUS_CHANGE_ERROR"
+
+
+class AuditLogError(IssuerError):
+    """The issuer's audit log does not verify: an entry was changed, removed or reordered."""
+
+    code = "AUDIT_LOG_ERROR"
 
 
 class IssuerStoreError(DidvcError):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import importlib
+import re
 from pathlib import Path
 
 import pytest
@@ -98,6 +99,8 @@ EXPECTED = {
         "RedisNonceStore",
         "RedisReplayCache",
         "ReplayCacheError",
+        "ReplayCacheUnavailableError",
+        "ReplayDetectedError",
         "RouteRule",
         "StatusChecker",
         "StatusOutcome",
@@ -176,3 +179,31 @@ def test_every_error_has_a_problem_code() -> None:
         "REPLAY_DETECTED_ERROR",
     ]:
         assert required in codes
+
+
+def test_the_documented_error_tree_is_the_real_one() -> None:
+    """docs/api.md draws the error tree: every class with its parent and its code."""
+    text = (Path(__file__).parent.parent / "docs" / "api.md").read_text()
+    tree = text.split("## Every problem code", 1)[1].split("```text", 1)[1].split("```", 1)[0]
+    drawn: dict[str, tuple[str | None, str | None]] = {}
+    parents: list[str] = []
+    for line in tree.strip().splitlines():
+        match = re.match(r"^([│ ]*)(?:[├└]── )?(\w+Error)\s*([A-Za-z_]+)?", line)
+        assert match, line
+        depth = len(match.group(1)) // 4 + (1 if "── " in line else 0)
+        del parents[depth:]
+        code = match.group(3) if match.group(3) and match.group(3)[0] != "(" else None
+        drawn[match.group(2)] = (parents[-1] if parents else None, code)
+        parents.append(match.group(2))
+    real = {
+        name: obj
+        for name in didvc.errors.__all__
+        if isinstance(obj := getattr(didvc.errors, name), type) and issubclass(obj, Exception)
+    }
+    assert set(drawn) == set(real)
+    for name, (parent, code) in drawn.items():
+        cls = real[name]
+        if parent is not None:
+            assert cls.__bases__[0].__name__ == parent, name
+        if code is not None:
+            assert cls.code == code, name

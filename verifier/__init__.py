@@ -13,6 +13,8 @@ from didvc.errors import (
     DidvcError,
     MalformedValueError,
     ReplayCacheError,
+    ReplayCacheUnavailableError,
+    ReplayDetectedError,
     StatusRetrievalError,
     StatusVerificationError,
 )
@@ -30,6 +32,8 @@ __all__ = [
     "DidvcError",
     "MalformedValueError",
     "ReplayCacheError",
+    "ReplayCacheUnavailableError",
+    "ReplayDetectedError",
     "StatusRetrievalError",
     "StatusVerificationError",
     "NONCE_HEADER",

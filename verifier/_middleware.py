@@ -15,6 +15,7 @@ produces a 500. An optional audit logger gets one JSON line per decision, never 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 from collections.abc import Awaitable, Callable, Iterable
@@ -23,7 +24,7 @@ from typing import Any, Final, Protocol
 from aiohttp import web
 from aiohttp.typedefs import Middleware
 
-from didvc.errors import PROBLEM_TYPE
+from didvc.errors import PROBLEM_TYPE, DidvcError
 from didvc.request import NONCE_HEADER
 from verifier._pipeline import NonceCheck
 from verifier._policy import Policy
@@ -40,8 +41,11 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 #: Problems of a caller who proved who it is but may not do this: 403, not 401.
 _FORBIDDEN: Final = frozenset({"INSUFFICIENT_SCOPE_ERROR", "UNLISTED_ROUTE_ERROR"})
-#: Too much expensive work waiting: 503 with Retry-After, the presentation may well be good.
-_BUSY: Final = "VERIFIER_BUSY_ERROR"
+#: The verifier cannot check right now (too much work waiting, the shared replay cache down or
+#: full): 503 with Retry-After, the presentation may well be good.
+_UNAVAILABLE: Final = frozenset(
+    {"VERIFIER_BUSY_ERROR", "REPLAY_CACHE_UNAVAILABLE_ERROR", "REPLAY_CACHE_FULL_ERROR"}
+)
 _TITLES: Final = {401: "Unauthorized", 403: "Forbidden", 503: "Service Unavailable"}
 
 
@@ -97,7 +101,8 @@ def middleware(
             first = problems[0].code if problems else "MISSING_PRESENTATION"
             challenge = f'{scheme or "VP"} error="invalid_token", error_code="{first}"'
             if require_nonce:
-                headers[NONCE_HEADER] = await nonce_store.issue()
+                with contextlib.suppress(DidvcError):  # the nonce store down: refuse all the same
+                    headers[NONCE_HEADER] = await nonce_store.issue()
                 if first in ("USE_NONCE", "REQUEST_BINDING_ERROR"):
                     challenge = f'{scheme or "VP"} error="use_nonce"'
             headers["WWW-Authenticate"] = challenge
@@ -151,7 +156,7 @@ def middleware(
         request[VERIFICATION_RESULT] = result
         if not result.verified:
             codes = {p.code for p in result.problems}
-            status = 503 if _BUSY in codes else 403 if codes <= _FORBIDDEN else 401
+            status = 503 if codes & _UNAVAILABLE else 403 if codes <= _FORBIDDEN else 401
             return await deny(request, status, result.problems, result)
         response = await handler(request)
         _audit(audit, request, response.status, result, [])

@@ -207,7 +207,10 @@ class Pipeline:
             clock_skew=self.policy.clock_skew,
         )
         remembered_until = expires + self.policy.clock_skew
-        if not await self._replay.remember(f"{holder}|{jti}", remembered_until, now=timestamp):
+        issued = float(payload["iat"])  # numeric: check_request_claims made sure
+        if not await self._replay.remember(
+            f"{holder}|{jti}", remembered_until, now=timestamp, issued_at=issued
+        ):
             raise ReplayDetectedError("this token has been used before")
         if request.consume_challenge is not None:
             await _consume(request.consume_challenge, payload.get("nonce"))
@@ -233,7 +236,7 @@ class Pipeline:
                 raise UseNonceError("the presentation proof's challenge must be a nonce from this server")
         if challenge is None:
             raise RequestBindingError("a Data Integrity presentation is verified against a challenge")
-        self._presentation_proof_times(document)
+        issued = self._presentation_proof_times(document)
         credentials = self._steps.screen(info.credentials, info.holder, request.audience)
         verified = await verify_proofs(
             document,
@@ -248,24 +251,28 @@ class Pipeline:
         for proof in verified:
             proof_key = hashlib.sha256(str(proof.proof.get("proofValue")).encode()).hexdigest()
             expires = timestamp + self.policy.max_token_lifetime + self.policy.clock_skew
-            if not await self._replay.remember(f"{info.holder}|vp|{proof_key}", expires, now=timestamp):
+            key = f"{info.holder}|vp|{proof_key}"
+            if not await self._replay.remember(key, expires, now=timestamp, issued_at=issued):
                 raise ReplayDetectedError("this presentation has been used before")
         if request.consume_challenge is not None:
             await _consume(request.consume_challenge, challenge)
         self._refuse_route(info.holder, credentials, request)
         return await self._prove_all(info.holder, credentials, request, settle_key=None)
 
-    def _presentation_proof_times(self, document: dict[str, Any]) -> None:
+    def _presentation_proof_times(self, document: dict[str, Any]) -> float:
         """A DI presentation's proofs are fresh: ``created`` within the token lifetime (cheap,
-        so before the canonicalization the signature needs)."""
+        so before the canonicalization the signature needs). The earliest ``created``."""
         proofs = document.get("proof")
+        earliest = self.timestamp
         for proof in proofs if isinstance(proofs, list) else [proofs]:
             created = proof.get("created") if isinstance(proof, dict) else None
             if created is None:
                 raise RequestBindingError("a presentation proof needs created")
-            age = self.timestamp - parse_datetime(created, what="proof created").timestamp()
-            if age > self.policy.max_token_lifetime + self.skew.total_seconds():
+            issued = parse_datetime(created, what="proof created").timestamp()
+            if self.timestamp - issued > self.policy.max_token_lifetime + self.skew.total_seconds():
                 raise RequestBindingError("the presentation proof is too old")
+            earliest = min(earliest, issued)
+        return earliest
 
     def _settled_lookup(self, key: bytes | None, holder: str, request: Request) -> Settled | None:
         if key is None or request.audience is None:

@@ -1,18 +1,28 @@
 """Replay caches and server nonces: remember a token id for its lifetime, accept it once.
 
 In memory by default (one process); in Redis when verifiers behind a load balancer must share
-it: ``SET key 1 NX PXAT exp`` is atomic, so of many concurrent copies exactly one is accepted.
+it: ``SET key 1 NX PX lifetime`` is atomic, so of many concurrent copies exactly one is accepted.
+
+The Redis cache also knows when its memory starts. Its *epoch* key holds the moment from which
+every used token is on record; a Redis restarted without persistence comes back without it, and
+the first verifier to notice sets it to the moment Redis started (``INFO`` uptime). Tokens
+issued before the epoch are refused from then on: they may have been used before the restart
+(they expire within the longest token lifetime, so the rule soon has nothing left to refuse),
+while every token issued after the restart is accepted on its first use. A stale connection is
+tried once more; Redis not answering within ``timeout`` (1 s) is ``REPLAY_CACHE_UNAVAILABLE_ERROR``,
+and the verifier fails closed (503 from the middleware).
 """
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 import time
-from collections.abc import Callable
-from typing import Any, Protocol
+from collections.abc import Awaitable, Callable
+from typing import Any, Final, Protocol, TypeVar
 
 from didvc.encoding import b64url_encode
-from didvc.errors import ReplayCacheError
+from didvc.errors import ReplayCacheError, ReplayCacheUnavailableError, ReplayDetectedError
 
 __all__ = [
     "MemoryNonceStore",
@@ -23,11 +33,23 @@ __all__ = [
     "ReplayCache",
 ]
 
+T = TypeVar("T")
+
+#: One round trip: the epoch must exist and precede the token, then the token is stored once.
+_REMEMBER: Final = """
+local epoch = redis.call('GET', KEYS[1])
+if not epoch then return -2 end
+if tonumber(ARGV[2]) < tonumber(epoch) then return -1 end
+if redis.call('SET', KEYS[2], '1', 'NX', 'PX', ARGV[1]) then return 1 end
+return 0
+"""
+
 
 class ReplayCache(Protocol):
-    async def remember(self, key: str, expires_at: float, *, now: float) -> bool:
-        """Store ``key`` until ``expires_at``; False if it was already there. Both times are
-        epoch seconds on the verifier's clock."""
+    async def remember(self, key: str, expires_at: float, *, now: float, issued_at: float) -> bool:
+        """Store ``key`` until ``expires_at``; False if it was already there. Times are epoch
+        seconds: ``now`` on the verifier's clock, ``issued_at`` as the token states it (a cache
+        that lost its memory refuses what was issued before, raising ReplayDetectedError)."""
         ...
 
 
@@ -46,7 +68,7 @@ class MemoryReplayCache:
         self._entries = {k: v for k, v in self._entries.items() if v > now}
         self._next_purge = now + 1.0
 
-    async def remember(self, key: str, expires_at: float, *, now: float) -> bool:
+    async def remember(self, key: str, expires_at: float, *, now: float, issued_at: float) -> bool:
         # No await between the look-up and the store: atomic within the event loop.
         seen = self._entries.get(key)
         if seen is not None and seen > now:
@@ -60,25 +82,85 @@ class MemoryReplayCache:
 
 
 class RedisReplayCache:
-    """A replay cache shared by every verifier using the same Redis (``redis.asyncio`` client)."""
+    """A replay cache shared by every verifier using the same Redis (``redis.asyncio`` client).
 
-    def __init__(self, client: Any, *, prefix: str = "didvc:jti:") -> None:
+    Run Redis with ``maxmemory-policy noeviction`` (an evicted token id could be replayed; a
+    full Redis is ``REPLAY_CACHE_FULL_ERROR``), and either no persistence or AOF: a restore from
+    an older snapshot keeps the epoch but not the tokens used since the snapshot.
+    """
+
+    def __init__(self, client: Any, *, prefix: str = "didvc:jti:", timeout: float = 1.0) -> None:
         self._client = client
         self._prefix = prefix
+        self._epoch_key = prefix + "epoch"
+        self._timeout = timeout
+        self._script = client.register_script(_REMEMBER)
 
     @classmethod
     def from_url(cls, url: str, **kwargs: Any) -> RedisReplayCache:
-        import redis.asyncio as redis
+        return cls(_client(url), **kwargs)
 
-        return cls(redis.from_url(url), **kwargs)
-
-    async def remember(self, key: str, expires_at: float, *, now: float) -> bool:
+    async def remember(self, key: str, expires_at: float, *, now: float, issued_at: float) -> bool:
         lifetime_ms = max(1, int((expires_at - now) * 1000) + 1)
-        try:
-            stored = await self._client.set(self._prefix + key, b"1", nx=True, px=lifetime_ms)
-        except Exception as exc:  # redis errors: connection refused, timeouts, ...
-            raise ReplayCacheError(f"the replay cache is unreachable ({type(exc).__name__})") from None
-        return bool(stored)
+        arguments = (lifetime_ms, int(issued_at * 1000))
+        keys = (self._epoch_key, self._prefix + key)
+
+        async def run() -> int:
+            answer = await _once_more(lambda: self._script(keys=keys, args=arguments))
+            if answer == -2:  # no epoch: first use, or a restart that lost everything
+                await self._client.set(self._epoch_key, str(int(await self._started(now) * 1000)), nx=True)
+                answer = await self._script(keys=keys, args=arguments)
+            return int(answer)
+
+        answer = await _bounded(run(), self._timeout, "the replay cache")
+        if answer == -1:
+            raise ReplayDetectedError(
+                "the replay cache lost its memory (Redis restarted without persistence): tokens"
+                " issued before it came back are refused; send a fresh one"
+            )
+        return answer == 1
+
+    async def _started(self, now: float) -> float:
+        """When this Redis started, on the verifier's clock: its memory is complete since then.
+        Redis counts its uptime in whole seconds, so the start is rounded up to the next one:
+        a token issued in the first second after a restart may be refused once, none issued
+        before it is accepted."""
+        info = await self._client.info("server")
+        server_now = float(info.get("server_time_usec", 0)) / 1e6
+        started = int(server_now) - int(info.get("uptime_in_seconds", 0)) + 1
+        return now - (server_now - started)
+
+
+def _client(url: str) -> Any:
+    import redis.asyncio as redis
+
+    return redis.from_url(url, socket_connect_timeout=0.5, socket_timeout=0.5)
+
+
+async def _once_more(call: Callable[[], Awaitable[T]]) -> T:
+    """``call()``, tried a second time when the first failed on a broken connection (a pooled
+    connection left over from before a Redis restart)."""
+    from redis.exceptions import ConnectionError as RedisConnectionError
+
+    try:
+        return await call()
+    except RedisConnectionError:
+        return await call()
+
+
+async def _bounded(work: Awaitable[T], timeout: float, what: str) -> T:
+    """``work`` within ``timeout`` seconds; Redis failing is a could-not-check error of ours."""
+    from redis.exceptions import RedisError, ResponseError
+
+    try:
+        async with asyncio.timeout(timeout):
+            return await work
+    except ResponseError as exc:
+        if "OOM" in str(exc):
+            raise ReplayCacheError(f"{what} is full; refusing rather than forgetting") from None
+        raise ReplayCacheUnavailableError(f"{what} failed ({exc})") from None
+    except (RedisError, OSError, TimeoutError) as exc:
+        raise ReplayCacheUnavailableError(f"{what} did not answer ({type(exc).__name__})") from None
 
 
 class NonceStore(Protocol):
@@ -114,18 +196,26 @@ class MemoryNonceStore:
 
 
 class RedisNonceStore:
-    def __init__(self, client: Any, *, ttl: float = 120.0, prefix: str = "didvc:nonce:") -> None:
+    """Server nonces shared by a fleet; an outage is ``REPLAY_CACHE_UNAVAILABLE_ERROR``."""
+
+    def __init__(
+        self, client: Any, *, ttl: float = 120.0, prefix: str = "didvc:nonce:", timeout: float = 1.0
+    ) -> None:
         self._client = client
         self._ttl = ttl
         self._prefix = prefix
+        self._timeout = timeout
 
     async def issue(self) -> str:
         nonce = b64url_encode(secrets.token_bytes(18))
-        await self._client.set(self._prefix + nonce, b"1", px=int(self._ttl * 1000))
+        key, ttl_ms = self._prefix + nonce, int(self._ttl * 1000)
+        await _bounded(
+            _once_more(lambda: self._client.set(key, b"1", px=ttl_ms)), self._timeout, "the nonce store"
+        )
         return nonce
 
     async def consume(self, nonce: str) -> bool:
-        try:
-            return bool(await self._client.delete(self._prefix + nonce))
-        except Exception:
-            return False
+        key = self._prefix + nonce
+        return bool(
+            await _bounded(_once_more(lambda: self._client.delete(key)), self._timeout, "the nonce store")
+        )

@@ -8,15 +8,31 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import socket
+import subprocess
+import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestServer
 
 from resolvers import default_resolver
-from tests.helpers import NOW, Party, agent_credential, request_token, signed, trusting
+from tests.helpers import (
+    NOW,
+    Party,
+    agent_credential,
+    lasting_agent_credential,
+    request_token,
+    signed,
+    trusting,
+)
 from verifier import RedisNonceStore, RedisReplayCache, Verifier
 
 REDIS_URL = os.environ.get("DIDVC_REDIS_URL", "redis://127.0.0.1:6379/15")
@@ -97,3 +113,139 @@ async def test_shared_nonces_work_once(redis_client: Any) -> None:
     assert await a.consume(nonce)
     assert not await a.consume(nonce)
     assert not await a.consume("never-issued")
+
+
+class _OwnRedis:
+    """A redis-server of this test's own, without persistence, that can be killed and restarted
+    on the same port (what an operator's restart does to the verifiers' connections)."""
+
+    def __init__(self, tmp_path: Path) -> None:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = s.getsockname()[1]
+        self.dir = tmp_path
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        arguments = ["--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+        self.process = subprocess.Popen(
+            ["redis-server", *arguments, "--dir", str(self.dir)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            with socket.socket() as probe:
+                if probe.connect_ex(("127.0.0.1", self.port)) == 0:
+                    time.sleep(1.1)  # Redis counts its uptime in whole seconds (see _started)
+                    return
+            time.sleep(0.02)
+        raise RuntimeError("redis-server did not start")
+
+    def kill(self) -> None:
+        assert self.process is not None
+        self.process.kill()
+        self.process.wait()
+
+
+@pytest.fixture
+def own_redis(tmp_path: Path) -> Iterator[_OwnRedis]:
+    if shutil.which("redis-server") is None:
+        message = "redis-server is not installed"
+        if os.environ.get("DIDVC_REQUIRE_SERVICES"):
+            pytest.fail(message)
+        pytest.skip(message)
+    server = _OwnRedis(tmp_path)
+    server.start()
+    yield server
+    server.kill()
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+@pytest.mark.parametrize("fresh_first", [True, False], ids=["fresh-first", "replay-first"])
+async def test_a_redis_restart_without_persistence_does_not_reopen_replays(
+    own_redis: _OwnRedis, fresh_first: bool
+) -> None:
+    issuer, agent = Party(), Party()
+    vc = await lasting_agent_credential(issuer, agent.did, ["orders:read"])
+    verifier = Verifier(
+        resolver=default_resolver(),
+        replay_cache=RedisReplayCache.from_url(own_redis.url),
+        policy=trusting(issuer),
+    )
+    used = await request_token(agent, [vc], now=_now())
+    assert (await verifier.verify_presentation(used, **API)).verified
+    own_redis.kill()
+    own_redis.start()  # empty: no persistence; the verifier's pooled connection is now stale
+    fresh = await request_token(agent, [vc], now=_now())
+    order = [(fresh, True), (used, False)] if fresh_first else [(used, False), (fresh, True)]
+    for token, accepted in order:
+        result = await verifier.verify_presentation(token, **API)
+        assert result.verified is accepted, result.problems
+        if not accepted:
+            assert [p.code for p in result.problems] == ["REPLAY_DETECTED_ERROR"]
+    again = await verifier.verify_presentation(fresh, **API)
+    assert [p.code for p in again.problems] == ["REPLAY_DETECTED_ERROR"]
+    await verifier.close()
+
+
+async def test_a_redis_that_does_not_answer_is_its_own_code_within_a_second() -> None:
+    """A host that accepts the connection and says nothing (a hung or partitioned Redis)."""
+    pytest.importorskip("redis.asyncio")
+    silent = await asyncio.start_server(lambda r, w: None, "127.0.0.1", 0)
+    port = silent.sockets[0].getsockname()[1]
+    issuer, agent = Party(), Party()
+    vc = await signed(agent_credential(issuer, agent.did, ["orders:read"]), issuer)
+    cache = RedisReplayCache.from_url(f"redis://127.0.0.1:{port}/0")
+    verifier = Verifier(
+        resolver=default_resolver(), clock=lambda: NOW, replay_cache=cache, policy=trusting(issuer)
+    )
+    started = time.monotonic()
+    result = await verifier.verify_presentation(await request_token(agent, [vc]), **API)
+    elapsed = time.monotonic() - started
+    assert [p.code for p in result.problems] == ["REPLAY_CACHE_UNAVAILABLE_ERROR"]
+    assert result.could_not_check
+    assert elapsed < 1.5, elapsed
+    silent.close()
+
+
+async def test_the_middleware_answers_503_when_redis_is_down() -> None:
+    pytest.importorskip("redis.asyncio")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    issuer, agent = Party(), Party()
+    vc = await lasting_agent_credential(issuer, agent.did, ["orders:read"])
+    verifier = Verifier(
+        resolver=default_resolver(),
+        replay_cache=RedisReplayCache.from_url(f"redis://127.0.0.1:{port}/0"),
+        policy=trusting(issuer),
+    )
+    app = web.Application(
+        middlewares=[verifier.middleware(audience=API["audience"], public_url=API["audience"])]
+    )
+
+    async def orders(request: web.Request) -> web.Response:
+        return web.json_response({})
+
+    app.router.add_get("/orders", orders)
+    server = TestServer(app, host="127.0.0.1")
+    await server.start_server()
+    token = await request_token(agent, [vc], now=_now())
+    async with (
+        aiohttp.ClientSession() as session,
+        session.get(
+            f"http://127.0.0.1:{server.port}/orders", headers={"Authorization": f"VP {token}"}
+        ) as response,
+    ):
+        assert response.status == 503
+        assert response.headers["Retry-After"] == "1"
+        assert (await response.json())["problems"][0]["code"] == "REPLAY_CACHE_UNAVAILABLE_ERROR"
+    await server.close()
