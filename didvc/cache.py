@@ -26,8 +26,7 @@ class TtlCache(Generic[K, V]):
         self.maxsize = maxsize
         self._clock = clock
         self._entries: OrderedDict[K, tuple[float, V]] = OrderedDict()
-        self._pending: dict[K, asyncio.Future[V]] = {}  # loads under way
-        self._generation = 0  # bumped by clear(): a load begun before it is not kept
+        self._pending: dict[K, asyncio.Future[V]] = {}  # loads under way; kept only if still here
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -38,7 +37,11 @@ class TtlCache(Generic[K, V]):
         predate what made the caller clear the cache)."""
         self._entries.clear()
         self._pending.clear()
-        self._generation += 1
+
+    def discard(self, key: K) -> None:
+        """Forget one value, and a load of it under way, as :meth:`clear` does for all."""
+        self._entries.pop(key, None)
+        self._pending.pop(key, None)
 
     def get(self, key: K) -> V | None:
         """The value, if it is cached and has not expired."""
@@ -48,29 +51,39 @@ class TtlCache(Generic[K, V]):
         self._entries.move_to_end(key)
         return entry[1]
 
-    async def get_or_load(self, key: K, load: Callable[[], Awaitable[tuple[V, float]]]) -> V:
+    def stale(self, key: K) -> V | None:
+        """The value, even if it has expired (until it is replaced or evicted)."""
+        entry = self._entries.get(key)
+        return None if entry is None else entry[1]
+
+    async def get_or_load(
+        self, key: K, load: Callable[[], Awaitable[tuple[V, float]]], *, fresh: bool = False
+    ) -> V:
         """The cached value, or the one ``load`` returns with its lifetime in seconds. Callers
         asking for a key while it loads wait for that one load, and share its error. The load
         runs as its own task: a caller that is cancelled (its client went away) leaves it
-        running for the others."""
-        value = self.get(key)
-        if value is not None:
-            return value
+        running for the others. ``fresh`` loads even when a value is cached (joining a load
+        under way); the cached value stays until the new one arrives, and if the load fails."""
+        if not fresh:
+            value = self.get(key)
+            if value is not None:
+                return value
         task = self._pending.get(key)
         if task is None:
-            task = asyncio.ensure_future(self._load(key, load, self._generation))
+            task = asyncio.ensure_future(self._load(key, load))
             task.add_done_callback(_retrieve)  # no "never retrieved" warning if all left
             self._pending[key] = task
         return await asyncio.shield(task)
 
-    async def _load(self, key: K, load: Callable[[], Awaitable[tuple[V, float]]], generation: int) -> V:
+    async def _load(self, key: K, load: Callable[[], Awaitable[tuple[V, float]]]) -> V:
         this = asyncio.current_task()
         try:
             value, lifetime = await load()
         finally:
-            if self._pending.get(key) is this:
+            current = self._pending.get(key) is this
+            if current:
                 del self._pending[key]
-        if generation != self._generation:
+        if not current:  # cleared or discarded while it loaded
             return value
         self._entries[key] = (self._clock() + lifetime, value)
         self._entries.move_to_end(key)

@@ -124,7 +124,7 @@ class DidDocument:
     Keys are parsed once, on first use, and remembered with the document.
     """
 
-    __slots__ = ("_keys", "_methods", "_related", "data", "id")
+    __slots__ = ("_keys", "_methods", "_related", "cache_for", "data", "id")
 
     def __init__(self, data: dict[str, Any]) -> None:
         if not isinstance(data, dict):
@@ -159,6 +159,8 @@ class DidDocument:
     def _index(self, doc_id: str, data: dict[str, Any]) -> None:
         self.id: str = doc_id
         self.data = data
+        #: How long its publisher lets it be cached, in seconds, when it said (HTTP max-age).
+        self.cache_for: float | None = None
         self._methods: dict[str, dict[str, Any]] = {}
         for method in _as_list(data.get("verificationMethod")):
             if isinstance(method, dict) and isinstance(method.get("id"), str):
@@ -242,7 +244,12 @@ class DidDocument:
 
 
 class DidResolver(Protocol):
-    """Resolves a DID to its validated document. Implemented in the ``resolvers`` package."""
+    """Resolves a DID to its validated document. Implemented in the ``resolvers`` package.
+
+    A caching resolver may also offer ``async refresh(did) -> DidDocument | None``: the
+    document resolved anew, bypassing its cache, or None when it will not now (rate-limited).
+    :func:`resolve_verification_method` uses it once when a cached document lacks a method.
+    """
 
     async def resolve(self, did: str) -> DidDocument: ...
 
@@ -260,7 +267,15 @@ async def resolve_verification_method(
         raise InvalidControlledIdentifierDocumentError(
             f"resolving {parsed.did} returned the document of {document.id}"
         )
-    return document.verification_method(url, relationship)
+    try:
+        return document.verification_method(url, relationship)
+    except (InvalidVerificationMethodError, InvalidRelationshipForVerificationMethodError):
+        # A key added since the document was cached (the controller rotated): resolve once more.
+        refresh = getattr(resolver, "refresh", None)
+        fresh: DidDocument | None = await refresh(parsed.did) if refresh is not None else None
+        if fresh is None or fresh.id != parsed.did:
+            raise
+        return fresh.verification_method(url, relationship)
 
 
 _KEY_TYPES_MULTIBASE: Final = frozenset(

@@ -26,7 +26,7 @@ from resolvers._fetch import Fetched, Fetcher, MemoryFetcher
 from resolvers._http import FetchPolicy, GuardedFetcher
 from resolvers.jwk import JwkResolver, did_jwk_document, did_jwk_from_public_key
 from resolvers.key import KeyResolver, did_key_document, did_key_from_public_key
-from resolvers.web import WebResolver, did_web_url
+from resolvers.web import WebResolver, cache_lifetime, did_web_url
 
 __all__ = [
     "CachingResolver",
@@ -52,6 +52,7 @@ __all__ = [
     "ResolverUnreachableError",
     "StaticResolver",
     "WebResolver",
+    "cache_lifetime",
     "default_resolver",
     "did_jwk_document",
     "did_jwk_from_public_key",

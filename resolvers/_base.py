@@ -8,7 +8,9 @@ in a bounded LRU and makes concurrent resolutions of one DID share one underlyin
 
 from __future__ import annotations
 
+import functools
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -70,7 +72,10 @@ class StaticResolver:
 class CachingResolver:
     """Caches resolved documents for ``ttl`` seconds (bounded LRU) and coalesces lookups.
 
-    Failures are not cached, so an unreachable host is tried again on the next request.
+    A document whose publisher set a shorter lifetime (did:web's HTTP ``max-age``) is kept that
+    long, at least ``min_ttl``. Failures are not cached, so an unreachable host is tried again
+    on the next request. :meth:`refresh` resolves a DID anew when a verification method is not
+    in its cached document (a key rotated in), at most once per ``refresh_interval`` per DID.
     """
 
     def __init__(
@@ -79,11 +84,18 @@ class CachingResolver:
         *,
         ttl: float = 300.0,
         maxsize: int = 4096,
+        min_ttl: float = 1.0,
+        refresh_interval: float = 10.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._inner = inner
         self._ttl = ttl
+        self._min_ttl = min(min_ttl, ttl)
+        self._refresh_interval = refresh_interval
+        self._clock = clock
         self._cache = TtlCache[str, DidDocument](maxsize=maxsize, clock=clock)
+        self._refreshed: OrderedDict[str, float] = OrderedDict()
+        self._maxsize = maxsize
 
     def clear(self) -> None:
         self._cache.clear()
@@ -93,12 +105,29 @@ class CachingResolver:
         if close is not None:
             await close()
 
+    async def _load(self, did: str) -> tuple[DidDocument, float]:
+        document = await self._inner.resolve(did)
+        ttl = self._ttl
+        if document.cache_for is not None:
+            ttl = max(self._min_ttl, min(ttl, document.cache_for))
+        return document, ttl
+
     async def resolve(self, did: str) -> DidDocument:
         document = self._cache.get(did)
         if document is not None:
             return document
+        return await self._cache.get_or_load(did, functools.partial(self._load, did))
 
-        async def load() -> tuple[DidDocument, float]:
-            return await self._inner.resolve(did), self._ttl
-
-        return await self._cache.get_or_load(did, load)
+    async def refresh(self, did: str) -> DidDocument:
+        """The document resolved anew, unless it was in the last ``refresh_interval`` seconds
+        (then the latest one, or the resolution under way). The cached document stays until
+        the new one arrives, and stays if resolving fails."""
+        now = self._clock()
+        last = self._refreshed.get(did)
+        if last is not None and now - last < self._refresh_interval:
+            return await self.resolve(did)
+        self._refreshed[did] = now
+        self._refreshed.move_to_end(did)
+        while len(self._refreshed) > self._maxsize:
+            self._refreshed.popitem(last=False)
+        return await self._cache.get_or_load(did, functools.partial(self._load, did), fresh=True)

@@ -28,7 +28,7 @@ from didvc.errors import (
 from resolvers._fetch import Fetcher
 from resolvers._http import FetchPolicy, GuardedFetcher
 
-__all__ = ["WebResolver", "did_web_url"]
+__all__ = ["WebResolver", "cache_lifetime", "did_web_url"]
 
 _HOST: Final = re.compile(
     r"(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*"
@@ -105,4 +105,18 @@ class WebResolver:
         document = DidDocument(data)
         if document.id != did:
             raise InvalidDidDocumentError(f"the document at {url} is for {document.id[:80]}, not {did[:80]}")
+        document.cache_for = cache_lifetime(fetched.headers.get("cache-control", ""))
         return document
+
+
+def cache_lifetime(cache_control: str) -> float | None:
+    """Seconds a response may be cached by its ``Cache-Control`` (RFC 9111 §5.2.2): ``max-age``,
+    0 for ``no-store``/``no-cache``, None when it does not say."""
+    directives = [d.strip().lower() for d in cache_control.split(",")]
+    if "no-store" in directives or "no-cache" in directives:
+        return 0.0
+    for directive in directives:
+        name, _, value = directive.partition("=")
+        if name == "max-age" and value.strip('"').isdigit():
+            return float(min(int(value.strip('"')), 2**31))
+    return None

@@ -39,6 +39,7 @@ EXPECTED = {
         "ResolverUnreachableError",
         "StaticResolver",
         "WebResolver",
+        "cache_lifetime",
         "default_resolver",
         "did_jwk_document",
         "did_jwk_from_public_key",

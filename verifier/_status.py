@@ -12,7 +12,6 @@ otherwise.
 from __future__ import annotations
 
 import functools
-import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -30,7 +29,7 @@ from didvc.errors import (
     StatusVerificationError,
 )
 from didvc.status import StatusEntry, StatusList
-from resolvers import Fetcher
+from resolvers import Fetcher, cache_lifetime
 from verifier._credentials import CredentialChecker
 from verifier._policy import Policy
 
@@ -44,7 +43,6 @@ _ACCEPT: Final = (
     "application/json",
     "application/jwt",
 )
-_MAX_AGE: Final = re.compile(r"max-age=(\d+)")
 #: The largest status list credential fetched: a 16 MiB list compresses far below this.
 MAX_LIST_CREDENTIAL_BYTES: Final = 4 << 20
 
@@ -141,9 +139,9 @@ class StatusChecker:
         list_ttl = subject.get("ttl")
         if isinstance(list_ttl, int | float) and not isinstance(list_ttl, bool) and 0 <= list_ttl < 2**53:
             ttl = min(ttl, list_ttl / 1000.0)
-        max_age = _MAX_AGE.search(fetched.headers.get("cache-control", ""))
-        if max_age:
-            ttl = min(ttl, float(max_age.group(1)))
+        max_age = cache_lifetime(fetched.headers.get("cache-control", ""))
+        if max_age is not None:
+            ttl = min(ttl, max_age)
         return _VerifiedList(info.issuer, purpose_set, list_type, encoded), ttl
 
 
