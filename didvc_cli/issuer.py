@@ -7,74 +7,20 @@ a prompt. It is never printed or logged.
 
 from __future__ import annotations
 
-import csv
-import hashlib
 import json
-import os
-from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import click
 
 from didvc.encoding import strict_json_loads
 from didvc.errors import DidvcError
-from didvc.keys import KeyType
-from didvc.sealing import passphrase_from
-from didvc_cli.support import Progress, emit, fail, parse_duration, run
+from didvc_cli.issuer_batch import batch, export
+from didvc_cli.issuer_common import KEY_TYPES, SUITE, Options, emit_result, with_issuer
+from didvc_cli.support import fail, parse_duration, run
 from issuer import Issuer, IssuerError, Securing
 
 __all__ = ["issuer_group"]
-
-T = TypeVar("T")
-PASSPHRASE_ENV = "DIDVC_ISSUER_PASSPHRASE"  # noqa: S105 - the variable's name, not a secret
-_KEY_TYPES = [str(t) for t in KeyType if t is not KeyType.X25519]
-
-
-def _securing(ctx: click.Context, param: click.Parameter, value: str) -> Securing:
-    try:
-        return Securing.named(value)
-    except IssuerError as error:
-        raise click.BadParameter(str(error)) from None
-
-
-_SUITE = click.option(
-    "--suite",
-    default="eddsa-rdfc-2022",
-    show_default=True,
-    callback=_securing,
-    help="Cryptosuite, or 'vc+jwt'.",
-)
-
-
-class _Options:
-    def __init__(self, store: str, passphrase_file: str | None, as_json: bool) -> None:
-        self.store = store
-        self.passphrase_file = passphrase_file
-        self.as_json = as_json
-
-    def passphrase(self, *, confirm: bool = False) -> bytes:
-        if self.passphrase_file or os.environ.get(PASSPHRASE_ENV):
-            return passphrase_from(file=self.passphrase_file, env=PASSPHRASE_ENV)
-        return passphrase_from(
-            click.prompt("Issuer passphrase", hide_input=True, confirmation_prompt=confirm, err=True)
-        )
-
-    def path(self) -> str:
-        """A SQLite file path, or a postgresql:// URL."""
-        return self.store
-
-
-def _with_issuer(options: _Options, work: Callable[[Issuer], Awaitable[T]]) -> T:
-    async def go() -> T:
-        async with await Issuer.open(options.path(), passphrase=options.passphrase()) as issuer:
-            return await work(issuer)
-
-    return run(go, options.as_json)
-
-
-def _emit(options: _Options, data: Any, text: str) -> None:
-    emit(options.as_json, data, text)
 
 
 @click.group()
@@ -92,13 +38,13 @@ def _emit(options: _Options, data: Any, text: str) -> None:
 @click.pass_context
 def issuer_group(ctx: click.Context, store: str, passphrase_file: str | None, as_json: bool) -> None:
     """Issue, list, suspend and revoke agent credentials."""
-    ctx.obj = _Options(store, passphrase_file, as_json)
+    ctx.obj = Options(store, passphrase_file, as_json)
 
 
 @issuer_group.command("init")
 @click.option("--did-web", help="Create a did:web identity for host[:port][:path] (else a did:key).")
 @click.option("--base-url", help="Where status lists are published (default for did:web: its https origin).")
-@click.option("--key-type", type=click.Choice(_KEY_TYPES), default="Ed25519", show_default=True)
+@click.option("--key-type", type=click.Choice(KEY_TYPES), default="Ed25519", show_default=True)
 @click.option(
     "--validity", default="24h", show_default=True, help="Default credential lifetime (e.g. 1h, 24h, 7d)."
 )
@@ -113,7 +59,7 @@ def issuer_group(ctx: click.Context, store: str, passphrase_file: str | None, as
 )
 @click.pass_obj
 def init(
-    options: _Options,
+    options: Options,
     did_web: str | None,
     base_url: str | None,
     key_type: str,
@@ -142,7 +88,7 @@ def init(
     text = f"issuer {out['did']}\nstatus lists at {out['baseUrl']}/status/<n>"
     if did_json is not None:
         text += f"\nDID document written to {did_json} (publish it at the did:web URL)"
-    _emit(options, out, text)
+    emit_result(options, out, text)
 
 
 @issuer_group.command("issue")
@@ -158,7 +104,7 @@ def init(
     "--type", "types", multiple=True, help="An extra credential type (must be defined by a bundled context)."
 )
 @click.option("--valid-for", help="Lifetime (default: the issuer's, e.g. 24h).")
-@_SUITE
+@SUITE
 @click.option(
     "--status-message", "status_messages", multiple=True, help="A message status value (repeat: 0, 1, ...)."
 )
@@ -167,7 +113,7 @@ def init(
 )
 @click.pass_obj
 def issue(
-    options: _Options,
+    options: Options,
     agent: str,
     scopes: tuple[str, ...],
     owner: str | None,
@@ -208,7 +154,7 @@ def issue(
             status_messages=list(status_messages) or None,
         )
 
-    credential = _with_issuer(options, work)
+    credential = with_issuer(options, work)
     text = credential if isinstance(credential, str) else json.dumps(credential, indent=2)
     if out_file is not None:
         out_file.write_text(text)
@@ -222,9 +168,9 @@ def _status_command(name: str, help_text: str) -> None:
     @issuer_group.command(name, help=help_text)
     @click.argument("credential_id")
     @click.pass_obj
-    def command(options: _Options, credential_id: str) -> None:
-        _with_issuer(options, lambda issuer: getattr(issuer, name)(credential_id))
-        _emit(
+    def command(options: Options, credential_id: str) -> None:
+        with_issuer(options, lambda issuer: getattr(issuer, name)(credential_id))
+        emit_result(
             options,
             {"id": credential_id, "action": name},
             f"{name}d {credential_id}" if name != "reinstate" else f"reinstated {credential_id}",
@@ -240,21 +186,21 @@ _status_command("reinstate", "Lift a suspension.")
 @click.argument("credential_id")
 @click.argument("value", type=int)
 @click.pass_obj
-def set_message(options: _Options, credential_id: str, value: int) -> None:
+def set_message(options: Options, credential_id: str, value: int) -> None:
     """Set a credential's message status to VALUE (the index of one of its messages)."""
 
-    _with_issuer(options, lambda issuer: issuer.set_message(credential_id, value))
-    _emit(options, {"id": credential_id, "message": value}, f"{credential_id}: message status {value}")
+    with_issuer(options, lambda issuer: issuer.set_message(credential_id, value))
+    emit_result(options, {"id": credential_id, "message": value}, f"{credential_id}: message status {value}")
 
 
 @issuer_group.command("revoke-all")
 @click.argument("agent")
 @click.pass_obj
-def revoke_all(options: _Options, agent: str) -> None:
+def revoke_all(options: Options, agent: str) -> None:
     """Emergency: revoke every credential of the agent DID AGENT."""
 
-    ids = _with_issuer(options, lambda issuer: issuer.revoke_all(agent))
-    _emit(options, {"agent": agent, "revoked": ids}, f"revoked {len(ids)} credential(s) of {agent}")
+    ids = with_issuer(options, lambda issuer: issuer.revoke_all(agent))
+    emit_result(options, {"agent": agent, "revoked": ids}, f"revoked {len(ids)} credential(s) of {agent}")
 
 
 @issuer_group.command("list")
@@ -263,7 +209,7 @@ def revoke_all(options: _Options, agent: str) -> None:
 @click.option("--expiring-within", help="Only active credentials expiring within this time (e.g. 2h).")
 @click.pass_obj
 def list_command(
-    options: _Options, agent: str | None, status: str | None, expiring_within: str | None
+    options: Options, agent: str | None, status: str | None, expiring_within: str | None
 ) -> None:
     """The agent inventory: who holds what, until when, in what state."""
 
@@ -274,7 +220,7 @@ def list_command(
             expiring_within=parse_duration(expiring_within) if expiring_within else None,
         )
 
-    entries = _with_issuer(options, work)
+    entries = with_issuer(options, work)
     if options.as_json:
         click.echo(json.dumps([e.to_json() for e in entries]))
         return
@@ -290,107 +236,33 @@ def list_command(
         click.echo(f"{e.status:10} {agent_text:28} {owner:12} {scopes:24} {until:20} {e.id}")
 
 
-@issuer_group.command("batch")
-@click.argument("source", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option(
-    "--out",
-    "out_file",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Append the credentials to one JSONL file.",
-)
-@click.option(
-    "--out-dir", type=click.Path(file_okay=False, path_type=Path), help="Write one file per credential."
-)
-@_SUITE
-@click.pass_obj
-def batch(
-    options: _Options, source: Path, out_file: Path | None, out_dir: Path | None, suite: Securing
-) -> None:
-    """Issue a credential for every row of a CSV or JSONL file (re-run to resume)."""
-    from issuer import read_rows
-
-    try:
-        rows = list(read_rows(source))
-    except (UnicodeDecodeError, csv.Error) as error:
-        fail(
-            DidvcError(f"{source.name} is not a UTF-8 CSV or JSONL file: {error}", code="PARSING_ERROR"),
-            options.as_json,
-        )
-
-    async def work(issuer: Issuer) -> dict[str, Any]:
-        issued, skipped, failed = 0, 0, []
-        known = await issuer.batch_keys()
-        if out_dir is not None:
-            out_dir.mkdir(parents=True, exist_ok=True)
-        progress = Progress(len(rows), quiet=options.as_json)
-        for row in rows:
-            progress.step()
-            if row.error is not None or row.agent is None:
-                failed.append({"line": row.line, "error": row.error})
-                continue
-            batch_key = f"{source.name}:{row.key}"
-            if batch_key in known:
-                skipped += 1
-                continue
-            try:
-                credential = await issuer.issue(
-                    row.agent,
-                    claims=row.claims,
-                    valid_for=parse_duration(row.valid_for) if row.valid_for else None,
-                    securing=suite,
-                    batch_key=batch_key,
-                )
-            except (DidvcError, click.BadParameter) as error:
-                failed.append(
-                    {"line": row.line, "error": f"[{getattr(error, 'code', 'BAD_PARAMETER')}] {error}"}
-                )
-                continue
-            text = credential if isinstance(credential, str) else json.dumps(credential)
-            if out_file is not None:
-                with out_file.open("a", encoding="utf-8") as handle:
-                    handle.write(text + "\n")
-            if out_dir is not None:
-                name = hashlib.sha256(batch_key.encode()).hexdigest()[:24]
-                (out_dir / f"{name}.{'jwt' if isinstance(credential, str) else 'json'}").write_text(text)
-            issued += 1
-        progress.done()
-        return {"issued": issued, "skipped": skipped, "failed": failed}
-
-    report = _with_issuer(options, work)
-    counts = (report["issued"], report["skipped"], len(report["failed"]))
-    summary = "issued {}, skipped {} already issued, failed {}".format(*counts)
-    _emit(options, report, summary + "".join(f"\n  line {f['line']}: {f['error']}" for f in report["failed"]))
-    if report["failed"]:
-        raise SystemExit(1)
-
-
 @issuer_group.command("rotate-key")
 @click.pass_obj
-def rotate_key(options: _Options) -> None:
+def rotate_key(options: Options) -> None:
     """A new assertion key signs from now on; the old stays published until retired."""
 
-    key_id = _with_issuer(options, lambda issuer: issuer.rotate_key())
-    _emit(options, {"activeKey": key_id}, f"now signing with {key_id} (republish the DID document)")
+    key_id = with_issuer(options, lambda issuer: issuer.rotate_key())
+    emit_result(options, {"activeKey": key_id}, f"now signing with {key_id} (republish the DID document)")
 
 
 @issuer_group.command("retire-key")
 @click.argument("key_id")
 @click.pass_obj
-def retire_key(options: _Options, key_id: str) -> None:
+def retire_key(options: Options, key_id: str) -> None:
     """Remove an old key from the DID document: what it signed stops verifying."""
 
-    _with_issuer(options, lambda issuer: issuer.retire_key(key_id))
-    _emit(options, {"retired": key_id}, f"retired {key_id} (republish the DID document)")
+    with_issuer(options, lambda issuer: issuer.retire_key(key_id))
+    emit_result(options, {"retired": key_id}, f"retired {key_id} (republish the DID document)")
 
 
 @issuer_group.command("publish")
 @click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
 @click.pass_obj
-def publish(options: _Options, directory: Path) -> None:
+def publish(options: Options, directory: Path) -> None:
     """Write the signed status lists (and the did:web DID document) under DIRECTORY."""
 
-    paths = _with_issuer(options, lambda issuer: issuer.publish(directory))
-    _emit(options, {"written": [str(p) for p in paths]}, "\n".join(f"wrote {p}" for p in paths))
+    paths = with_issuer(options, lambda issuer: issuer.publish(directory))
+    emit_result(options, {"written": [str(p) for p in paths]}, "\n".join(f"wrote {p}" for p in paths))
 
 
 @issuer_group.command("serve")
@@ -402,7 +274,7 @@ def publish(options: _Options, directory: Path) -> None:
     help="Enable POST /credentials/issue.",
 )
 @click.pass_obj
-def serve(options: _Options, host: str, port: int, operator_token_file: str | None) -> None:
+def serve(options: Options, host: str, port: int, operator_token_file: str | None) -> None:
     """Serve the DID document, the status lists and the agent context over HTTP."""
     from aiohttp import web
 
@@ -424,3 +296,7 @@ def serve(options: _Options, host: str, port: int, operator_token_file: str | No
         web.run_app(make(), host=host, port=port, print=lambda text: click.echo(text, err=True))
     except DidvcError as error:
         fail(error, options.as_json)
+
+
+issuer_group.add_command(batch)
+issuer_group.add_command(export)

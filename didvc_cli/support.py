@@ -63,9 +63,10 @@ class Progress:
         self.count = 0
         self.quiet = quiet
 
-    def step(self) -> None:
-        self.count += 1
-        if not self.quiet and (self.count % 50 == 0 or self.count == self.total):
+    def step(self, count: int = 1) -> None:
+        before = self.count
+        self.count += count
+        if not self.quiet and (self.count // 50 > before // 50 or self.count >= self.total):
             filled = int(30 * self.count / self.total)
             click.echo(
                 f"\r[{'#' * filled}{'.' * (30 - filled)}] {self.count}/{self.total}", nl=False, err=True

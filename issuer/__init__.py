@@ -20,7 +20,7 @@ from didvc.errors import (
 )
 from didvc.sealing import KdfParams, passphrase_from
 from issuer._app import create_app
-from issuer._batch import BatchRow, read_rows
+from issuer._batch import BatchRow, batch_key, read_rows
 from issuer._inventory import InventoryEntry
 from issuer._issuance import AGENT_CONTEXT, Securing
 from issuer._issuer import Issuer
@@ -46,5 +46,6 @@ __all__ = [
     "create_app",
     "did_web_for",
     "passphrase_from",
+    "batch_key",
     "read_rows",
 ]

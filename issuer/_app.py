@@ -1,6 +1,7 @@
 """``didvc issuer serve``: the issuer's public web presence, and an optional VC-API endpoint.
 
-- the DID document at ``/.well-known/did.json`` (or the did:web path's ``/did.json``)
+- the DID document at ``/.well-known/did.json`` (or the did:web path's ``/did.json``), with
+  ``Cache-Control: max-age`` = the issuer's ``did_document_max_age`` (the rotation grace)
 - the signed status lists at ``/status/<n>``, with ``Cache-Control: max-age`` = their ``ttl``
 - our agent context at ``/contexts/agent/v1``
 - ``POST /credentials/issue`` (W3C VC-API) when an operator token is configured; the caller
@@ -49,7 +50,11 @@ def create_app(issuer: Issuer, *, operator_token: str | None = None) -> web.Appl
     ttl_seconds = max(0, issuer.status_ttl_ms // 1000)
 
     async def did_document(request: web.Request) -> web.Response:
-        return web.json_response(await issuer.did_document(), content_type="application/did+json")
+        return web.json_response(
+            await issuer.did_document(),
+            content_type="application/did+json",
+            headers={"Cache-Control": f"public, max-age={issuer.did_document_max_age}"},
+        )
 
     async def status_list(request: web.Request) -> web.Response:
         try:

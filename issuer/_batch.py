@@ -1,10 +1,12 @@
 """Batch issuance from CSV or JSON Lines: thousands of agents, resumable, errors by line.
 
 Each row names an ``agent`` DID and optionally ``scope`` (``;``-separated in CSV, a list in
-JSONL), ``owner``, ``name``, ``audience`` and ``valid_for`` (e.g. ``24h``). A row's batch key is
-its line number and a digest of its content, stored with the credential in the same
-transaction: re-running the same file skips what was issued, so a batch killed halfway is
-completed by running it again, and nothing is issued twice.
+JSONL), ``owner``, ``name``, ``audience`` and ``valid_for`` (e.g. ``24h``). A row's key is a
+digest of what it asks for (agent, claims, lifetime), not of where it is: the same row in a
+renamed copy, or below an inserted line, is the same row. Stored with the credential in the
+same transaction, under the batch's name (:func:`batch_key`), it makes a re-run skip what was
+issued: a batch killed at any point is completed by running it again, nothing issued twice.
+Issuing under another name (a renewal) issues every row again.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-__all__ = ["BatchRow", "read_rows"]
+__all__ = ["BatchRow", "batch_key", "read_rows"]
 
 
 @dataclass(frozen=True)
@@ -31,9 +33,18 @@ class BatchRow:
     error: str | None = None
 
 
+def batch_key(batch: str, row: BatchRow) -> str:
+    """The key of ``row`` issued in the batch named ``batch``."""
+    return f"{batch}/{row.key}"
+
+
+def _digest(agent: str, claims: dict[str, Any], valid_for: str | None) -> str:
+    content = json.dumps([agent, claims, valid_for], sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(content.encode()).hexdigest()[:32]
+
+
 def _row(line: int, data: Any) -> BatchRow:
-    digest = hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()[:32]
-    key = f"{line}:{digest}"
+    key = f"invalid:{line}"
     if not isinstance(data, dict):
         return BatchRow(line, key, None, {}, None, "the row is not an object")
     agent = data.get("agent") or data.get("did")
@@ -53,8 +64,8 @@ def _row(line: int, data: Any) -> BatchRow:
         audience = [a.strip() for a in audience.replace(",", ";").split(";") if a.strip()]
     if audience:
         claims["audience"] = list(audience)
-    valid_for = data.get("valid_for") or None
-    return BatchRow(line, key, agent.strip(), claims, str(valid_for) if valid_for else None)
+    valid_for = str(data["valid_for"]) if data.get("valid_for") else None
+    return BatchRow(line, _digest(agent.strip(), claims, valid_for), agent.strip(), claims, valid_for)
 
 
 def read_rows(path: Path) -> Iterator[BatchRow]:
@@ -68,7 +79,7 @@ def read_rows(path: Path) -> Iterator[BatchRow]:
                 yield _row(line_number, json.loads(line))
             except ValueError as exc:
                 yield BatchRow(
-                    line_number, f"{line_number}:invalid", None, {}, None, f"not valid JSON: {exc}"
+                    line_number, f"invalid:{line_number}", None, {}, None, f"not valid JSON: {exc}"
                 )
         return
     reader = csv.DictReader(io.StringIO(text))
@@ -77,7 +88,7 @@ def read_rows(path: Path) -> Iterator[BatchRow]:
         if None in record:
             yield BatchRow(
                 line_number,
-                f"{line_number}:invalid",
+                f"invalid:{line_number}",
                 None,
                 {},
                 None,

@@ -1,12 +1,14 @@
 """Issuing an AgentCredential: its body, its status entries, its securing, its record.
 
 One transaction holds the status indexes, the signature and the record: when :func:`issue`
-returns the credential is durable, and if it fails nothing is left half-issued. A batch row's
-key makes the issuance idempotent (the same key gives back the credential it made).
+returns the credential is durable, and if it fails nothing is left half-issued. A batch issues
+its rows in groups, one transaction (one durable commit) per group (:func:`issue_group`). A
+batch row's key makes the issuance idempotent (the same key gives back the credential it made).
 """
 
 from __future__ import annotations
 
+import copy
 import json
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
@@ -16,15 +18,15 @@ from typing import Any, Final, NamedTuple
 
 from didvc.credentials import CREDENTIALS_V2, check_credential, sign_vc_jwt
 from didvc.did import parse_did
-from didvc.errors import IssuerError
+from didvc.errors import DidvcError, IssuerError
 from didvc.keys import KeySigner
 from didvc.proofs import SUITES, add_proof, format_datetime
 from issuer._inventory import stored_credential
 from issuer._keys import IssuerKeys, precise
 from issuer._lists import StatusLists
-from issuer._store import CredentialRow, Store
+from issuer._store import CredentialRow, Records, Store
 
-__all__ = ["AGENT_CONTEXT", "DEFAULT_SECURING", "Securing", "issue"]
+__all__ = ["AGENT_CONTEXT", "DEFAULT_SECURING", "Securing", "issue", "issue_group"]
 
 AGENT_CONTEXT: Final = "https://w3id.org/didvc/agent/v1"
 DEFAULT_SECURING: Final = "eddsa-rdfc-2022"
@@ -100,35 +102,81 @@ async def issue(
     store: Store, keys: IssuerKeys, lists: StatusLists, request: Request, *, issued: datetime
 ) -> dict[str, Any] | str:
     """Issue ``request`` signed with the active key, recording it in ``store`` at ``issued``."""
-    credential_id = request.credential_id or f"urn:uuid:{uuid.uuid4()}"
-    body = body_of(request, keys.did, credential_id)  # a bad request is refused before any I/O
+    (outcome,) = await issue_group(store, keys, lists, [request], issued=issued)
+    if isinstance(outcome, DidvcError):
+        raise outcome
+    return outcome
+
+
+async def issue_group(
+    store: Store, keys: IssuerKeys, lists: StatusLists, requests: Sequence[Request], *, issued: datetime
+) -> list[dict[str, Any] | str | DidvcError]:
+    """Issue ``requests`` in one transaction (one durable commit for the group), each its
+    credential or the error that refused it. A request refused before signing does not stop the
+    others; anything failing inside the transaction rolls the whole group back, and it is issued
+    again one by one so that only the request at fault fails."""
+    outcomes: list[dict[str, Any] | str | DidvcError] = []
+    bodies: list[tuple[Request, dict[str, Any]] | None] = []
+    for request in requests:  # a bad request is refused before any I/O
+        try:
+            body = body_of(request, keys.did, request.credential_id or f"urn:uuid:{uuid.uuid4()}")
+            bodies.append((request, body))
+            outcomes.append({})
+        except DidvcError as error:
+            bodies.append(None)
+            outcomes.append(error)
     signer = await keys.signer()
-    async with store.transaction() as tx:
-        if request.batch_key is not None:
-            done = await tx.issued_in_batch(request.batch_key)
-            if done is not None:
-                return stored_credential(*done)
-        entries = await lists.allocate(tx, request.valid_from, request.status_messages)
-        body["credentialStatus"] = [entry for *_, entry in entries]
-        check_credential(body, issuing=True)
-        secured = await request.securing.secure(body, signer, request.valid_from)
-        claims = body["credentialSubject"]
-        scopes = claims.get("scope", [])
-        row = CredentialRow(
-            id=credential_id,
-            subject=request.subject,
-            owner=_text(claims.get("owner")),
-            agent_name=_text(claims.get("agentName")),
-            types=json.dumps(body["type"]),
-            scopes=json.dumps(scopes if isinstance(scopes, list) else [scopes]),
-            valid_from=body["validFrom"],
-            valid_until=body["validUntil"],
-            status="active",
-            format=request.securing.format,
-        )
-        text = secured if isinstance(secured, str) else json.dumps(secured)
-        placed = [(list_id, index, purpose) for list_id, index, purpose, _ in entries]
-        await tx.add_credential(row, text, precise(issued), request.batch_key, placed)
+    try:
+        async with store.transaction() as tx:
+            for n, pending in enumerate(bodies):
+                if pending is not None:
+                    outcomes[n] = await _record(tx, lists, signer, *pending, issued)
+    except DidvcError as error:
+        if len(requests) == 1:
+            return [error]
+        return [
+            outcome
+            for request in requests
+            for outcome in await issue_group(store, keys, lists, [request], issued=issued)
+        ]
+    return outcomes
+
+
+async def _record(
+    tx: Records,
+    lists: StatusLists,
+    signer: KeySigner,
+    request: Request,
+    body: dict[str, Any],
+    issued: datetime,
+) -> dict[str, Any] | str:
+    """Sign ``body`` and record it in ``tx`` (or give back what its batch key already made)."""
+    if request.batch_key is not None:
+        done = await tx.issued_in_batch(request.batch_key)
+        if done is not None:
+            return stored_credential(*done)
+    body = copy.copy(body)  # a retry of the group starts from the unsigned body again
+    entries = await lists.allocate(tx, request.valid_from, request.status_messages)
+    body["credentialStatus"] = [entry for *_, entry in entries]
+    check_credential(body, issuing=True)
+    secured = await request.securing.secure(body, signer, request.valid_from)
+    claims = body["credentialSubject"]
+    scopes = claims.get("scope", [])
+    row = CredentialRow(
+        id=body["id"],
+        subject=request.subject,
+        owner=_text(claims.get("owner")),
+        agent_name=_text(claims.get("agentName")),
+        types=json.dumps(body["type"]),
+        scopes=json.dumps(scopes if isinstance(scopes, list) else [scopes]),
+        valid_from=body["validFrom"],
+        valid_until=body["validUntil"],
+        status="active",
+        format=request.securing.format,
+    )
+    text = secured if isinstance(secured, str) else json.dumps(secured)
+    placed = [(list_id, index, purpose) for list_id, index, purpose, _ in entries]
+    await tx.add_credential(row, text, precise(issued), request.batch_key, placed)
     return secured
 
 

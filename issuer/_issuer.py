@@ -22,12 +22,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Final
 
-from didvc.errors import IssuerError, MalformedValueError
+from didvc.errors import DidvcError, IssuerError, MalformedValueError
 from didvc.keys import KeyPair, KeySigner, KeyType
 from didvc.sealing import KdfParams, Vault
 from didvc.status import MIN_ENTRIES
 from issuer import _issuance
-from issuer._inventory import Inventory, InventoryEntry
+from issuer._inventory import Inventory, InventoryEntry, stored_credential
 from issuer._issuance import DEFAULT_SECURING, Securing
 from issuer._keys import IssuerKeys, add_key, new_identity
 from issuer._lists import StatusLists, write_published
@@ -37,6 +37,9 @@ __all__ = ["Issuer", "open_store"]
 
 DEFAULT_VALIDITY: Final = timedelta(hours=24)
 DEFAULT_TTL_MS: Final = 300_000
+#: Seconds verifiers may cache the DID document (served as its max-age); status lists stay
+#: signed by the previous key this long after a rotation.
+DEFAULT_DID_DOCUMENT_MAX_AGE: Final = 300
 _LABEL: Final = b"didvc issuer v1"
 
 
@@ -66,7 +69,13 @@ class Issuer:
             seconds=int(meta.get("default_validity", DEFAULT_VALIDITY.total_seconds()))
         )
         self.clock = _now
-        self._keys = IssuerKeys(store, vault, self.did, lambda: self.clock())
+        self._keys = IssuerKeys(
+            store,
+            vault,
+            self.did,
+            lambda: self.clock(),
+            grace=float(meta.get("did_document_max_age", DEFAULT_DID_DOCUMENT_MAX_AGE)),
+        )
         self._lists = StatusLists(
             store,
             self.did,
@@ -92,6 +101,7 @@ class Issuer:
         list_size: int = MIN_ENTRIES,
         default_validity: timedelta = DEFAULT_VALIDITY,
         status_ttl_ms: int = DEFAULT_TTL_MS,
+        did_document_max_age: int = DEFAULT_DID_DOCUMENT_MAX_AGE,
     ) -> Issuer:
         """A new issuer: did:web when ``did_web`` is given (``host[:port][:path]``), else did:key.
 
@@ -118,6 +128,7 @@ class Issuer:
                 "list_size": str(list_size),
                 "default_validity": str(int(default_validity.total_seconds())),
                 "status_ttl_ms": str(status_ttl_ms),
+                "did_document_max_age": str(did_document_max_age),
             }
             async with store.transaction() as tx:
                 await tx.add_meta(meta)
@@ -173,9 +184,24 @@ class Issuer:
         """The DID document to publish (did:web): every key not yet retired asserts for us."""
         return await self._keys.did_document()
 
+    @property
+    def did_document_max_age(self) -> int:
+        """Seconds verifiers may cache the DID document; after a rotation, status lists stay
+        signed by the previous key this long."""
+        return int(self._keys.grace)
+
+    @did_document_max_age.setter
+    def did_document_max_age(self, value: int) -> None:
+        self._keys.grace = float(value)
+
     async def rotate_key(self, key_type: KeyType | str | None = None) -> str:
-        """A new assertion key signs from now on; the old one stays published until retired."""
+        """A new assertion key signs credentials from now on, and status lists once
+        :attr:`did_document_max_age` has passed; the old one stays published until retired."""
         return await self._keys.rotate(key_type)
+
+    async def lists_switch_at(self) -> datetime | None:
+        """When status lists start being signed by the active key, if that is still to come."""
+        return await self._keys.switch_time()
 
     async def retire_key(self, key_id: str) -> None:
         """Take a key out of the DID document: credentials it signed stop verifying."""
@@ -283,6 +309,48 @@ class Issuer:
         """The keys of the batch rows issued so far (``issue(..., batch_key=...)``)."""
         return await self._inventory.batch_keys()
 
+    async def issue_group(
+        self, requests: Sequence[_issuance.Request]
+    ) -> list[dict[str, Any] | str | DidvcError]:
+        """Issue several credentials in one transaction (one durable commit): each request's
+        credential, or the error that refused it (see :func:`issuer._issuance.issue_group`)."""
+        return await _issuance.issue_group(self.store, self._keys, self._lists, requests, issued=self.clock())
+
+    def request(
+        self,
+        subject: str,
+        *,
+        claims: Mapping[str, Any] | None = None,
+        valid_for: timedelta | None = None,
+        securing: Securing | str = DEFAULT_SECURING,
+        batch_key: str | None = None,
+    ) -> _issuance.Request:
+        """What :meth:`issue_group` issues: a credential for ``subject`` (see :meth:`issue`)."""
+        return _issuance.Request(
+            subject=subject,
+            claims=claims or {},
+            types=(),
+            contexts=(),
+            valid_from=self.clock(),
+            valid_for=valid_for or self.default_validity,
+            securing=Securing.named(securing),
+            credential_id=None,
+            batch_key=batch_key,
+            status_messages=None,
+        )
+
+    async def stored_credentials(
+        self, *, batch: str | None = None, agent: str | None = None
+    ) -> list[dict[str, Any] | str]:
+        """The credentials issued in the batch named ``batch``, or to ``agent``, as issued, in
+        issue order (to write them out again)."""
+        if (batch is None) == (agent is None):
+            raise IssuerError("name a batch or an agent")
+        prefix = None if batch is None else f"{batch}/"
+        return [
+            stored_credential(*row) for row in await self.store.bodies(batch_prefix=prefix, subject=agent)
+        ]
+
     async def credential(self, credential_id: str) -> dict[str, Any] | str:
         return await self._inventory.credential(credential_id)
 
@@ -295,18 +363,18 @@ class Issuer:
         self, list_id: int, *, valid_for: timedelta | None = None
     ) -> dict[str, Any]:
         """The signed BitstringStatusListCredential of one list, as of now."""
-        return await self._lists.signed(list_id, await self.signer(), valid_for)
+        return await self._lists.signed(list_id, await self._keys.list_signer(), valid_for)
 
     def served_status_list(self, list_id: int) -> Coroutine[Any, Any, dict[str, Any]]:
         """The list as ``serve`` hands it out, signed again only when it changed (see
         :meth:`issuer._lists.StatusLists.served`). The parts' coroutine itself: on the path a
         client can hammer, no extra layer."""
-        return self._lists.served(list_id, self._keys.signer)
+        return self._lists.served(list_id, self._keys.list_signer)
 
     async def publish(self, directory: str | os.PathLike[str]) -> list[Path]:
         """Write the signed status lists, and for did:web the DID document, into ``directory``
         taken as the web root of ``base_url``'s host. Each file is replaced atomically."""
-        written = await self._lists.publish(directory, await self.signer())
+        written = await self._lists.publish(directory, await self._keys.list_signer())
         if self.is_did_web:
             path = Path(directory) / self.did_document_path.lstrip("/")
             written.append(write_published(path, await self.did_document()))

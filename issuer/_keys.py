@@ -4,12 +4,18 @@ A did:key issuer is its one key. A did:web issuer has numbered keys (``#key-1``,
 ...): one active key signs; every key not yet retired is in the DID document, so credentials
 signed before a rotation keep verifying until the operator retires their key. Private keys are
 sealed by the store's :class:`~didvc.sealing.Vault`, bound to their key id and type.
+
+Rotation without a failed request (docs/operator.md, "Rotating a key"): the new key is in the
+DID document at once and signs new credentials (a verifier whose cached document lacks it
+resolves once more); status lists, which every verifier checks for every agent, stay signed by
+the previous key for ``grace`` seconds, the DID document's served ``max-age``, by when every
+cached copy of the document has the new key. A retired key never signs.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from didvc.did import DidDocument
@@ -52,20 +58,30 @@ async def add_key(tx: Records, vault: Vault, key_id: str, pair: KeyPair, *, acti
     await tx.add_key(row, vault.seal_key(pair, key_id), precise(datetime.now(UTC)))
 
 
+_PRECISE = "%Y-%m-%dT%H:%M:%S.%fZ"
+
+
 def precise(moment: datetime) -> str:
     """A sortable UTC timestamp to the microsecond (key and issue order)."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return moment.astimezone(UTC).strftime(_PRECISE)
+
+
+def _activated(key: KeyRow) -> datetime:
+    return datetime.strptime(key.created, _PRECISE).replace(tzinfo=UTC)
 
 
 class IssuerKeys:
     """The keys of the issuer ``did``, in ``store``, opened by ``vault``."""
 
-    def __init__(self, store: Store, vault: Vault, did: str, clock: Callable[[], datetime]) -> None:
+    def __init__(
+        self, store: Store, vault: Vault, did: str, clock: Callable[[], datetime], *, grace: float
+    ) -> None:
         self._store = store
         self._vault = vault
         self.did = did
         self._clock = clock
-        self._signer: KeySigner | None = None
+        self.grace = grace
+        self._signers: dict[str, KeySigner] = {}
 
     @property
     def is_did_web(self) -> bool:
@@ -80,18 +96,45 @@ class IssuerKeys:
         return "/" + did_web_url(self.did).split("/", 3)[3]
 
     async def signer(self) -> KeySigner:
-        """The signer of the active assertion key. The key is decrypted once and kept in memory,
+        """The signer of the active assertion key. Keys are decrypted once and kept in memory,
         but which key is active is read every time: a ``rotate-key`` run by another process
         (the CLI beside a running ``serve`` or batch) takes effect on the next signature, before
         the old key can be retired from under us."""
         active = await self._store.active_key()
         if active is None:
             raise IssuerError("the issuer has no active key")
-        key_id, key_type = active
-        if self._signer is None or self._signer.key_id != key_id:
+        return await self._opened(*active)
+
+    async def list_signer(self) -> KeySigner:
+        """The signer of status lists: the previous key while the active one is younger than
+        ``grace`` and the previous one is not retired, else the active key."""
+        keys = await self._store.keys()
+        active = next((k for k in keys if k.active), None)
+        if active is None:
+            raise IssuerError("the issuer has no active key")
+        chosen = active
+        if active.created:
+            since = self._clock() - _activated(active)
+            if since.total_seconds() < self.grace:
+                earlier = [k for k in keys if k.created < active.created and k.retired is None]
+                chosen = earlier[-1] if earlier else active
+        return await self._opened(chosen.key_id, chosen.key_type)
+
+    async def switch_time(self) -> datetime | None:
+        """When status lists switch to the active key, if they have not yet."""
+        keys = await self._store.keys()
+        active = next((k for k in keys if k.active), None)
+        if active is None or not active.created:
+            return None
+        switch = _activated(active) + timedelta(seconds=self.grace)
+        return switch if switch > self._clock() else None
+
+    async def _opened(self, key_id: str, key_type: str) -> KeySigner:
+        signer = self._signers.get(key_id)
+        if signer is None:
             pair = self._vault.open_key(await self._store.sealed_key(key_id), key_id, key_type)
-            self._signer = KeySigner(pair, key_id)
-        return self._signer
+            signer = self._signers[key_id] = KeySigner(pair, key_id)
+        return signer
 
     async def did_document(self) -> dict[str, Any]:
         """The DID document to publish (did:web): every key not yet retired asserts for us."""

@@ -80,6 +80,7 @@ class KeyRow:
     public_key: str  # multikey
     active: bool
     retired: str | None
+    created: str = ""  # precise UTC timestamp: when it was added (for the active key: activated)
 
 
 class CredentialRow(NamedTuple):
@@ -275,9 +276,9 @@ class Store:
     async def keys(self) -> list[KeyRow]:
         """Every key, oldest first."""
         rows = await self.query(
-            "SELECT key_id, key_type, public_key, active, retired FROM keys ORDER BY created, key_id"
+            "SELECT key_id, key_type, public_key, active, retired, created FROM keys ORDER BY created, key_id"
         )
-        return [KeyRow(r[0], r[1], r[2], bool(r[3]), r[4]) for r in rows]
+        return [KeyRow(r[0], r[1], r[2], bool(r[3]), r[4], r[5]) for r in rows]
 
     # --- credentials
     async def credentials(self) -> list[CredentialRow]:
@@ -295,6 +296,23 @@ class Store:
     async def batch_keys(self) -> set[str]:
         rows = await self.query("SELECT batch_key FROM credentials WHERE batch_key IS NOT NULL")
         return {r[0] for r in rows}
+
+    async def bodies(
+        self, *, batch_prefix: str | None = None, subject: str | None = None
+    ) -> list[tuple[str, str]]:
+        """(body, format) of the credentials whose batch key starts with ``batch_prefix``, or of
+        ``subject``, in issue order."""
+        if batch_prefix is not None:
+            rows = await self.query(
+                "SELECT body, format FROM credentials WHERE substr(batch_key, 1, ?) = ? ORDER BY issued, id",
+                len(batch_prefix),
+                batch_prefix,
+            )
+            return [(r[0], r[1]) for r in rows]
+        rows = await self.query(
+            "SELECT body, format FROM credentials WHERE subject = ? ORDER BY issued, id", subject
+        )
+        return [(r[0], r[1]) for r in rows]
 
     # --- status lists
     async def status_lists(self) -> list[tuple[int, str]]:

@@ -67,6 +67,7 @@ EXPECTED = {
         "create_app",
         "did_web_for",
         "passphrase_from",
+        "batch_key",
         "read_rows",
     },
     "wallet": {
