@@ -52,6 +52,12 @@ def issuer_group(ctx: click.Context, store: str, passphrase_file: str | None, as
     "--status-ttl", default="5m", show_default=True, help="How long verifiers may cache status lists."
 )
 @click.option(
+    "--did-cache",
+    default="5m",
+    show_default=True,
+    help="How long verifiers may cache the DID document (its max-age; the key-rotation grace).",
+)
+@click.option(
     "--did-json",
     "did_json",
     type=click.Path(dir_okay=False, path_type=Path),
@@ -65,6 +71,7 @@ def init(
     key_type: str,
     validity: str,
     status_ttl: str,
+    did_cache: str,
     did_json: Path | None,
 ) -> None:
     """Create an issuer identity with keys encrypted at rest."""
@@ -78,6 +85,7 @@ def init(
             key_type=key_type,
             default_validity=parse_duration(validity),
             status_ttl_ms=int(parse_duration(status_ttl).total_seconds() * 1000),
+            did_document_max_age=int(parse_duration(did_cache).total_seconds()),
         )
         async with issuer:
             if did_json is not None:
@@ -239,10 +247,21 @@ def list_command(
 @issuer_group.command("rotate-key")
 @click.pass_obj
 def rotate_key(options: Options) -> None:
-    """A new assertion key signs from now on; the old stays published until retired."""
+    """A new key signs credentials now, status lists once cached DID documents have expired."""
 
-    key_id = with_issuer(options, lambda issuer: issuer.rotate_key())
-    emit_result(options, {"activeKey": key_id}, f"now signing with {key_id} (republish the DID document)")
+    async def work(issuer: Issuer) -> dict[str, Any]:
+        key_id = await issuer.rotate_key()
+        switch = await issuer.lists_switch_at()
+        return {"activeKey": key_id, "statusListsSwitchAt": switch.isoformat() if switch else None}
+
+    out = with_issuer(options, work)
+    when = out["statusListsSwitchAt"] or "now"
+    emit_result(
+        options,
+        out,
+        f"now signing credentials with {out['activeKey']}; status lists switch to it at {when}"
+        " (with 'publish' instead of 'serve': republish the DID document now)",
+    )
 
 
 @issuer_group.command("retire-key")

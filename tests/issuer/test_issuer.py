@@ -189,6 +189,44 @@ async def test_key_rotated_by_another_process_signs_at_once(served: Served, tmp_
     assert await served.verify(vc) == ["INVALID_VERIFICATION_METHOD"]  # its issuing key is retired
 
 
+async def test_status_lists_keep_the_previous_key_for_the_did_document_max_age(served: Served) -> None:
+    """Lists every verifier checks stay verifiable with the DID document it cached before the
+    rotation; credentials use the new key at once (verifiers resolve once more for it)."""
+    issuer = served.issuer
+    vc = await issuer.issue(Party().did)
+    assert isinstance(vc, dict)
+    url = vc["credentialStatus"][0]["statusListCredential"]
+    old_key = (await issuer.signer()).key_id
+    base = f"http://127.0.0.1:{served.server.port}"
+
+    async def served_list() -> dict[str, Any]:
+        async with aiohttp.ClientSession() as http, http.get(url) as response:
+            return dict(await response.json(content_type=None))
+
+    async with aiohttp.ClientSession() as http, http.get(f"{base}/.well-known/did.json") as response:
+        assert response.headers["Cache-Control"] == "public, max-age=300"
+    assert issuer.did_document_max_age == 300
+    assert await served.verify(vc) == []  # the verifier now holds the document with key-1 only
+    new_key = await issuer.rotate_key()
+    assert (await issuer.signer()).key_id == new_key
+    switch = await issuer.lists_switch_at()
+    assert switch is not None and 299 < (switch - datetime.now(UTC)).total_seconds() <= 300
+    await issuer.revoke(vc["id"])  # signed anew, still by the key every cached document has
+    assert (await served_list())["proof"]["verificationMethod"] == old_key
+    fresh = await issuer.issue(Party().did)
+    assert isinstance(fresh, dict) and fresh["proof"]["verificationMethod"] == new_key
+    result = await served.verifier.verify_credential(fresh)  # key-2 is not in its cached document
+    assert result.verified, result.problems
+    issuer.did_document_max_age = 0  # the grace is over: lists switch to the active key
+    assert await issuer.lists_switch_at() is None
+    await issuer.suspend(fresh["id"])
+    assert (await served_list())["proof"]["verificationMethod"] == new_key
+    issuer.did_document_max_age = 300
+    await issuer.retire_key(old_key)  # a retired key never signs, grace or not
+    await issuer.reinstate(fresh["id"])
+    assert (await served_list())["proof"]["verificationMethod"] == new_key
+
+
 async def test_store_from_before_list_versions_is_upgraded_on_open(tmp_path: Path) -> None:
     path = tmp_path / "old.db"
     issuer = await Issuer.create(path, passphrase="pw", kdf=FAST, base_url="https://status.example")
