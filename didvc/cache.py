@@ -43,6 +43,11 @@ class TtlCache(Generic[K, V]):
         self._entries.pop(key, None)
         self._pending.pop(key, None)
 
+    def discard_where(self, predicate: Callable[[K], bool]) -> None:
+        """Forget every value (and load under way) whose key matches ``predicate``."""
+        for key in [k for k in (*self._entries, *self._pending) if predicate(k)]:
+            self.discard(key)
+
     def get(self, key: K) -> V | None:
         """The value, if it is cached and has not expired."""
         entry = self._entries.get(key)

@@ -2,12 +2,15 @@
 
     python examples/api_aiohttp.py --port 8081 --audience https://api.example \\
         --public-url https://api.example --trust did:web:issuer.example \\
-        [--redis-url redis://127.0.0.1:6379/0] [--policy policy.toml]
+        [--redis-url redis://127.0.0.1:6379/0] [--policy policy.toml] \\
+        [--status-events https://issuer.example/status/events]
 
 Every request must carry ``Authorization: VP <token>``; handlers read who is calling and what
 it may do from ``request[VERIFICATION_RESULT]``. Trust is explicit: only credentials from the
 issuers named with ``--trust`` (or in the policy file) count. With ``--redis-url`` every instance
-shares one replay cache, so a header accepted by one is refused by all the others.
+shares one replay cache, so a header accepted by one is refused by all the others, and status
+changes: with ``--status-events`` (on one instance or all) a revocation reaches every instance
+in about a second instead of when the status list's ttl runs out.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from dataclasses import replace
 
 from aiohttp import web
 
-from verifier import VERIFICATION_RESULT, Policy, RedisReplayCache, RouteRule, Verifier
+from verifier import VERIFICATION_RESULT, Policy, RedisReplayCache, RedisStatusChannel, RouteRule, Verifier
 
 DEFAULT_POLICY = Policy(
     routes=(
@@ -48,8 +51,13 @@ def build_app(args: argparse.Namespace) -> web.Application:
         trusted["*"] = trusted.get("*", frozenset()) | frozenset(args.trust)
         policy = replace(policy, trusted_issuers=trusted)
     replay = RedisReplayCache.from_url(args.redis_url) if args.redis_url else None
+    channel = RedisStatusChannel.from_url(args.redis_url) if args.redis_url else None
     verifier = Verifier(
-        policy=policy, replay_cache=replay, allow_http=args.allow_loopback, allow_loopback=args.allow_loopback
+        policy=policy,
+        replay_cache=replay,
+        status_channel=channel,
+        allow_http=args.allow_loopback,
+        allow_loopback=args.allow_loopback,
     )
     audit = logging.getLogger("didvc.audit")
     app = web.Application(
@@ -65,9 +73,13 @@ def build_app(args: argparse.Namespace) -> web.Application:
     async def health(request: web.Request) -> web.Response:
         return web.json_response({"ok": True, "name": request.app["name"]})
 
+    async def start(app: web.Application) -> None:
+        await verifier.start_status_updates(events=args.status_events or ())
+
     async def close(app: web.Application) -> None:
         await verifier.close()
 
+    app.on_startup.append(start)
     app.on_cleanup.append(close)
     app.router.add_get("/health", health)
     app.router.add_get("/orders", orders)
@@ -84,7 +96,13 @@ def main() -> None:
         "--audience", required=True, help="The audience tokens must name (your API's origin)."
     )
     parser.add_argument("--public-url", help="The origin clients use, when behind a proxy or load balancer.")
-    parser.add_argument("--redis-url", help="Share the replay cache with other instances.")
+    parser.add_argument("--redis-url", help="Share the replay cache and status changes with other instances.")
+    parser.add_argument(
+        "--status-events",
+        action="append",
+        metavar="URL",
+        help="Follow an issuer's status events (https://issuer.example/status/events).",
+    )
     parser.add_argument("--policy", help="A policy file (TOML or JSON).")
     parser.add_argument(
         "--trust", action="append", metavar="DID", help="An issuer whose credentials count (repeatable)."

@@ -3,6 +3,8 @@
 - the DID document at ``/.well-known/did.json`` (or the did:web path's ``/did.json``), with
   ``Cache-Control: max-age`` = the issuer's ``did_document_max_age`` (the rotation grace)
 - the signed status lists at ``/status/<n>``, with ``Cache-Control: max-age`` = their ``ttl``
+  and a weak ``ETag`` (``If-None-Match`` gets 304 until the list changed)
+- status changes as they happen at ``/status/events`` (:mod:`issuer._events`)
 - our agent context at ``/contexts/agent/v1``
 - ``POST /credentials/issue`` (W3C VC-API) when an operator token is configured; the caller
   sends ``Authorization: Bearer <token>``
@@ -11,19 +13,20 @@
 from __future__ import annotations
 
 import hmac
-import json
 from importlib import resources
 from typing import Any, Final
 
 from aiohttp import web
 
 from didvc.errors import PROBLEM_TYPE, DidvcError
+from issuer._events import StatusEvents
 from issuer._issuance import DEFAULT_SECURING, Securing
 from issuer._issuer import Issuer
 
-__all__ = ["ISSUER", "create_app"]
+__all__ = ["EVENTS", "ISSUER", "create_app"]
 
 ISSUER: Final = web.AppKey("issuer", Issuer)
+EVENTS: Final = web.AppKey("status_events", StatusEvents)
 _MAX_BODY: Final = 256 * 1024
 
 
@@ -35,6 +38,11 @@ def _problem(status: int, code: str, detail: str) -> web.Response:
         "detail": detail,
     }
     return web.json_response(body, status=status, content_type="application/problem+json")
+
+
+def _tags(header: str) -> set[str]:
+    """The entity tags of an ``If-None-Match`` header (weak comparison, RFC 9110 §13.1.2)."""
+    return {tag.strip() if tag.strip().startswith("W/") else "W/" + tag.strip() for tag in header.split(",")}
 
 
 def _securing(options: Any) -> Securing:
@@ -59,14 +67,13 @@ def create_app(issuer: Issuer, *, operator_token: str | None = None) -> web.Appl
     async def status_list(request: web.Request) -> web.Response:
         try:
             list_id = int(request.match_info["list_id"])
-            document = await issuer.served_status_list(list_id)
+            _, body, etag = await issuer.served_status_list_tagged(list_id)
         except (ValueError, DidvcError):
             return _problem(404, "NOT_FOUND", "no such status list")
-        return web.Response(
-            text=json.dumps(document),
-            content_type="application/vc+ld+json",
-            headers={"Cache-Control": f"public, max-age={ttl_seconds}"},
-        )
+        headers = {"Cache-Control": f"public, max-age={ttl_seconds}", "ETag": etag}
+        if etag in _tags(request.headers.get("If-None-Match", "")):
+            return web.Response(status=304, headers=headers)
+        return web.Response(body=body, content_type="application/vc+ld+json", headers=headers)
 
     async def agent_context(request: web.Request) -> web.Response:
         text = resources.files("didvc").joinpath("contexts/didvc-agent-v1.jsonld").read_text(encoding="utf-8")
@@ -104,6 +111,14 @@ def create_app(issuer: Issuer, *, operator_token: str | None = None) -> web.Appl
         return web.json_response({"verifiableCredential": issued}, status=201)
 
     app.router.add_get(issuer.did_document_path, did_document)
+    events = StatusEvents(issuer.store, issuer.status_list_url)
+    app[EVENTS] = events
+
+    async def close_events(app: web.Application) -> None:
+        await events.close()
+
+    app.on_shutdown.append(close_events)
+    app.router.add_get(f"{issuer.base_path}/status/events", events.handle)
     app.router.add_get(f"{issuer.base_path}/status/{{list_id}}", status_list)
     app.router.add_get("/contexts/agent/v1", agent_context)
     app.router.add_post("/credentials/issue", issue)

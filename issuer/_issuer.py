@@ -371,6 +371,16 @@ class Issuer:
         client can hammer, no extra layer."""
         return self._lists.served(list_id, self._keys.list_signer)
 
+    def served_status_list_tagged(
+        self, list_id: int
+    ) -> Coroutine[Any, Any, tuple[dict[str, Any], bytes, str]]:
+        """The served list, its JSON and its entity tag (see
+        :meth:`issuer._lists.StatusLists.served_tagged`)."""
+        return self._lists.served_tagged(list_id, self._keys.list_signer)
+
+    def status_list_url(self, list_id: int) -> str:
+        return self._lists.url(list_id)
+
     async def publish(self, directory: str | os.PathLike[str]) -> list[Path]:
         """Write the signed status lists, and for did:web the DID document, into ``directory``
         taken as the web root of ``base_url``'s host. Each file is replaced atomically."""

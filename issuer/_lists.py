@@ -9,6 +9,7 @@ on demand, and ``serve`` re-signs only when the version, the active key or the `
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import time
@@ -50,7 +51,7 @@ class StatusLists:
         self.list_size = list_size
         self.ttl_ms = ttl_ms
         self._clock = clock
-        self._served: dict[int, tuple[tuple[int, str], float, dict[str, Any]]] = {}
+        self._served: dict[int, tuple[tuple[int, str], float, tuple[dict[str, Any], bytes, str]]] = {}
 
     @property
     def base_path(self) -> str:
@@ -157,11 +158,20 @@ class StatusLists:
         return await add_proof(document, signer, created=now)
 
     async def served(self, list_id: int, signer_now: Callable[[], Awaitable[KeySigner]]) -> dict[str, Any]:
-        """The list as ``serve`` hands it out: signed again only when its entries changed (the
-        list's version, bumped by every status change from this process or another sharing the
-        store, such as a CLI ``revoke``), the active key changed, or the last signature is older
-        than the list's ``ttl``. Otherwise one indexed row is read: signing costs milliseconds,
-        which a client hammering the endpoint must not be able to make us spend per request."""
+        """The list as ``serve`` hands it out (see :meth:`served_tagged`)."""
+        return (await self.served_tagged(list_id, signer_now))[0]
+
+    async def served_tagged(
+        self, list_id: int, signer_now: Callable[[], Awaitable[KeySigner]]
+    ) -> tuple[dict[str, Any], bytes, str]:
+        """The list as ``serve`` hands it out, its JSON, and its entity tag: signed again only
+        when its entries changed (the list's version, bumped by every status change from this
+        process or another sharing the store, such as a CLI ``revoke``), the signing key
+        changed, or the last signature is older than the list's ``ttl``. Otherwise one indexed
+        row is read: signing costs milliseconds, which a client hammering the endpoint must not
+        be able to make us spend per request. The tag is weak (RFC 9110 §8.8.1) and names the
+        version and the key: a copy re-signed only because of its age is the same list, so a
+        verifier polling with ``If-None-Match`` gets a 304 until something changed."""
         version = await self._store.list_version(list_id)
         if version is None:
             raise UnknownCredentialError(f"no status list {list_id}")
@@ -173,8 +183,10 @@ class StatusLists:
             return cached[2]
         # Read after the version: a change in between only makes the next request sign again.
         document = await self.signed(list_id, signer)
-        self._served[list_id] = (stamp, now, document)
-        return document
+        key = hashlib.sha256(signer.key_id.encode()).hexdigest()[:12]
+        served = (document, json.dumps(document).encode(), f'W/"{list_id}.{version}.{key}"')
+        self._served[list_id] = (stamp, now, served)
+        return served
 
     async def publish(self, directory: str | os.PathLike[str], signer: KeySigner) -> list[Path]:
         """Write every signed list into ``directory``, taken as the web root of ``base_url``'s

@@ -319,6 +319,10 @@ class Store:
         """(id, purpose) of every list."""
         return [(r[0], r[1]) for r in await self.query("SELECT id, purpose FROM status_lists ORDER BY id")]
 
+    async def list_versions(self) -> dict[int, int]:
+        """The version of every list (one small read: what ``serve`` watches for changes)."""
+        return {int(r[0]): int(r[1]) for r in await self.query("SELECT id, version FROM status_lists")}
+
     async def list_version(self, list_id: int) -> int | None:
         rows = await self.query("SELECT version FROM status_lists WHERE id = ?", list_id)
         return int(rows[0][0]) if rows else None

@@ -1,7 +1,9 @@
 """The fetching seam: what did:web resolution and status lists need of the network.
 
 A :class:`Fetcher` GETs one document and answers a :class:`Fetched` or raises
-:class:`~didvc.errors.FetchError` saying why (its ``reason``).
+:class:`~didvc.errors.FetchError` saying why (its ``reason``). Given the ``etag`` of a copy
+the caller holds, it asks conditionally (``If-None-Match``) and answers status 304 with no body
+when that copy is still current (RFC 9110 §13.1.2).
 :class:`~resolvers.GuardedFetcher` does it over the network under the SSRF rules;
 :class:`MemoryFetcher` serves documents from memory, for the tests of code built on didvc, as
 httpx ships ``MockTransport``.
@@ -30,9 +32,11 @@ class Fetched:
 
 
 class Fetcher(Protocol):
-    async def fetch(self, url: str, *, accept: Iterable[str], max_bytes: int) -> Fetched:
-        """GET ``url``: one of the ``accept`` media types, at most ``max_bytes`` long; raises
-        :class:`FetchError`."""
+    async def fetch(
+        self, url: str, *, accept: Iterable[str], max_bytes: int, etag: str | None = None
+    ) -> Fetched:
+        """GET ``url``: one of the ``accept`` media types, at most ``max_bytes`` long (or 304
+        when ``etag`` is still current); raises :class:`FetchError`."""
         ...
 
     async def close(self) -> None: ...
@@ -74,12 +78,18 @@ class MemoryFetcher:
     def remove(self, url: str) -> None:
         self._documents.pop(url, None)
 
-    async def fetch(self, url: str, *, accept: Iterable[str], max_bytes: int) -> Fetched:
+    async def fetch(
+        self, url: str, *, accept: Iterable[str], max_bytes: int, etag: str | None = None
+    ) -> Fetched:
+        """The document at ``url``; 304 when it was added with an ``ETag`` header equal to
+        ``etag``."""
         self.hits[url] += 1
         served = self._documents.get(url)
         if served is None:
             raise FetchError(f"HTTP 404 from {url[:100]}", reason="http_status", status=404)
         status, content_type, body, headers = served
+        if etag is not None and headers.get("etag") == etag:
+            return Fetched(url, 304, content_type, b"", dict(headers))
         if status != 200:
             raise FetchError(f"HTTP {status} from {url[:100]}", reason="http_status", status=status)
         if content_type.lower() not in {a.lower() for a in accept}:

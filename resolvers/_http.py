@@ -13,9 +13,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import socket
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urljoin, urlsplit
@@ -114,17 +115,23 @@ class GuardedFetcher:
         if not address_allowed(parts.hostname, allow_loopback=self.policy.allow_loopback):
             raise FetchError(f"address {parts.hostname} is not allowed", reason="forbidden")
 
-    async def fetch(self, url: str, *, accept: Iterable[str], max_bytes: int) -> Fetched:
+    async def fetch(
+        self, url: str, *, accept: Iterable[str], max_bytes: int, etag: str | None = None
+    ) -> Fetched:
         """GET ``url`` under the policy, at most ``max_bytes`` (and the policy's own bound) long;
-        raises :class:`FetchError`."""
+        with ``etag``, conditionally (a 304 comes back with no body); raises :class:`FetchError`."""
         accepted = {a.lower() for a in accept}
         client = await self._client()
+        headers = {"Accept": ", ".join(sorted(accepted))}
+        if etag is not None:
+            headers["If-None-Match"] = etag
         for _ in range(self.policy.max_redirects + 1):
             self._check_url(url)
             try:
-                async with client.get(
-                    url, allow_redirects=False, headers={"Accept": ", ".join(sorted(accepted))}
-                ) as response:
+                async with client.get(url, allow_redirects=False, headers=headers) as response:
+                    if response.status == 304 and etag is not None:
+                        found = {k.lower(): v for k, v in response.headers.items()}
+                        return Fetched(url, 304, "", b"", found)
                     if response.status in (301, 302, 303, 307, 308):
                         location = response.headers.get("Location")
                         if not location:
@@ -163,3 +170,30 @@ class GuardedFetcher:
                     f"could not fetch {url[:100]}: {type(exc).__name__}", reason="unreachable"
                 ) from None
         raise FetchError(f"more than {self.policy.max_redirects} redirects", reason="forbidden")
+
+    @contextlib.asynccontextmanager
+    async def stream(
+        self, url: str, *, accept: str, idle_timeout: float
+    ) -> AsyncIterator[aiohttp.StreamReader]:
+        """A long-lived GET of ``url`` under the policy (an event stream): no redirects, the
+        connection bounded by the policy's timeout, then by ``idle_timeout`` seconds of silence
+        between reads; yields the body to read incrementally. Raises :class:`FetchError`."""
+        self._check_url(url)
+        client = await self._client()
+        timeout = aiohttp.ClientTimeout(total=None, sock_connect=self.policy.timeout, sock_read=idle_timeout)
+        try:
+            response = await client.get(
+                url, allow_redirects=False, headers={"Accept": accept}, timeout=timeout
+            )
+        except (TimeoutError, aiohttp.ClientError, OSError) as exc:
+            raise FetchError(
+                f"could not open {url[:100]}: {type(exc).__name__}", reason="unreachable"
+            ) from None
+        async with response:
+            if response.status != 200:
+                raise FetchError(
+                    f"HTTP {response.status} from {url[:100]}", reason="http_status", status=response.status
+                )
+            if response.content_type.lower() != accept:
+                raise FetchError(f"unexpected content type {response.content_type!r}", reason="media_type")
+            yield response.content

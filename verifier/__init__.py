@@ -18,6 +18,7 @@ from didvc.errors import (
     StatusRetrievalError,
     StatusVerificationError,
 )
+from verifier._events import RedisStatusChannel, StatusEventStream
 from verifier._middleware import NONCE_HEADER, VERIFICATION_RESULT, middleware
 from verifier._pipeline import NonceCheck
 from verifier._policy import Policy, RouteRule
@@ -46,8 +47,10 @@ __all__ = [
     "Problem",
     "RedisNonceStore",
     "RedisReplayCache",
+    "RedisStatusChannel",
     "RouteRule",
     "StatusChecker",
+    "StatusEventStream",
     "StatusOutcome",
     "VerificationResult",
     "Verifier",

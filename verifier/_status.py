@@ -29,7 +29,7 @@ from didvc.errors import (
     StatusVerificationError,
 )
 from didvc.status import StatusEntry, StatusList
-from resolvers import Fetcher, cache_lifetime
+from resolvers import Fetched, Fetcher, cache_lifetime
 from verifier._credentials import CredentialChecker
 from verifier._policy import Policy
 
@@ -62,6 +62,8 @@ class _VerifiedList:
     purposes: frozenset[str]
     list_type: str
     encoded: str
+    ttl: float  # its own ttl (capped by the checker's default), for a revalidated copy
+    etag: str | None = None  # to ask again conditionally once it expires
     decoded: dict[int, StatusList] = field(default_factory=dict)
 
     def read(self, entry: StatusEntry) -> int:
@@ -94,6 +96,14 @@ class StatusChecker:
     def clear(self) -> None:
         self._lists.clear()
 
+    def invalidate(self, url: str) -> None:
+        """Forget the list at ``url`` (it changed): the next check fetches it again."""
+        self._lists.discard(url)
+
+    def invalidate_prefix(self, prefix: str) -> None:
+        """Forget every list whose URL starts with ``prefix`` (events from there were missed)."""
+        self._lists.discard_where(lambda url: url.startswith(prefix))
+
     async def check(self, info: CredentialInfo, *, policy: Policy, now: datetime) -> list[StatusOutcome]:
         """Check every status entry of a verified credential; raises the first problem. A list
         is verified (under ``policy``'s suites and work budget, at ``now``) when fetched."""
@@ -108,13 +118,21 @@ class StatusChecker:
 
     async def _fetch(self, url: str, policy: Policy, now: datetime) -> tuple[_VerifiedList, float]:
         """The list credential at ``url``, verified, and how long it may be cached: its ``ttl``
-        or the HTTP ``max-age``, whichever is shorter, at most ``default_ttl``."""
+        or the HTTP ``max-age``, whichever is shorter, at most ``default_ttl``. An expired copy
+        with an entity tag is revalidated (``If-None-Match``): a 304 keeps it, unverified again."""
+        previous = self._lists.stale(url)
+        etag = previous.etag if previous is not None else None
         try:
-            fetched = await self.fetcher.fetch(url, accept=_ACCEPT, max_bytes=self._max_bytes)
+            if etag is None:
+                fetched = await self.fetcher.fetch(url, accept=_ACCEPT, max_bytes=self._max_bytes)
+            else:
+                fetched = await self.fetcher.fetch(url, accept=_ACCEPT, max_bytes=self._max_bytes, etag=etag)
         except FetchError as exc:
             if exc.refused:
                 raise StatusVerificationError(f"refused to fetch the status list: {exc}") from None
             raise StatusRetrievalError(f"could not fetch the status list {url[:100]}: {exc}") from None
+        if fetched.status == 304 and previous is not None:
+            return previous, self._lifetime(previous.ttl, fetched)
         try:
             loaded, info = self._credentials.load(fetched.body, max_bytes=self._max_bytes)
             skew = timedelta(seconds=policy.clock_skew)
@@ -139,10 +157,16 @@ class StatusChecker:
         list_ttl = subject.get("ttl")
         if isinstance(list_ttl, int | float) and not isinstance(list_ttl, bool) and 0 <= list_ttl < 2**53:
             ttl = min(ttl, list_ttl / 1000.0)
+        verified = _VerifiedList(
+            info.issuer, purpose_set, list_type, encoded, ttl, fetched.headers.get("etag")
+        )
+        return verified, self._lifetime(ttl, fetched)
+
+    @staticmethod
+    def _lifetime(ttl: float, fetched: Fetched) -> float:
+        """The list's own ``ttl``, or the response's ``max-age`` if shorter."""
         max_age = cache_lifetime(fetched.headers.get("cache-control", ""))
-        if max_age is not None:
-            ttl = min(ttl, max_age)
-        return _VerifiedList(info.issuer, purpose_set, list_type, encoded), ttl
+        return ttl if max_age is None else min(ttl, max_age)
 
 
 def _read(entry: StatusEntry, verified: _VerifiedList, issuer: str) -> StatusOutcome:

@@ -8,8 +8,9 @@ and turns every failure into a ``(code, message)`` problem: nothing the caller s
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine, Iterable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -18,6 +19,7 @@ from aiohttp.typedefs import Middleware
 from didvc.did import DidResolver
 from resolvers import Fetcher, FetchPolicy, GuardedFetcher
 from verifier._credentials import CredentialChecker
+from verifier._events import RedisStatusChannel, StatusEventStream
 from verifier._middleware import middleware
 from verifier._pipeline import NonceCheck, Pipeline, Request
 from verifier._policy import Policy
@@ -55,6 +57,8 @@ class Verifier:
     - ``isolate_canonicalization``: canonicalize credentials the caches have not seen in a worker
       process at low priority (:mod:`verifier._worker`), never on the event loop. On by default;
       off only where no one else sends the input (a holder checking its own credentials).
+    - ``status_channel``: a :class:`RedisStatusChannel` through which a fleet shares status
+      changes (see :meth:`start_status_updates`).
     """
 
     def __init__(
@@ -72,6 +76,7 @@ class Verifier:
         proof_cache_ttl: float = 300.0,
         proof_cache_bytes: int = 64 << 20,
         isolate_canonicalization: bool = True,
+        status_channel: RedisStatusChannel | None = None,
     ) -> None:
         self._owns_fetcher = fetcher is None
         self.fetcher = fetcher or GuardedFetcher(
@@ -100,6 +105,44 @@ class Verifier:
         self._settled = SettledPresentations(
             max_entries=proof_cache_size, max_bytes=proof_cache_bytes, ttl=proof_cache_ttl
         )
+        self.status_channel = status_channel
+        self._updates: list[asyncio.Task[None]] = []
+        self.event_streams: list[StatusEventStream] = []
+
+    async def start_status_updates(self, events: Iterable[str] = ()) -> None:
+        """Learn of status changes as they happen, not only when a list's ``ttl`` runs out:
+        follow each issuer event stream in ``events`` (``https://issuer.example/status/events``)
+        and, with a ``status_channel``, share what is learned with the fleet and hear what the
+        others learned. Runs until :meth:`close`; call it once the event loop runs (an aiohttp
+        ``on_startup`` hook)."""
+        if self.status_channel is not None and not self._updates:
+            listen = self.status_channel.listen(
+                changed=self.status.invalidate, missed=self.status.invalidate_prefix
+            )
+            self._updates.append(asyncio.create_task(listen))
+        for url in events:
+            if not isinstance(self.fetcher, GuardedFetcher):
+                raise TypeError("following status events needs the network fetcher (GuardedFetcher)")
+            stream = StatusEventStream(
+                url, self.fetcher, changed=self._status_changed, missed=self._status_missed
+            )
+            self.event_streams.append(stream)
+            self._updates.append(asyncio.create_task(stream.run()))
+
+    def _status_changed(self, url: str) -> None:
+        self.status.invalidate(url)
+        if self.status_channel is not None:
+            self._share(self.status_channel.publish(changed=url))
+
+    def _status_missed(self, prefix: str) -> None:
+        self.status.invalidate_prefix(prefix)
+        if self.status_channel is not None:
+            self._share(self.status_channel.publish(missed=prefix))
+
+    def _share(self, publishing: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(publishing)
+        self._updates.append(task)
+        task.add_done_callback(self._updates.remove)
 
     def _pipeline(self) -> Pipeline:
         return Pipeline(
@@ -113,7 +156,12 @@ class Verifier:
         )
 
     async def close(self) -> None:
-        """Close the HTTP session this verifier opened (did:web and status lists)."""
+        """Stop following status updates; close the HTTP session this verifier opened (did:web
+        and status lists)."""
+        updates, self._updates = self._updates, []
+        for task in updates:
+            task.cancel()
+        await asyncio.gather(*updates, return_exceptions=True)
         if self._owns_fetcher:
             await self.fetcher.close()
 

@@ -115,3 +115,26 @@ async def test_a_did_document_of_the_wrong_media_type_is_not_supported() -> None
     async with Verifier(fetcher=fetcher, policy=trusting(DID), clock=lambda: NOW) as verifier:
         result = await verifier.verify_presentation(await request_token(agent, [vc]), **API)
     assert [code for code, _ in result.problems] == ["representationNotSupported"]
+
+
+async def test_an_expired_list_with_an_etag_is_revalidated() -> None:
+    """A 304 keeps the verified copy: even a body that no longer verifies is not read again."""
+    fetcher = MemoryFetcher()
+    issuer, agent = _issuer(fetcher), Party()
+    await _publish(fetcher, issuer, StatusList())
+    signed_list = (await fetcher.fetch(LIST_URL, accept=["application/vc+ld+json"], max_bytes=1 << 20)).body
+    headers = {"ETag": 'W/"1.0"', "Cache-Control": "max-age=0"}  # expires at once: asked again
+    fetcher.add(LIST_URL, signed_list, content_type="application/vc+ld+json", headers=headers)
+    vc = await _credential(issuer, agent)
+    async with Verifier(fetcher=fetcher, policy=trusting(DID), clock=lambda: NOW) as verifier:
+        assert (await verifier.verify_credential(vc)).verified
+        fetcher.add(LIST_URL, b"not even json", content_type="application/vc+ld+json", headers=headers)
+        for _ in range(3):
+            result = await verifier.verify_credential(vc)
+            assert result.verified, result.problems
+        assert fetcher.hits[LIST_URL] == 1 + 1 + 3  # the read above, the first check, three 304s
+        fetcher.add(
+            LIST_URL, b"not even json", content_type="application/vc+ld+json", headers={"ETag": 'W/"1.1"'}
+        )
+        result = await verifier.verify_credential(vc)  # changed: fetched and verified again
+        assert [code for code, _ in result.problems] == ["STATUS_VERIFICATION_ERROR"]
