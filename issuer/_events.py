@@ -105,7 +105,7 @@ class StatusEvents:
                 continue
             if known is not None:
                 for list_id, version in versions.items():
-                    if known.get(list_id, version) != version:
+                    if known.get(list_id, 0) != version:  # a list new since: changed if not at 0
                         self._announce(list_id, version)
             known = versions
             await asyncio.sleep(self.interval)

@@ -130,6 +130,7 @@ class Verifier:
             self._updates.append(asyncio.create_task(stream.run()))
 
     def _status_changed(self, url: str) -> None:
+        _log.info("status list changed: %s", url[:200])
         self.status.invalidate(url)
         if self.status_channel is not None:
             self._share(self.status_channel.publish(changed=url))

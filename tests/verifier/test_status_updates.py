@@ -117,6 +117,19 @@ async def test_the_event_stream_announces_changes_from_another_process(served: S
     assert lines[2].startswith(b"data: ") and url.encode() in lines[2]
 
 
+async def test_a_list_made_and_changed_between_two_looks_is_announced(served: Served) -> None:
+    """The watcher reads the versions every 0.2 s; a list created and changed in between is
+    new to it and not at version 0: changed."""
+    async with aiohttp.ClientSession() as http, http.get(served.events) as response:
+        await response.content.readline()
+        await response.content.readline()
+        await asyncio.sleep(0.3)  # the watcher has seen: no list at all
+        vc = await served.issuer.issue(Party().did)
+        await served.issuer.revoke(vc["id"])  # type: ignore[index]
+        lines = [await asyncio.wait_for(response.content.readline(), 2) for _ in range(3)]
+    assert lines[0] == b"event: status\n" and b"/status/1" in lines[2]
+
+
 async def test_lists_carry_an_etag_and_a_poll_of_an_unchanged_list_is_a_304(served: Served) -> None:
     vc = await served.issuer.issue(Party().did)
     url = vc["credentialStatus"][0]["statusListCredential"]  # type: ignore[index]
