@@ -317,5 +317,35 @@ def serve(options: Options, host: str, port: int, operator_token_file: str | Non
         fail(error, options.as_json)
 
 
+@issuer_group.command("log")
+@click.option("--since", help="Only entries from this long ago (e.g. 2h, 7d).")
+@click.option("--verify", is_flag=True, help="Check the whole chain and its signed checkpoints first.")
+@click.pass_obj
+def log(options: Options, since: str | None, verify: bool) -> None:
+    """The audit log: who issued, revoked, suspended, reinstated or rotated what, and when."""
+
+    async def work(issuer: Issuer) -> dict[str, Any]:
+        head = await issuer.verify_audit_log() if verify else None
+        start = issuer.clock() - parse_duration(since) if since else None
+        entries = await issuer.audit_log(since=start)
+        return {"verified": head.to_json() if head else None, "entries": [e.to_json() for e in entries]}
+
+    out = with_issuer(options, work)  # a log that does not verify fails here: AUDIT_LOG_ERROR
+    if options.as_json:
+        click.echo(json.dumps(out))
+        return
+    for e in out["entries"]:
+        detail = " ".join(
+            f"{k}={v}" for k, v in e["detail"].items() if v is not None and k != "publicKeyMultibase"
+        )
+        click.echo(
+            f"{e['seq']:>6} {e['at'][:19]} {e['actor']:20} {e['event']:12} {e['subject']} {detail}".rstrip()
+        )
+    if verify:
+        head = out["verified"]
+        text = f"seq {head['seq']}, hash {head['hash']}" if head else "empty"
+        click.echo(f"the audit log verifies: head {text} (keep it elsewhere to detect a cut-off tail)")
+
+
 issuer_group.add_command(batch)
 issuer_group.add_command(export)

@@ -7,6 +7,7 @@
 """
 
 from didvc.errors import (
+    AuditLogError,
     DidvcError,
     IssuerError,
     IssuerStoreError,
@@ -20,6 +21,7 @@ from didvc.errors import (
 )
 from didvc.sealing import KdfParams, passphrase_from
 from issuer._app import create_app
+from issuer._audit import AuditEntry
 from issuer._batch import BatchRow, batch_key, read_rows
 from issuer._inventory import InventoryEntry
 from issuer._issuance import AGENT_CONTEXT, Securing
@@ -27,6 +29,8 @@ from issuer._issuer import Issuer
 from issuer._keys import did_web_for
 
 __all__ = [
+    "AuditEntry",
+    "AuditLogError",
     "AGENT_CONTEXT",
     "BatchRow",
     "DidvcError",

@@ -55,6 +55,7 @@ def _securing(options: Any) -> Securing:
 def create_app(issuer: Issuer, *, operator_token: str | None = None) -> web.Application:
     app = web.Application(client_max_size=_MAX_BODY)
     app[ISSUER] = issuer
+    issuer.actor = f"vc-api:{issuer.actor}"  # the audit log: what serve changes, the VC-API caller did
     ttl_seconds = max(0, issuer.status_ttl_ms // 1000)
 
     async def did_document(request: web.Request) -> web.Response:

@@ -177,6 +177,7 @@ async def _record(
     text = secured if isinstance(secured, str) else json.dumps(secured)
     placed = [(list_id, index, purpose) for list_id, index, purpose, _ in entries]
     await tx.add_credential(row, text, precise(issued), request.batch_key, placed)
+    tx.note("issue", row.id, agent=request.subject, securing=request.securing.name, batch=request.batch_key)
     return secured
 
 

@@ -16,7 +16,9 @@ statement, with a module per backend), identity and keys (:mod:`issuer._keys`), 
 
 from __future__ import annotations
 
+import getpass
 import os
+import socket
 from collections.abc import Coroutine, Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -27,11 +29,12 @@ from didvc.keys import KeyPair, KeySigner, KeyType
 from didvc.sealing import KdfParams, Vault
 from didvc.status import MIN_ENTRIES
 from issuer import _issuance
+from issuer._audit import AuditEntry, AuditLog
 from issuer._inventory import Inventory, InventoryEntry, stored_credential
 from issuer._issuance import DEFAULT_SECURING, Securing
-from issuer._keys import IssuerKeys, add_key, new_identity
+from issuer._keys import IssuerKeys, add_key, new_identity, precise
 from issuer._lists import StatusLists, write_published
-from issuer._store import Store
+from issuer._store import Records, Store
 
 __all__ = ["Issuer", "open_store"]
 
@@ -45,6 +48,15 @@ _LABEL: Final = b"didvc issuer v1"
 
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+def default_actor() -> str:
+    """``user@host`` of this process, as the audit log names who made a change."""
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):  # no name for this uid (a container)
+        user = f"uid-{os.getuid()}"
+    return f"{user}@{socket.gethostname()}"
 
 
 def open_store(location: str | os.PathLike[str], *, timeout: float = 10.0) -> Store:
@@ -85,6 +97,8 @@ class Issuer:
             clock=lambda: self.clock(),
         )
         self._inventory = Inventory(store)
+        self._audit = AuditLog(store, self._keys.signer_in, default_actor(), lambda: self.clock())
+        store.audit = self._audit
 
     # --- creating and opening ----------------------------------------------------------------
 
@@ -130,9 +144,16 @@ class Issuer:
                 "status_ttl_ms": str(status_ttl_ms),
                 "did_document_max_age": str(did_document_max_age),
             }
+
+            async def first_signer(tx: Records) -> KeySigner:
+                return KeySigner(pair, key_id)
+
+            store.audit = AuditLog(store, first_signer, default_actor(), _now)
             async with store.transaction() as tx:
                 await tx.add_meta(meta)
                 await add_key(tx, vault, key_id, pair, active=True)
+                multikey = pair.public_key.to_multikey()
+                tx.note("create", key_id, did=did, type=str(pair.key_type), publicKeyMultibase=multikey)
         except BaseException:
             await store.close()
             raise
@@ -353,6 +374,26 @@ class Issuer:
 
     async def credential(self, credential_id: str) -> dict[str, Any] | str:
         return await self._inventory.credential(credential_id)
+
+    # --- the audit log -----------------------------------------------------------------------
+
+    @property
+    def actor(self) -> str:
+        """Who the audit log names for this issuer's changes (default: ``user@host``)."""
+        return self._audit.actor
+
+    @actor.setter
+    def actor(self, value: str) -> None:
+        self._audit.actor = value
+
+    async def audit_log(self, *, since: datetime | None = None) -> list[AuditEntry]:
+        """The audit log's entries in order, from ``since`` if given."""
+        return await self._audit.entries(None if since is None else precise(since))
+
+    async def verify_audit_log(self) -> AuditEntry | None:
+        """The head of the audit log if every entry verifies (None when empty); raises
+        :class:`~didvc.errors.AuditLogError` naming the first that does not."""
+        return await self._audit.verify()
 
     # --- status lists ------------------------------------------------------------------------
 

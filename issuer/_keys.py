@@ -105,6 +105,17 @@ class IssuerKeys:
             raise IssuerError("the issuer has no active key")
         return await self._opened(*active)
 
+    async def signer_in(self, tx: Records) -> KeySigner:
+        """The active key's signer, read in ``tx`` (no second connection while it is open)."""
+        active = await tx.active_key()
+        if active is None:
+            raise IssuerError("the issuer has no active key")
+        key_id, key_type, sealed = active
+        signer = self._signers.get(key_id)
+        if signer is None:
+            signer = self._signers[key_id] = KeySigner(self._vault.open_key(sealed, key_id, key_type), key_id)
+        return signer
+
     async def list_signer(self) -> KeySigner:
         """The signer of status lists: the previous key while the active one is younger than
         ``grace`` and the previous one is not retired, else the active key."""
@@ -165,6 +176,12 @@ class IssuerKeys:
             key_id = f"{self.did}#key-{await tx.count_keys_for_rotation() + 1}"
             await tx.deactivate_keys()
             await add_key(tx, self._vault, key_id, pair, active=True)
+            tx.note(
+                "rotate-key",
+                key_id,
+                type=str(pair.key_type),
+                publicKeyMultibase=pair.public_key.to_multikey(),
+            )
         return key_id
 
     async def retire(self, key_id: str) -> None:
@@ -178,6 +195,7 @@ class IssuerKeys:
             raise IssuerError(f"{key_id} is already retired")
         async with self._store.transaction() as tx:
             await tx.retire_key(key_id, format_datetime(self._clock()))
+            tx.note("retire-key", key_id)
 
     async def listing(self) -> list[dict[str, Any]]:
         return [

@@ -30,6 +30,7 @@ from issuer._store import Records, Store
 __all__ = ["PURPOSES", "StatusLists"]
 
 PURPOSES: Final = ("revocation", "suspension")
+_EVENTS: Final = {"revoked": "revoke", "suspended": "suspend", "active": "reinstate"}  # audit log
 
 
 class StatusLists:
@@ -107,6 +108,7 @@ class StatusLists:
             if current not in allowed:
                 raise StatusChangeError(f"{credential_id} is {current}; cannot make it {status}")
             await tx.set_status(credential_id, status, purpose, value)
+            tx.note(_EVENTS[status], credential_id, previously=current)
 
     async def set_message(self, credential_id: str, value: int) -> None:
         async with self._store.transaction() as tx:
@@ -116,12 +118,14 @@ class StatusLists:
             if not 0 <= value < (1 << status_size):
                 raise StatusChangeError(f"status value {value} does not fit in {status_size} bits")
             await tx.set_status(credential_id, None, "message", value)
+            tx.note("set-message", credential_id, value=value)
 
     async def revoke_all(self, subject: str) -> list[str]:
         async with self._store.transaction() as tx:
             ids = await tx.unrevoked_credentials_of(subject)
             for credential_id in ids:
                 await tx.set_status(credential_id, "revoked", "revocation", 1)
+                tx.note("revoke", credential_id, agent=subject, all=True)
         return ids
 
     # --- the signed lists --------------------------------------------------------------------

@@ -10,7 +10,7 @@ from contextlib import asynccontextmanager
 from typing import Any, Final
 
 from didvc.errors import StoreUnavailableError
-from issuer._store import ADD_LIST_VERSION, LIST_VERSION, Store, schema
+from issuer._store import ADD_LIST_VERSION, AUDIT_TABLE, LIST_VERSION, Store, schema
 
 __all__ = ["PostgresStore"]
 
@@ -92,10 +92,12 @@ class PostgresStore(Store):
             " WHERE table_schema = current_schema() AND table_name = 'status_lists' AND column_name = ?",
             LIST_VERSION,
         )
-        if not present:
+        audited = await self.query("SELECT to_regclass('audit_log') IS NOT NULL")
+        if not present or not audited[0][0]:
             async with self._transaction() as tx:
                 await tx.lock("schema")
                 await tx.run(ADD_LIST_VERSION.replace("ADD COLUMN", "ADD COLUMN IF NOT EXISTS"))
+                await tx.run(AUDIT_TABLE)
 
     @asynccontextmanager
     async def _transaction(self) -> AsyncIterator[_PostgresTransaction]:

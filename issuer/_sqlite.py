@@ -11,7 +11,7 @@ from typing import Any, Final
 
 from didvc.errors import StoreCorruptedError, StoreLockedError
 from didvc.storage import immediate, open_database
-from issuer._store import ADD_LIST_VERSION, LIST_VERSION, Store, schema
+from issuer._store import ADD_LIST_VERSION, AUDIT_TABLE, LIST_VERSION, Store, schema
 
 __all__ = ["SqliteStore"]
 
@@ -81,11 +81,14 @@ class SqliteStore(Store):
                 await tx.run(statement)
 
     async def upgrade_schema(self) -> None:
-        if LIST_VERSION in {r[1] for r in await self.query("PRAGMA table_info(status_lists)")}:
+        has_version = LIST_VERSION in {r[1] for r in await self.query("PRAGMA table_info(status_lists)")}
+        has_audit = bool(await self.query("SELECT 1 FROM sqlite_master WHERE name = 'audit_log'"))
+        if has_version and has_audit:
             return
         async with self._transaction() as tx:  # another process may have upgraded it meanwhile
             if LIST_VERSION not in {r[1] for r in await tx.all("PRAGMA table_info(status_lists)")}:
                 await tx.run(ADD_LIST_VERSION)
+            await tx.run(AUDIT_TABLE)
 
     def _transaction(self) -> _SqliteTransaction:
         return _SqliteTransaction(self.db)

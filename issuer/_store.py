@@ -22,7 +22,7 @@ from typing import Any, Final, NamedTuple, Protocol
 from didvc.proofs import format_datetime
 from issuer._allocation import index_for
 
-__all__ = ["CredentialRow", "KeyRow", "Records", "Store", "Transaction", "schema"]
+__all__ = ["AUDIT_TABLE", "CredentialRow", "KeyRow", "Note", "Records", "Store", "Transaction", "schema"]
 
 
 def schema(blob: str, serial: str) -> list[str]:
@@ -46,10 +46,17 @@ def schema(blob: str, serial: str) -> list[str]:
             list_id INTEGER NOT NULL REFERENCES status_lists(id), idx INTEGER NOT NULL,
             credential_id TEXT NOT NULL REFERENCES credentials(id), purpose TEXT NOT NULL,
             value INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (list_id, idx))""",
+        AUDIT_TABLE,
         "CREATE INDEX IF NOT EXISTS entries_by_credential ON status_entries (credential_id)",
         "CREATE INDEX IF NOT EXISTS credentials_by_subject ON credentials (subject)",
     ]
 
+
+#: The audit log (:mod:`issuer._audit`); stores made before it get the table on open.
+AUDIT_TABLE: Final = """CREATE TABLE IF NOT EXISTS audit_log (
+    seq INTEGER PRIMARY KEY, at TEXT NOT NULL, actor TEXT NOT NULL, event TEXT NOT NULL,
+    subject TEXT NOT NULL, detail TEXT NOT NULL, prev TEXT NOT NULL, hash TEXT NOT NULL,
+    key_id TEXT, signature TEXT)"""
 
 # Added after the first release: a counter bumped whenever a list's entries change, so `serve`
 # knows without reading them whether its signed copy is current. Stores made before get it on open.
@@ -71,6 +78,14 @@ class Transaction(Protocol):
     async def lock(self, name: str) -> None:
         """Serialize with every other transaction that locks ``name`` (until commit)."""
         ...
+
+
+class Note(NamedTuple):
+    """A change, noted in its transaction for the audit log."""
+
+    event: str
+    subject: str
+    detail: dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -103,6 +118,39 @@ class Records:
 
     def __init__(self, tx: Transaction) -> None:
         self._tx = tx
+        self.notes: list[Note] = []
+
+    def note(self, event: str, subject: str, **detail: Any) -> None:
+        """Record a change for the audit log (appended as the transaction commits)."""
+        self.notes.append(Note(event, subject, detail))
+
+    # --- the audit log
+    async def lock(self, name: str) -> None:
+        await self._tx.lock(name)
+
+    async def audit_head(self) -> tuple[int, str] | None:
+        row = await self._tx.one("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")
+        return (int(row[0]), str(row[1])) if row else None
+
+    async def add_audit(self, rows: Sequence[Sequence[Any]]) -> None:
+        await self._tx.many(
+            "INSERT INTO audit_log (seq, at, actor, event, subject, detail, prev, hash, key_id, signature)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            rows,
+        )
+
+    async def active_key(self) -> tuple[str, str, bytes] | None:
+        """(id, type, sealed secret) of the active key, read in this transaction."""
+        row = await self._tx.one("SELECT key_id, key_type, sealed_secret FROM keys WHERE active = 1")
+        return (row[0], row[1], bytes(row[2])) if row else None
+
+    async def all_keys(self) -> list[tuple[str, str, str]]:
+        return [
+            (r[0], r[1], r[2])
+            for r in await self._tx.all(
+                "SELECT key_id, key_type, public_key FROM keys ORDER BY created, key_id"
+            )
+        ]
 
     # --- identity and keys
     async def add_meta(self, values: dict[str, str]) -> None:
@@ -237,10 +285,13 @@ class Store:
     schema steps."""
 
     description: str
+    #: Appends the notes of each transaction to the audit log (set by the issuer that opens it).
+    audit: Any = None
 
     def transaction(self) -> AbstractAsyncContextManager[Records]:
-        """``async with store.transaction() as tx``: all of it or none of it."""
-        return _Scope(self._transaction())
+        """``async with store.transaction() as tx``: all of it or none of it, its notes
+        appended to the audit log before it commits."""
+        return _Scope(self._transaction(), self.audit)
 
     def _transaction(self) -> AbstractAsyncContextManager[Transaction]:
         raise NotImplementedError
@@ -319,6 +370,13 @@ class Store:
         """(id, purpose) of every list."""
         return [(r[0], r[1]) for r in await self.query("SELECT id, purpose FROM status_lists ORDER BY id")]
 
+    async def audit_rows(self, since: str | None) -> list[tuple[Any, ...]]:
+        """The audit log's rows in order (from the timestamp ``since``, if given)."""
+        columns = "seq, at, actor, event, subject, detail, prev, hash, key_id, signature"
+        if since is None:
+            return await self.query(f"SELECT {columns} FROM audit_log ORDER BY seq")  # noqa: S608
+        return await self.query(f"SELECT {columns} FROM audit_log WHERE at >= ? ORDER BY seq", since)  # noqa: S608
+
     async def list_versions(self) -> dict[int, int]:
         """The version of every list (one small read: what ``serve`` watches for changes)."""
         return {int(r[0]): int(r[1]) for r in await self.query("SELECT id, version FROM status_lists")}
@@ -343,13 +401,23 @@ class _Scope:
     """The backend's transaction, seen as :class:`Records` (a class, not a generator: one per
     credential issued, and each generator-based layer costs microseconds)."""
 
-    __slots__ = ("_inner",)
+    __slots__ = ("_audit", "_inner", "_records")
 
-    def __init__(self, inner: AbstractAsyncContextManager[Transaction]) -> None:
+    def __init__(self, inner: AbstractAsyncContextManager[Transaction], audit: Any) -> None:
         self._inner = inner
+        self._audit = audit
+        self._records: Records | None = None
 
     async def __aenter__(self) -> Records:
-        return Records(await self._inner.__aenter__())
+        self._records = Records(await self._inner.__aenter__())
+        return self._records
 
     async def __aexit__(self, *exc_info: Any) -> bool | None:
+        records = self._records
+        if exc_info[0] is None and records is not None and records.notes and self._audit is not None:
+            try:
+                await self._audit.seal(records, records.notes)
+            except BaseException as error:
+                await self._inner.__aexit__(type(error), error, error.__traceback__)
+                raise
         return await self._inner.__aexit__(*exc_info)

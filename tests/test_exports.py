@@ -48,6 +48,8 @@ EXPECTED = {
         "did_web_url",
     },
     "issuer": {
+        "AuditEntry",
+        "AuditLogError",
         "AGENT_CONTEXT",
         "BatchRow",
         "DidvcError",

@@ -74,6 +74,7 @@ async def test_a_thousand_concurrent_issues_on_postgresql(database: str) -> None
         for s in vc["credentialStatus"]
     }  # type: ignore[index]
     assert len(entries) == 2000
+    assert (await issuer.verify_audit_log()).seq == 1001  # type: ignore[union-attr]
     await issuer.close()
 
 
@@ -107,6 +108,9 @@ async def test_several_issuer_processes_share_lists(database: str) -> None:
         assert await connection.fetchval("SELECT COUNT(*) FROM status_lists") == 2  # one per purpose, shared
     finally:
         await connection.close()
+    async with await Issuer.open(database, passphrase="pw") as issuer:  # four writers, one chain
+        head = await issuer.verify_audit_log()
+        assert head is not None and head.seq == 601
 
 
 async def test_unreachable_server_is_a_clear_error() -> None:
