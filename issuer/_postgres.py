@@ -111,6 +111,15 @@ class PostgresStore(Store):
             raise StoreUnavailableError(f"lost the PostgreSQL store: {exc}") from None
 
     async def query(self, sql: str, *params: Any) -> list[tuple[Any, ...]]:
+        import asyncpg
+
         pool = await self._connect()
-        async with pool.acquire() as connection:
-            return [tuple(r) for r in await connection.fetch(_pg(sql), *params)]
+        try:
+            async with pool.acquire() as connection:
+                return [tuple(r) for r in await connection.fetch(_pg(sql), *params)]
+        except (
+            OSError,
+            asyncpg.exceptions.ConnectionDoesNotExistError,
+            asyncpg.exceptions.CannotConnectNowError,
+        ) as exc:
+            raise StoreUnavailableError(f"lost the PostgreSQL store: {exc}") from None

@@ -76,6 +76,7 @@ EXPECTED = {
         "CredentialRecord",
         "DidRecord",
         "DidvcError",
+        "InputTooLargeError",
         "InvalidKeyError",
         "KdfParams",
         "MalformedValueError",

@@ -8,6 +8,7 @@
 
 from didvc.errors import (
     DidvcError,
+    InputTooLargeError,
     InvalidKeyError,
     MalformedValueError,
     WalletCorruptedError,
@@ -24,6 +25,7 @@ __all__ = [
     "CredentialRecord",
     "DidRecord",
     "DidvcError",
+    "InputTooLargeError",
     "InvalidKeyError",
     "KdfParams",
     "MalformedValueError",

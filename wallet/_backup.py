@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from didvc.encoding import b64url_decode, b64url_encode, strict_json_loads
-from didvc.errors import MalformedValueError
+from didvc.errors import InputTooLargeError, MalformedValueError
 from didvc.keys import KeyPair
 from didvc.sealing import Vault, open_with_passphrase, seal_with_passphrase
 from didvc.storage import write_atomically
@@ -24,6 +24,8 @@ __all__ = ["read_backup", "restore_identities", "write_backup"]
 
 _FORMAT: Final = "didvc-wallet-backup"
 _LABEL: Final = b"didvc backup v1"
+#: A wallet of thousands of credentials is a few MiB; more is not a backup of ours.
+MAX_BACKUP_BYTES: Final = 64 << 20
 
 
 async def write_backup(store: WalletStore, vault: Vault, path: Path, passphrase: str | bytes) -> None:
@@ -56,7 +58,10 @@ async def write_backup(store: WalletStore, vault: Vault, path: Path, passphrase:
 
 
 async def read_backup(path: Path, passphrase: str | bytes) -> dict[str, Any]:
-    """The content of a backup file: ``{"identities": [...], "credentials": [...]}``."""
+    """The content of a backup file: ``{"identities": [...], "credentials": [...]}`` (at most
+    ``MAX_BACKUP_BYTES``, checked before it is read)."""
+    if path.stat().st_size > MAX_BACKUP_BYTES:
+        raise InputTooLargeError(f"{path.name} is larger than a backup can be ({MAX_BACKUP_BYTES >> 20} MiB)")
     data = strict_json_loads(path.read_bytes(), what="backup")
     if not isinstance(data, dict) or data.get("format") != _FORMAT:
         raise MalformedValueError("not a didvc wallet backup")

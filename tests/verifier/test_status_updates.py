@@ -240,3 +240,20 @@ def test_the_event_parser_takes_any_bytes(chunks: list[bytes]) -> None:
     with contextlib.suppress(ValueError, ConnectionError):  # too long, or the stream's end
         asyncio.run(stream._read(_Body(chunks)))
     assert all(url.startswith("https://issuer.example/status/") for url in changed)
+
+
+async def test_revoke_all_takes_effect_at_once_for_a_following_verifier(served: Served) -> None:
+    agent = Party().did
+    credentials = [await served.issuer.issue(agent) for _ in range(3)]
+    verifier = served.verifier()
+    await verifier.start_status_updates(events=[served.events])
+    await asyncio.wait_for(verifier.event_streams[0].connected.wait(), 5)
+    for vc in credentials:
+        assert await _codes(verifier, vc) == []
+    started = time.monotonic()
+    async with await Issuer.open(served.path, passphrase="pw") as operator:  # `didvc issuer revoke-all`
+        assert len(await operator.revoke_all(agent)) == 3
+    for vc in credentials:
+        await _until_refused(verifier, vc)
+    assert time.monotonic() - started < 1.0
+    await verifier.close()

@@ -100,3 +100,14 @@ async def test_a_restore_never_replaces_a_wallet(tmp_path: Path) -> None:
     with pytest.raises(WalletError):
         await Wallet.import_backup(good, target, backup_passphrase="backup pass", passphrase="new")
     assert target.read_bytes() == b""
+
+
+async def test_a_backup_too_large_to_be_one_is_refused_before_it_is_read(tmp_path: Path) -> None:
+    from wallet import InputTooLargeError
+
+    huge = tmp_path / "huge.json"
+    with huge.open("wb") as handle:
+        handle.truncate(65 << 20)  # sparse: no disk used
+    with pytest.raises(InputTooLargeError):
+        await Wallet.import_backup(huge, tmp_path / "w", backup_passphrase="b", passphrase="p")
+    assert not (tmp_path / "w").exists()
