@@ -316,9 +316,10 @@ class Store:
         return {name: value for name, value in await self.query("SELECT name, value FROM meta")}
 
     # --- keys
-    async def active_key(self) -> tuple[str, str] | None:
-        rows = await self.query("SELECT key_id, key_type FROM keys WHERE active = 1")
-        return (rows[0][0], rows[0][1]) if rows else None
+    async def active_key(self) -> tuple[str, str, str] | None:
+        """(id, type, when it was added: activated) of the active key."""
+        rows = await self.query("SELECT key_id, key_type, created FROM keys WHERE active = 1")
+        return (rows[0][0], rows[0][1], rows[0][2]) if rows else None
 
     async def sealed_key(self, key_id: str) -> bytes:
         rows = await self.query("SELECT sealed_secret FROM keys WHERE key_id = ?", key_id)
