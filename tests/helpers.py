@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import copy
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -137,3 +139,32 @@ def run_cli(group: str, location: tuple[str, Path], passphrase_file: Path, *args
     arguments = [group, option, str(path), "--passphrase-file", str(passphrase_file), "--json", *args]
     result = CliRunner().invoke(main, arguments)
     return result.exit_code, result.output
+
+
+@contextlib.asynccontextmanager
+async def issuer_site(tmp_path: Path, **app_options: Any) -> AsyncIterator[tuple[Any, Any]]:
+    """A did:web issuer (store ``tmp_path/issuer.db``, passphrase "pw") served by ``create_app``
+    on a free loopback port, as ``didvc issuer serve`` would: (issuer, server)."""
+    import socket
+
+    from aiohttp.test_utils import TestServer
+
+    from issuer import Issuer, KdfParams, create_app
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = int(s.getsockname()[1])
+    issuer = await Issuer.create(
+        tmp_path / "issuer.db",
+        passphrase="pw",
+        kdf=KdfParams.new(memory_kib=8192, iterations=1, lanes=1),
+        did_web=f"127.0.0.1:{port}",
+        base_url=f"http://127.0.0.1:{port}",
+    )
+    server = TestServer(create_app(issuer, **app_options), host="127.0.0.1", port=port)
+    await server.start_server()
+    try:
+        yield issuer, server
+    finally:
+        await server.close()
+        await issuer.close()

@@ -38,26 +38,6 @@ async def _cli(procs: Processes, *args: str) -> Any:
     return json.loads(out)
 
 
-def _start_api(procs: Processes, port: int, issuer_did: str, *extra: str) -> None:
-    procs.serve(
-        [
-            sys.executable,
-            str(ROOT / "examples/api_aiohttp.py"),
-            "--port",
-            str(port),
-            "--audience",
-            PUBLIC,
-            "--public-url",
-            PUBLIC,
-            "--trust",
-            issuer_did,
-            "--allow-loopback",
-            *extra,
-        ],
-        port,
-    )
-
-
 def test_rotate_key_under_traffic_fails_no_request(procs: Processes) -> None:
     issuer_port, api_port = free_port(), free_port()
     issuer_did = procs.json(
@@ -76,7 +56,7 @@ def test_rotate_key_under_traffic_fails_no_request(procs: Processes) -> None:
     procs.serve(
         [sys.executable, "-m", "didvc_cli", "issuer", "serve", "--port", str(issuer_port)], issuer_port
     )
-    _start_api(procs, api_port, issuer_did)
+    procs.start_api(api_port, issuer_did)
     agent = procs.json("wallet", "--json", "init")["did"]
     first = procs.json("issuer", "--json", "issue", agent, "--scope", "orders:read")["credential"]
     (procs.workdir / "first.json").write_text(json.dumps(first))

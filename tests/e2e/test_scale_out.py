@@ -18,7 +18,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.e2e.conftest import ROOT, Processes, call, free_port
+from tests.e2e.conftest import Processes, call, free_port
 
 PUBLIC = "https://api.example"
 REDIS_URL = os.environ.get("DIDVC_REDIS_URL", "redis://127.0.0.1:6379/14")
@@ -100,26 +100,7 @@ def test_two_issuers_one_postgresql_two_apis_one_redis(procs: Processes, service
 
     # two API processes behind one public origin, sharing Redis
     for port, name in ((api_a, "api-a"), (api_b, "api-b")):
-        procs.serve(
-            [
-                sys.executable,
-                str(ROOT / "examples/api_aiohttp.py"),
-                "--port",
-                str(port),
-                "--audience",
-                PUBLIC,
-                "--public-url",
-                PUBLIC,
-                "--redis-url",
-                redis_url,
-                "--name",
-                name,
-                "--trust",
-                issuer_did,
-                "--allow-loopback",
-            ],
-            port,
-        )
+        procs.start_api(port, issuer_did, "--redis-url", redis_url, "--name", name, audience=PUBLIC)
 
     def header() -> str:
         return procs.didvc("wallet", "present", "--method", "GET", "--url", f"{PUBLIC}/orders").stdout.strip()

@@ -29,9 +29,8 @@ from issuer import (
     StoreCorruptedError,
     StoreLockedError,
     WrongPassphraseError,
-    create_app,
 )
-from tests.helpers import NOW, Party, trusting
+from tests.helpers import NOW, Party, issuer_site, trusting
 from verifier import Verifier
 
 FAST = KdfParams.new(memory_kib=8192, iterations=1, lanes=1)
@@ -57,21 +56,10 @@ class Served:
 
 @pytest.fixture
 async def served(tmp_path: Path) -> AsyncIterator[Served]:
-    port = _port()
-    issuer = await Issuer.create(
-        tmp_path / "issuer.db",
-        passphrase="pw",
-        kdf=FAST,
-        did_web=f"127.0.0.1:{port}",
-        base_url=f"http://127.0.0.1:{port}",
-    )
-    server = TestServer(create_app(issuer, operator_token="op-token"), host="127.0.0.1", port=port)
-    await server.start_server()
-    state = Served(issuer, server)
-    yield state
-    await state.verifier.close()
-    await server.close()
-    await issuer.close()
+    async with issuer_site(tmp_path, operator_token="op-token") as (issuer, server):
+        state = Served(issuer, server)
+        yield state
+        await state.verifier.close()
 
 
 async def test_issue_suspend_reinstate_revoke(served: Served) -> None:

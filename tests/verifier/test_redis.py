@@ -13,7 +13,7 @@ import socket
 import subprocess
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -35,24 +35,7 @@ from tests.helpers import (
 )
 from verifier import RedisNonceStore, RedisReplayCache, Verifier
 
-REDIS_URL = os.environ.get("DIDVC_REDIS_URL", "redis://127.0.0.1:6379/15")
 API = dict(audience="https://api.example", method="GET", url="https://api.example/orders")
-
-
-@pytest.fixture
-async def redis_client() -> AsyncIterator[Any]:
-    redis = pytest.importorskip("redis.asyncio")
-    client = redis.from_url(REDIS_URL)
-    try:
-        await client.ping()
-    except Exception as exc:
-        await client.aclose()
-        message = f"no Redis server reachable at {REDIS_URL} ({type(exc).__name__})"
-        if os.environ.get("DIDVC_REQUIRE_SERVICES"):
-            pytest.fail(message)
-        pytest.skip(message)
-    yield client
-    await client.aclose()
 
 
 def _fleet(client: Any, size: int, issuer: Party) -> list[Verifier]:

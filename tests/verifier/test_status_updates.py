@@ -19,13 +19,12 @@ from aiohttp.test_utils import TestServer
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from issuer import Issuer, create_app
-from tests.helpers import Party, trusting
+from issuer import Issuer
+from tests.helpers import Party, issuer_site, trusting
 from verifier import RedisStatusChannel, StatusEventStream, Verifier
 from wallet import KdfParams
 
 FAST = KdfParams.new(memory_kib=8192, iterations=1, lanes=1)
-REDIS_URL = os.environ.get("DIDVC_REDIS_URL", "redis://127.0.0.1:6379/13")
 
 
 def _port() -> int:
@@ -53,19 +52,8 @@ class Served:
 
 @pytest.fixture
 async def served(tmp_path: Path) -> AsyncIterator[Served]:
-    port = _port()
-    issuer = await Issuer.create(
-        tmp_path / "issuer.db",
-        passphrase="pw",
-        kdf=FAST,
-        did_web=f"127.0.0.1:{port}",
-        base_url=f"http://127.0.0.1:{port}",
-    )
-    server = TestServer(create_app(issuer), host="127.0.0.1", port=port)
-    await server.start_server()
-    yield Served(issuer, server, tmp_path / "issuer.db")
-    await server.close()
-    await issuer.close()
+    async with issuer_site(tmp_path) as (issuer, server):
+        yield Served(issuer, server, tmp_path / "issuer.db")
 
 
 async def _codes(verifier: Verifier, credential: Any) -> list[str]:
@@ -177,28 +165,12 @@ async def test_hostile_event_streams_cost_at_most_a_fetch(served: Served) -> Non
     await server.close()
 
 
-@pytest.fixture
-async def redis_ready() -> AsyncIterator[None]:
-    redis = pytest.importorskip("redis.asyncio")
-    client = redis.from_url(REDIS_URL)
-    try:
-        await client.ping()
-    except Exception as exc:
-        await client.aclose()
-        if os.environ.get("DIDVC_REQUIRE_SERVICES"):
-            pytest.fail(f"no Redis at {REDIS_URL}: {exc}")
-        pytest.skip(f"no Redis at {REDIS_URL}")
-    await client.aclose()
-    yield
-
-
-async def test_one_follower_tells_the_whole_fleet_through_redis(served: Served, redis_ready: None) -> None:
+async def test_one_follower_tells_the_whole_fleet_through_redis(served: Served, redis_client: Any) -> None:
     vc = await served.issuer.issue(Party().did)
     channel = f"didvc:test:{os.urandom(4).hex()}"
-    follower = served.verifier(status_channel=RedisStatusChannel.from_url(REDIS_URL, channel=channel))
+    follower = served.verifier(status_channel=RedisStatusChannel(redis_client, channel=channel))
     others = [
-        served.verifier(status_channel=RedisStatusChannel.from_url(REDIS_URL, channel=channel))
-        for _ in range(2)
+        served.verifier(status_channel=RedisStatusChannel(redis_client, channel=channel)) for _ in range(2)
     ]
     await follower.start_status_updates(events=[served.events])
     for other in others:
