@@ -96,9 +96,7 @@ class Processes:
         self.serve([sys.executable, "-m", "didvc_cli", "issuer", "serve", "--port", str(port)], port)
         return dict(init)
 
-    def start_api(
-        self, port: int, issuer: str, *extra: str, audience: str = "https://api.example"
-    ) -> None:
+    def start_api(self, port: int, issuer: str, *extra: str, audience: str = "https://api.example") -> None:
         """``examples/api_aiohttp.py`` on ``port`` behind the public origin ``audience``,
         trusting the DID ``issuer`` (loopback allowed), with ``extra`` options."""
         api = [sys.executable, str(ROOT / "examples/api_aiohttp.py"), "--port", str(port)]
