@@ -215,17 +215,32 @@ def revoke_all(options: Options, agent: str) -> None:
 @click.option("--agent", help="Only this agent's credentials.")
 @click.option("--status", type=click.Choice(["active", "suspended", "revoked", "expired"]))
 @click.option("--expiring-within", help="Only active credentials expiring within this time (e.g. 2h).")
+@click.option("--limit", type=click.IntRange(1, 10_000), help="At most this many (a page).")
+@click.option("--after", help="The page after this cursor (printed at the end of a page).")
+@click.option("--counts", is_flag=True, help="Only how many are active, suspended, revoked, expired.")
 @click.pass_obj
 def list_command(
-    options: Options, agent: str | None, status: str | None, expiring_within: str | None
+    options: Options,
+    agent: str | None,
+    status: str | None,
+    expiring_within: str | None,
+    limit: int | None,
+    after: str | None,
+    counts: bool,
 ) -> None:
     """The agent inventory: who holds what, until when, in what state."""
+    if counts:
+        found = with_issuer(options, lambda issuer: issuer.inventory_counts(agent=agent))
+        emit_result(options, found, "  ".join(f"{state} {n}" for state, n in found.items()))
+        return
 
     async def work(issuer: Issuer) -> list[Any]:
         return await issuer.inventory(
             agent=agent,
             status=status,
             expiring_within=parse_duration(expiring_within) if expiring_within else None,
+            limit=limit,
+            after=after,
         )
 
     entries = with_issuer(options, work)
@@ -242,6 +257,8 @@ def list_command(
         until = e.valid_until.strftime("%Y-%m-%d %H:%M") if e.valid_until else "-"
         owner, scopes = (e.owner or "-")[:12], ",".join(e.scopes)[:24]
         click.echo(f"{e.status:10} {agent_text:28} {owner:12} {scopes:24} {until:20} {e.id}")
+    if limit is not None and len(entries) == limit:
+        click.echo(f"(next page: --after {entries[-1].cursor})")
 
 
 @issuer_group.command("rotate-key")

@@ -1,4 +1,9 @@
-"""The operator's inventory: every credential issued here, its agent and its state now."""
+"""The operator's inventory: every credential issued here, its agent and its state now.
+
+Filters and pages run in the store, on indexes (issue order; by agent; by status), with an
+opaque cursor naming the last entry seen, so one page out of a million credentials costs what
+one page out of a thousand does. Counts by state are one grouped query.
+"""
 
 from __future__ import annotations
 
@@ -7,11 +12,15 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from didvc.errors import UnknownCredentialError
+from didvc.encoding import b64url_decode, b64url_encode, strict_json_loads
+from didvc.errors import DidvcError, MalformedValueError, UnknownCredentialError
 from didvc.proofs import format_datetime
 from issuer._store import CredentialRow, Store
 
-__all__ = ["Inventory", "InventoryEntry"]
+__all__ = ["MAX_PAGE", "Inventory", "InventoryEntry"]
+
+#: The most entries one page may hold.
+MAX_PAGE = 10_000
 
 
 @dataclass(frozen=True)
@@ -28,6 +37,7 @@ class InventoryEntry:
     valid_until: datetime | None
     status: str  # "active", "suspended", "revoked" or "expired"
     format: str
+    cursor: str = ""  # where the page after this entry starts (``after=``)
 
     @classmethod
     def of(cls, row: CredentialRow, now: datetime) -> InventoryEntry:
@@ -44,6 +54,7 @@ class InventoryEntry:
             valid_until=valid_until,
             status="expired" if expired else row.status,
             format=row.format,
+            cursor=b64url_encode(json.dumps([row.issued, row.id]).encode()),
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -58,6 +69,7 @@ class InventoryEntry:
             "validUntil": format_datetime(self.valid_until) if self.valid_until else None,
             "status": self.status,
             "format": self.format,
+            "cursor": self.cursor,
         }
 
     def expires_within(self, now: datetime, window: timedelta) -> bool:
@@ -80,19 +92,28 @@ class Inventory:
         agent: str | None = None,
         status: str | None = None,
         expiring_within: timedelta | None = None,
+        limit: int | None = None,
+        after: str | None = None,
     ) -> list[InventoryEntry]:
-        """Every issued credential, in issue order, with its state at ``now``, filtered."""
-        out = []
-        for row in await self._store.credentials():
-            if agent is not None and row.subject != agent:
-                continue
-            entry = InventoryEntry.of(row, now)
-            if status is not None and entry.status != status:
-                continue
-            if expiring_within is not None and not entry.expires_within(now, expiring_within):
-                continue
-            out.append(entry)
-        return out
+        """Issued credentials in issue order with their state at ``now``, filtered by the store
+        on its indexes; at most ``limit``, starting after the entry whose ``cursor`` is
+        ``after``: a page costs the same at the millionth credential as at the first."""
+        if limit is not None and not 1 <= limit <= MAX_PAGE:
+            raise MalformedValueError(f"a page holds 1 to {MAX_PAGE} entries")
+        rows = await self._store.credentials(
+            format_datetime(now),
+            agent=agent,
+            status=status,
+            expiring_by=format_datetime(now + expiring_within) if expiring_within is not None else None,
+            after=_position(after) if after is not None else None,
+            limit=limit,
+        )
+        return [InventoryEntry.of(row, now) for row in rows]
+
+    async def counts(self, now: datetime, *, agent: str | None = None) -> dict[str, int]:
+        """How many credentials are active, suspended, revoked and expired at ``now``."""
+        counted = await self._store.status_counts(format_datetime(now), agent=agent)
+        return {state: counted.get(state, 0) for state in ("active", "suspended", "revoked", "expired")}
 
     async def credential(self, credential_id: str) -> dict[str, Any] | str:
         """A credential as it was issued: its JSON, or its vc+jwt text."""
@@ -104,6 +125,17 @@ class Inventory:
     async def batch_keys(self) -> set[str]:
         """The keys of the batch rows issued so far (``issue(..., batch_key=...)``)."""
         return await self._store.batch_keys()
+
+
+def _position(cursor: str) -> tuple[str, str]:
+    """The (issued, id) a cursor names; a cursor is opaque, and a made-up one is refused."""
+    try:
+        issued, credential_id = strict_json_loads(b64url_decode(cursor), what="cursor")
+    except (DidvcError, ValueError, TypeError):
+        raise MalformedValueError("not a cursor of this inventory") from None
+    if not isinstance(issued, str) or not isinstance(credential_id, str):
+        raise MalformedValueError("not a cursor of this inventory")
+    return issued, credential_id
 
 
 def stored_credential(body: str, fmt: str) -> dict[str, Any] | str:

@@ -319,12 +319,28 @@ class Issuer:
     # --- inventory ---------------------------------------------------------------------------
 
     async def inventory(
-        self, *, agent: str | None = None, status: str | None = None, expiring_within: timedelta | None = None
+        self,
+        *,
+        agent: str | None = None,
+        status: str | None = None,
+        expiring_within: timedelta | None = None,
+        limit: int | None = None,
+        after: str | None = None,
     ) -> list[InventoryEntry]:
-        """Every issued credential, in issue order, with its current state."""
+        """Issued credentials, in issue order, with their current state; a page of at most
+        ``limit`` after the entry whose ``cursor`` is ``after``."""
         return await self._inventory.entries(
-            self.clock(), agent=agent, status=status, expiring_within=expiring_within
+            self.clock(),
+            agent=agent,
+            status=status,
+            expiring_within=expiring_within,
+            limit=limit,
+            after=after,
         )
+
+    async def inventory_counts(self, *, agent: str | None = None) -> dict[str, int]:
+        """How many credentials are active, suspended, revoked and expired now."""
+        return await self._inventory.counts(self.clock(), agent=agent)
 
     async def batch_keys(self) -> set[str]:
         """The keys of the batch rows issued so far (``issue(..., batch_key=...)``)."""

@@ -10,7 +10,15 @@ from contextlib import asynccontextmanager
 from typing import Any, Final
 
 from didvc.errors import StoreUnavailableError
-from issuer._store import ADD_LIST_VERSION, AUDIT_TABLE, LIST_VERSION, Store, schema
+from issuer._schema import (
+    ADD_LIST_VERSION,
+    AUDIT_TABLE,
+    CURRENT_NAMES,
+    INVENTORY_INDEXES,
+    LIST_VERSION,
+    schema,
+)
+from issuer._store import Store
 
 __all__ = ["PostgresStore"]
 
@@ -92,12 +100,15 @@ class PostgresStore(Store):
             " WHERE table_schema = current_schema() AND table_name = 'status_lists' AND column_name = ?",
             LIST_VERSION,
         )
-        audited = await self.query("SELECT to_regclass('audit_log') IS NOT NULL")
-        if not present or not audited[0][0]:
+        found = await self.query(
+            "SELECT relname FROM pg_class WHERE relnamespace = current_schema()::regnamespace"
+        )
+        if not present or not {row[0] for row in found} >= CURRENT_NAMES:
             async with self._transaction() as tx:
                 await tx.lock("schema")
                 await tx.run(ADD_LIST_VERSION.replace("ADD COLUMN", "ADD COLUMN IF NOT EXISTS"))
-                await tx.run(AUDIT_TABLE)
+                for statement in (AUDIT_TABLE, *INVENTORY_INDEXES):
+                    await tx.run(statement)
 
     @asynccontextmanager
     async def _transaction(self) -> AsyncIterator[_PostgresTransaction]:

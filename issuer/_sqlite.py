@@ -11,7 +11,15 @@ from typing import Any, Final
 
 from didvc.errors import StoreCorruptedError, StoreLockedError
 from didvc.storage import immediate, open_database
-from issuer._store import ADD_LIST_VERSION, AUDIT_TABLE, LIST_VERSION, Store, schema
+from issuer._schema import (
+    ADD_LIST_VERSION,
+    AUDIT_TABLE,
+    CURRENT_NAMES,
+    INVENTORY_INDEXES,
+    LIST_VERSION,
+    schema,
+)
+from issuer._store import Store
 
 __all__ = ["SqliteStore"]
 
@@ -82,13 +90,14 @@ class SqliteStore(Store):
 
     async def upgrade_schema(self) -> None:
         has_version = LIST_VERSION in {r[1] for r in await self.query("PRAGMA table_info(status_lists)")}
-        has_audit = bool(await self.query("SELECT 1 FROM sqlite_master WHERE name = 'audit_log'"))
-        if has_version and has_audit:
+        names = {r[0] for r in await self.query("SELECT name FROM sqlite_master")}
+        if has_version and names >= CURRENT_NAMES:
             return
         async with self._transaction() as tx:  # another process may have upgraded it meanwhile
             if LIST_VERSION not in {r[1] for r in await tx.all("PRAGMA table_info(status_lists)")}:
                 await tx.run(ADD_LIST_VERSION)
-            await tx.run(AUDIT_TABLE)
+            for statement in (AUDIT_TABLE, *INVENTORY_INDEXES):
+                await tx.run(statement)
 
     def _transaction(self) -> _SqliteTransaction:
         return _SqliteTransaction(self.db)

@@ -17,51 +17,13 @@ from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Final, NamedTuple, Protocol
+from typing import Any, NamedTuple, Protocol
 
+from didvc.errors import IssuerError
 from didvc.proofs import format_datetime
 from issuer._allocation import index_for
 
-__all__ = ["AUDIT_TABLE", "CredentialRow", "KeyRow", "Note", "Records", "Store", "Transaction", "schema"]
-
-
-def schema(blob: str, serial: str) -> list[str]:
-    """The tables, in the backend's spelling of a byte string and an auto-numbered key."""
-    return [
-        "CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL)",
-        f"""CREATE TABLE IF NOT EXISTS keys (
-            key_id TEXT PRIMARY KEY, key_type TEXT NOT NULL, public_key TEXT NOT NULL,
-            sealed_secret {blob} NOT NULL, created TEXT NOT NULL, active INTEGER NOT NULL DEFAULT 0,
-            retired TEXT)""",
-        f"""CREATE TABLE IF NOT EXISTS status_lists (
-            id {serial}, purpose TEXT NOT NULL, size INTEGER NOT NULL,
-            status_size INTEGER NOT NULL DEFAULT 1, secret {blob} NOT NULL,
-            next_position INTEGER NOT NULL DEFAULT 0, created TEXT NOT NULL,
-            version INTEGER NOT NULL DEFAULT 0)""",
-        """CREATE TABLE IF NOT EXISTS credentials (
-            id TEXT PRIMARY KEY, subject TEXT NOT NULL, owner TEXT, agent_name TEXT, types TEXT NOT NULL,
-            scopes TEXT NOT NULL, valid_from TEXT NOT NULL, valid_until TEXT, status TEXT NOT NULL,
-            body TEXT NOT NULL, format TEXT NOT NULL, issued TEXT NOT NULL, batch_key TEXT UNIQUE)""",
-        """CREATE TABLE IF NOT EXISTS status_entries (
-            list_id INTEGER NOT NULL REFERENCES status_lists(id), idx INTEGER NOT NULL,
-            credential_id TEXT NOT NULL REFERENCES credentials(id), purpose TEXT NOT NULL,
-            value INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (list_id, idx))""",
-        AUDIT_TABLE,
-        "CREATE INDEX IF NOT EXISTS entries_by_credential ON status_entries (credential_id)",
-        "CREATE INDEX IF NOT EXISTS credentials_by_subject ON credentials (subject)",
-    ]
-
-
-#: The audit log (:mod:`issuer._audit`); stores made before it get the table on open.
-AUDIT_TABLE: Final = """CREATE TABLE IF NOT EXISTS audit_log (
-    seq INTEGER PRIMARY KEY, at TEXT NOT NULL, actor TEXT NOT NULL, event TEXT NOT NULL,
-    subject TEXT NOT NULL, detail TEXT NOT NULL, prev TEXT NOT NULL, hash TEXT NOT NULL,
-    key_id TEXT, signature TEXT)"""
-
-# Added after the first release: a counter bumped whenever a list's entries change, so `serve`
-# knows without reading them whether its signed copy is current. Stores made before get it on open.
-LIST_VERSION: Final = "version"
-ADD_LIST_VERSION: Final = "ALTER TABLE status_lists ADD COLUMN version INTEGER NOT NULL DEFAULT 0"
+__all__ = ["CredentialRow", "KeyRow", "Note", "Records", "Store", "Transaction"]
 
 
 class Transaction(Protocol):
@@ -111,6 +73,7 @@ class CredentialRow(NamedTuple):
     valid_until: str | None
     status: str
     format: str
+    issued: str = ""  # precise UTC timestamp: the inventory's order (with the id)
 
 
 class Records:
@@ -333,13 +296,45 @@ class Store:
         return [KeyRow(r[0], r[1], r[2], bool(r[3]), r[4], r[5]) for r in rows]
 
     # --- credentials
-    async def credentials(self) -> list[CredentialRow]:
-        """Every issued credential, in issue order."""
-        rows = await self.query(
-            "SELECT id, subject, owner, agent_name, types, scopes, valid_from, valid_until, status, format"
-            " FROM credentials ORDER BY issued, id"
+    async def credentials(
+        self,
+        now: str,
+        *,
+        agent: str | None = None,
+        status: str | None = None,
+        expiring_by: str | None = None,
+        after: tuple[str, str] | None = None,
+        limit: int | None = None,
+    ) -> list[CredentialRow]:
+        """Issued credentials in issue order, filtered in SQL on indexes: of ``agent``; in
+        ``status`` at ``now`` ("expired" is an active one past its validUntil); active and
+        expiring between ``now`` and ``expiring_by``; after the (issued, id) ``after``; at most
+        ``limit``. Timestamps are texts in the stored formats."""
+        where, params = _credential_filter(now, agent, status, expiring_by)
+        if after is not None:
+            where.append("(issued > ? OR (issued = ? AND id > ?))")
+            params += [after[0], after[0], after[1]]
+        columns = (
+            "id, subject, owner, agent_name, types, scopes, valid_from, valid_until, status, format, issued"
         )
+        clause = " WHERE " + " AND ".join(where) if where else ""  # fixed clauses; values are parameters
+        sql = f"SELECT {columns} FROM credentials{clause} ORDER BY issued, id" + (" LIMIT ?" if limit else "")  # noqa: S608
+        rows = await self.query(sql, *params, *([limit] if limit else []))
         return [CredentialRow(*row) for row in rows]
+
+    async def status_counts(self, now: str, *, agent: str | None = None) -> dict[str, int]:
+        """How many credentials are in each state at ``now``, counted in SQL on indexes (no
+        rows loaded): by recorded status, then the active ones already past validUntil."""
+        where, params = _credential_filter(now, agent, None, None)
+        clause = " WHERE " + " AND ".join(where) if where else ""  # fixed clauses; values are parameters
+        grouped = f"SELECT status, COUNT(*) FROM credentials{clause} GROUP BY status"  # noqa: S608
+        by_status = await self.query(grouped, *params)
+        where, params = _credential_filter(now, agent, "expired", None)
+        expired = await self.query(f"SELECT COUNT(*) FROM credentials WHERE {' AND '.join(where)}", *params)  # noqa: S608
+        counts = {str(status): int(count) for status, count in by_status}
+        counts["expired"] = int(expired[0][0])
+        counts["active"] = counts.get("active", 0) - counts["expired"]
+        return counts
 
     async def credential_body(self, credential_id: str) -> tuple[str, str] | None:
         rows = await self.query("SELECT body, format FROM credentials WHERE id = ?", credential_id)
@@ -422,3 +417,28 @@ class _Scope:
                 await self._inner.__aexit__(type(error), error, error.__traceback__)
                 raise
         return await self._inner.__aexit__(*exc_info)
+
+
+def _credential_filter(
+    now: str, agent: str | None, status: str | None, expiring_by: str | None
+) -> tuple[list[str], list[Any]]:
+    where: list[str] = []
+    params: list[Any] = []
+    if agent is not None:
+        where.append("subject = ?")
+        params.append(agent)
+    if status in ("revoked", "suspended"):
+        where.append("status = ?")
+        params.append(status)
+    elif status == "active":
+        where.append("status = 'active' AND (valid_until IS NULL OR valid_until >= ?)")
+        params.append(now)
+    elif status == "expired":
+        where.append("status = 'active' AND valid_until < ?")
+        params.append(now)
+    elif status is not None:
+        raise IssuerError(f"no status {status[:40]!r}: active, suspended, revoked or expired")
+    if expiring_by is not None:
+        where.append("status = 'active' AND valid_until >= ? AND valid_until <= ?")
+        params += [now, expiring_by]
+    return where, params

@@ -75,6 +75,12 @@ async def test_a_thousand_concurrent_issues_on_postgresql(database: str) -> None
     }  # type: ignore[index]
     assert len(entries) == 2000
     assert (await issuer.verify_audit_log()).seq == 1001  # type: ignore[union-attr]
+    seen, after = [], None
+    while page := await issuer.inventory(limit=300, after=after):  # pages in the store, on indexes
+        seen += [e.id for e in page]
+        after = page[-1].cursor
+    assert len(seen) == len(set(seen)) == 1000
+    assert await issuer.inventory_counts() == {"active": 1000, "suspended": 0, "revoked": 0, "expired": 0}
     await issuer.close()
 
 
