@@ -200,12 +200,8 @@ class PublicKey:
         """
         key = self._key
         if isinstance(key, ed25519.Ed25519PublicKey):
-            if len(signature) != 64 or signature[:32] in _ed25519.SMALL_ORDER_ENCODINGS:
+            if not _ed25519.verify(self.raw, signature, data):
                 raise InvalidSignatureError("invalid Ed25519 signature")
-            try:
-                key.verify(signature, data)
-            except InvalidSignature:
-                raise InvalidSignatureError("invalid Ed25519 signature") from None
             return
         if isinstance(key, ec.EllipticCurvePublicKey):
             spec = _SPECS[self.key_type]
