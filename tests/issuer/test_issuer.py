@@ -6,7 +6,6 @@ import asyncio
 import itertools
 import json
 import os
-import socket
 import sqlite3
 import stat
 import subprocess
@@ -34,12 +33,6 @@ from tests.helpers import NOW, Party, issuer_site, trusting
 from verifier import Verifier
 
 FAST = KdfParams.new(memory_kib=8192, iterations=1, lanes=1)
-
-
-def _port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class Served:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import socket
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -22,15 +21,6 @@ from hypothesis import strategies as st
 from issuer import Issuer
 from tests.helpers import Party, issuer_site, trusting
 from verifier import RedisStatusChannel, StatusEventStream, Verifier
-from wallet import KdfParams
-
-FAST = KdfParams.new(memory_kib=8192, iterations=1, lanes=1)
-
-
-def _port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class Served:
