@@ -91,7 +91,7 @@ def key_type_for_jws_alg(alg: str) -> KeyType | None:
 class PublicKey:
     """A validated public key; equality is by type and encoded bytes."""
 
-    __slots__ = ("_key", "key_type", "raw")
+    __slots__ = ("_key", "_x25519", "key_type", "raw")
 
     def __init__(self, key_type: KeyType, raw: bytes) -> None:
         """Load raw bytes (32-byte Ed25519/X25519 key, or a compressed SEC1 point) strictly."""
@@ -105,11 +105,15 @@ class PublicKey:
         self.key_type = key_type
         self.raw = raw
         self._key: ed25519.Ed25519PublicKey | x25519.X25519PublicKey | ec.EllipticCurvePublicKey
+        self._x25519: bytes | None = None
         if key_type is KeyType.ED25519:
             if raw in _ed25519.SMALL_ORDER_ENCODINGS:
                 raise InvalidKeyError("Ed25519 public key has small order (identity or torsion)")
-            if _ed25519.decode_point(raw) is None:
-                raise InvalidKeyError("Ed25519 public key is not a canonical point on the curve")
+            self._x25519 = _ed25519.montgomery_of_valid(raw)
+            if self._x25519 is None:
+                raise InvalidKeyError(
+                    "Ed25519 public key is not a canonical point of the prime-order subgroup"
+                )
             self._key = ed25519.Ed25519PublicKey.from_public_bytes(raw)
         elif key_type is KeyType.X25519:
             self._key = x25519.X25519PublicKey.from_public_bytes(raw)
@@ -191,7 +195,8 @@ class PublicKey:
         """The X25519 key-agreement key derived from an Ed25519 key (RFC 7748 §4.1 birational map)."""
         if self.key_type is not KeyType.ED25519:
             raise InvalidKeyError("only Ed25519 keys have a derived X25519 key")
-        return PublicKey(KeyType.X25519, _ed25519.to_montgomery_u(self.raw))
+        assert self._x25519 is not None  # derived when the Ed25519 key was checked
+        return PublicKey(KeyType.X25519, self._x25519)
 
     def verify(self, signature: bytes, data: bytes) -> None:
         """Check a raw signature (Ed25519, or ECDSA ``r || s`` over SHA-256/384 of ``data``).

@@ -83,7 +83,7 @@ def test_every_cctv_edge_case_is_decided_as_openssl_decides_it_behind_our_checks
             key = PublicKey(KeyType.ED25519, bytes.fromhex(vector["key"]))
         except InvalidKeyError:
             decided["refused key"] += 1
-            assert flags & {"low_order_A", "non_canonical_A"}, vector["number"]
+            assert flags & {"low_order_A", "non_canonical_A", "low_order_component_A"}, vector["number"]
             continue
         ours = _ours(key, signature, message)
         assert ours == _openssl(key, signature, message), vector["number"]
@@ -91,6 +91,25 @@ def test_every_cctv_edge_case_is_decided_as_openssl_decides_it_behind_our_checks
             assert not ours, vector["number"]
         decided["accepted" if ours else "refused signature"] += 1
     assert all(decided.values()), decided  # each kind of outcome occurs: the test can fail
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.binary(min_size=32, max_size=32))
+def test_keys_are_loaded_as_the_curve_arithmetic_decides(raw: bytes) -> None:
+    """libsodium's check of a key, against the curve arithmetic in Python: canonical, on the
+    curve, in the prime-order subgroup ([L]A is the identity); and the same X25519 key."""
+    point = _ed25519.decode_point(raw)
+    valid = point is not None and _ed25519._mul(_ed25519.L, point) == _ed25519.IDENTITY
+    derived = _ed25519.montgomery_of_valid(raw)
+    assert (derived is not None) == valid
+    if derived is not None:
+        assert derived == _ed25519.to_montgomery_u(raw)
+
+
+def test_honest_keys_load_and_map_as_rfc7748_says() -> None:
+    for _ in range(50):
+        raw = KeyPair.generate(KeyType.ED25519).public_key.raw
+        assert _ed25519.montgomery_of_valid(raw) == _ed25519.to_montgomery_u(raw)
 
 
 @settings(max_examples=300, deadline=None)

@@ -1,0 +1,126 @@
+"""Many agents: per-request cost and memory of one verifier as the number of agents grows.
+
+Run: ``python bench/bench_agents.py [--agents 1000,10000,100000]``. Each agent is a did:key with
+its own eddsa-jcs-2022 AgentCredential from one trusted issuer; the verifier is built with its
+default arguments (only the trust policy set). Per size, in one process:
+
+- **first request**: each agent's first request (a never-seen DID and credential), as a ratio
+  to one raw Ed25519 verify with ``cryptography``;
+- **random traffic**: then requests from agents drawn at random, each with a fresh token, in
+  batches interleaved with batches of raw verifies (the median of the per-batch ratios);
+- **memory**: growth of the process's resident memory over the first requests, per agent.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gc
+import os
+import random
+import statistics
+import sys
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _harness import party
+from cryptography.hazmat.primitives.asymmetric import ed25519
+
+from didvc.credentials import make_presentation
+from didvc.proofs import add_proof
+from didvc.request import sign_request_token
+from verifier import Policy, Verifier
+
+API = {"audience": "https://api.example", "method": "GET", "url": "https://api.example/orders"}
+RANDOM_REQUESTS, BATCH = 20_000, 200
+
+
+def _rss() -> int:
+    with open("/proc/self/statm") as handle:
+        return int(handle.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+async def _agents(count: int, issuer: str, issuer_signer: Any) -> list[tuple[Any, dict[str, Any]]]:
+    now = datetime.now(UTC)
+    out = []
+    for _ in range(count):
+        did, signer = party()
+        body = {
+            "@context": ["https://www.w3.org/ns/credentials/v2", "https://w3id.org/didvc/agent/v1"],
+            "id": f"urn:uuid:{uuid.uuid4()}",
+            "type": ["VerifiableCredential", "AgentCredential"],
+            "issuer": issuer,
+            "validFrom": (now - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "validUntil": (now + timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "credentialSubject": {"id": did, "agentName": "bench", "owner": "Acme", "scope": ["orders:read"]},
+        }
+        vc = await add_proof(body, issuer_signer, cryptosuite="eddsa-jcs-2022")
+        out.append((signer, make_presentation(did, [vc])))
+    return out
+
+
+async def _timed(verifier: Verifier, tokens: list[str], raw_verify: Any) -> float:
+    """Seconds of these requests over the seconds of as many raw verifies right after."""
+    began = time.perf_counter()
+    for token in tokens:
+        result = await verifier.verify_presentation(token, **API)
+        if not result.verified:
+            raise SystemExit(f"a request did not verify: {result.problems}")
+    middle = time.perf_counter()
+    for _ in tokens:
+        raw_verify()
+    return (middle - began) / (time.perf_counter() - middle)
+
+
+async def _size(count: int, raw_verify: Any) -> dict[str, float]:
+    issuer, issuer_signer = party()
+    agents = await _agents(count, issuer, issuer_signer)
+    verifier = Verifier(policy=Policy(trusted_issuers={"AgentCredential": frozenset({issuer})}))
+
+    async def tokens(chosen: list[int]) -> list[str]:  # signed just before use: they live 5 min
+        return [await sign_request_token(agents[i][1], agents[i][0], **API, lifetime=300) for i in chosen]
+
+    gc.collect()
+    before = _rss()
+    firsts = [
+        await _timed(verifier, await tokens(list(range(start, min(start + BATCH, count)))), raw_verify)
+        for start in range(0, count, BATCH)
+    ]
+    gc.collect()
+    grown = (_rss() - before) / count
+    randoms = [
+        await _timed(verifier, await tokens([random.randrange(count) for _ in range(BATCH)]), raw_verify)
+        for _ in range(RANDOM_REQUESTS // BATCH)
+    ]
+    await verifier.close()
+    return {"first": statistics.median(firsts), "random": statistics.median(randoms), "bytes": grown}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--agents", default="1000,10000,100000")
+    sizes = [int(n) for n in parser.parse_args().agents.split(",")]
+    private = ed25519.Ed25519PrivateKey.generate()
+    public, message = private.public_key(), b"x" * 300
+    signature = private.sign(message)
+
+    def raw_verify() -> None:
+        public.verify(signature, message)
+
+    figures = {n: asyncio.run(_size(n, raw_verify)) for n in sizes}
+    print("## Many agents (bench/bench_agents.py)\n")
+    print(
+        "| agents | first request (× raw verify) | random traffic (× raw verify) | memory per agent (KiB) |"
+    )
+    print("| ---: | ---: | ---: | ---: |")
+    for n, f in figures.items():
+        print(f"| {n:,} | {f['first']:.2f} | {f['random']:.2f} | {f['bytes'] / 1024:.1f} |")
+
+
+if __name__ == "__main__":
+    main()
