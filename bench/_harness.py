@@ -55,8 +55,11 @@ def party() -> tuple[str, Any]:
     return did, KeySigner(pair, f"{did}#{did.removeprefix('did:key:')}")
 
 
-async def agent_credential(issuer: str, issuer_signer: Any, subject: str) -> dict[str, Any]:
-    """The eddsa-rdfc-2022 AgentCredential every benchmark presents (scope orders:read)."""
+async def agent_credential(
+    issuer: str, issuer_signer: Any, subject: str, cryptosuite: str = "eddsa-rdfc-2022"
+) -> dict[str, Any]:
+    """The AgentCredential every benchmark presents (scope orders:read), eddsa-rdfc-2022 unless
+    ``cryptosuite`` says otherwise."""
     import uuid
     from datetime import UTC, datetime, timedelta
 
@@ -79,6 +82,7 @@ async def agent_credential(issuer: str, issuer_signer: Any, subject: str) -> dic
             },
         },
         issuer_signer,
+        cryptosuite=cryptosuite,
     )
 
 

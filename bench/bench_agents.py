@@ -21,18 +21,15 @@ import random
 import statistics
 import sys
 import time
-import uuid
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _harness import party
+from _harness import agent_credential, party
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from didvc.credentials import make_presentation
-from didvc.proofs import add_proof
 from didvc.request import sign_request_token
 from verifier import Policy, Verifier
 
@@ -46,20 +43,10 @@ def _rss() -> int:
 
 
 async def _agents(count: int, issuer: str, issuer_signer: Any) -> list[tuple[Any, dict[str, Any]]]:
-    now = datetime.now(UTC)
     out = []
     for _ in range(count):
         did, signer = party()
-        body = {
-            "@context": ["https://www.w3.org/ns/credentials/v2", "https://w3id.org/didvc/agent/v1"],
-            "id": f"urn:uuid:{uuid.uuid4()}",
-            "type": ["VerifiableCredential", "AgentCredential"],
-            "issuer": issuer,
-            "validFrom": (now - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ"),
-            "validUntil": (now + timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ"),
-            "credentialSubject": {"id": did, "agentName": "bench", "owner": "Acme", "scope": ["orders:read"]},
-        }
-        vc = await add_proof(body, issuer_signer, cryptosuite="eddsa-jcs-2022")
+        vc = await agent_credential(issuer, issuer_signer, did, cryptosuite="eddsa-jcs-2022")
         out.append((signer, make_presentation(did, [vc])))
     return out
 
