@@ -9,6 +9,8 @@ default arguments (only the trust policy set). Per size, in one process:
 - **random traffic**: then requests from agents drawn at random, each with a fresh token, in
   batches interleaved with batches of raw verifies (the median of the per-batch ratios);
 - **memory**: growth of the process's resident memory over the first requests, per agent.
+
+``--cache-size N`` builds the verifier with ``proof_cache_size=N`` (every cache follows it).
 """
 
 from __future__ import annotations
@@ -64,10 +66,10 @@ async def _timed(verifier: Verifier, tokens: list[str], raw_verify: Any) -> floa
     return (middle - began) / (time.perf_counter() - middle)
 
 
-async def _size(count: int, raw_verify: Any) -> dict[str, float]:
+async def _size(count: int, raw_verify: Any, sizing: dict[str, int]) -> dict[str, float]:
     issuer, issuer_signer = party()
     agents = await _agents(count, issuer, issuer_signer)
-    verifier = Verifier(policy=Policy(trusted_issuers={"AgentCredential": frozenset({issuer})}))
+    verifier = Verifier(policy=Policy(trusted_issuers={"AgentCredential": frozenset({issuer})}), **sizing)
 
     async def tokens(chosen: list[int]) -> list[str]:  # signed just before use: they live 5 min
         return [await sign_request_token(agents[i][1], agents[i][0], **API, lifetime=300) for i in chosen]
@@ -91,7 +93,10 @@ async def _size(count: int, raw_verify: Any) -> dict[str, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--agents", default="1000,10000,100000")
-    sizes = [int(n) for n in parser.parse_args().agents.split(",")]
+    parser.add_argument("--cache-size", type=int, help="proof_cache_size (default: the verifier's own)")
+    args = parser.parse_args()
+    sizes = [int(n) for n in args.agents.split(",")]
+    sizing = {"proof_cache_size": args.cache_size} if args.cache_size else {}
     private = ed25519.Ed25519PrivateKey.generate()
     public, message = private.public_key(), b"x" * 300
     signature = private.sign(message)
@@ -99,7 +104,7 @@ def main() -> None:
     def raw_verify() -> None:
         public.verify(signature, message)
 
-    figures = {n: asyncio.run(_size(n, raw_verify)) for n in sizes}
+    figures = {n: asyncio.run(_size(n, raw_verify, sizing)) for n in sizes}
     print("## Many agents (bench/bench_agents.py)\n")
     print(
         "| agents | first request (× raw verify) | random traffic (× raw verify) | memory per agent (KiB) |"

@@ -65,12 +65,13 @@ __all__ = [
 def default_resolver(
     *,
     ttl: float = 300.0,
+    maxsize: int = 4096,
     allow_http: bool = False,
     allow_loopback: bool = False,
     timeout: float = 5.0,
     fetcher: Fetcher | None = None,
 ) -> CachingResolver:
-    """did:key, did:jwk and did:web, cached for ``ttl`` seconds.
+    """did:key, did:jwk and did:web, cached for ``ttl`` seconds, at most ``maxsize`` documents.
 
     did:web documents come through ``fetcher`` (default: the network under the guarded rules).
     ``allow_http``/``allow_loopback`` relax those rules for loopback tests and demos only; never
@@ -81,5 +82,5 @@ def default_resolver(
     )
     web = WebResolver(fetcher=fetcher, allow_http=allow_http)
     return CachingResolver(
-        ResolverRegistry({"key": KeyResolver(), "jwk": JwkResolver(), "web": web}), ttl=ttl
+        ResolverRegistry({"key": KeyResolver(), "jwk": JwkResolver(), "web": web}), ttl=ttl, maxsize=maxsize
     )

@@ -53,7 +53,8 @@ class Verifier:
       for loopback tests and demos only.
     - ``proof_cache_size``/``proof_cache_bytes``/``proof_cache_ttl``: the bounds of the caches of
       proof results and of settled presentations (entries, bytes of the content they were keyed
-      by, each; seconds an entry is trusted, at most the DID cache's TTL).
+      by, each; seconds an entry is trusted, at most the DID cache's TTL). The default resolver's
+      DID documents are held in as many entries, so the caches grow and shrink together.
     - ``isolate_canonicalization``: canonicalize credentials the caches have not seen in a worker
       process at low priority (:mod:`verifier._worker`), never on the event loop. On by default;
       off only where no one else sends the input (a holder checking its own credentials).
@@ -85,7 +86,8 @@ class Verifier:
         if resolver is None:
             from resolvers import default_resolver
 
-            resolver = default_resolver(fetcher=self.fetcher, allow_http=allow_http)
+            # sized with the other caches: an agent whose proof is cached has its DID document too
+            resolver = default_resolver(fetcher=self.fetcher, allow_http=allow_http, maxsize=proof_cache_size)
         self.resolver = resolver
         self.policy = policy or Policy()
         if self.policy.trust_any_issuer:

@@ -138,3 +138,35 @@ async def test_an_expired_list_with_an_etag_is_revalidated() -> None:
         )
         result = await verifier.verify_credential(vc)  # changed: fetched and verified again
         assert [code for code, _ in result.problems] == ["STATUS_VERIFICATION_ERROR"]
+
+
+async def test_the_did_cache_is_sized_with_the_other_caches() -> None:
+    """Raising proof_cache_size for more agents raises the DID documents held with it (an agent
+    whose proof is cached must not pay a resolution per request)."""
+    fetcher = MemoryFetcher()
+    dids = [f"did:web:agents.example:a{n}" for n in range(3)]
+    for did in dids:
+        pair = KeyPair.generate()
+        fetcher.add(
+            f"https://agents.example/{did.rsplit(':', 1)[1]}/did.json",
+            {
+                "@context": ["https://www.w3.org/ns/did/v1"],
+                "id": did,
+                "verificationMethod": [
+                    {
+                        "id": f"{did}#k",
+                        "type": "Multikey",
+                        "controller": did,
+                        "publicKeyMultibase": pair.public_key.to_multikey(),
+                    }
+                ],
+            },
+            content_type="application/did+json",
+        )
+    for size, fetched_again in ((2, True), (3, False)):
+        fetcher.hits.clear()
+        async with Verifier(fetcher=fetcher, policy=trusting(DID), proof_cache_size=size) as verifier:
+            for did in (*dids, dids[0]):
+                await verifier.resolver.resolve(did)
+        first = f"https://agents.example/{dids[0].rsplit(':', 1)[1]}/did.json"
+        assert (fetcher.hits[first] == 2) is fetched_again, size
