@@ -88,9 +88,9 @@ class StatusEvents:
                 if message is None:
                     break
                 await response.write(message)
-        except (ConnectionResetError, asyncio.CancelledError):
+        except ConnectionResetError:  # the listener went away
             pass
-        finally:
+        finally:  # also when the server shuts down and cancels this handler
             self._listeners.discard(queue)
         return response
 

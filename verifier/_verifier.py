@@ -108,7 +108,8 @@ class Verifier:
             max_entries=proof_cache_size, max_bytes=proof_cache_bytes, ttl=proof_cache_ttl
         )
         self.status_channel = status_channel
-        self._updates: list[asyncio.Task[None]] = []
+        self._updates: set[asyncio.Task[None]] = set()  # the listener, the followers, publishing
+        self._listening = False
         self.event_streams: list[StatusEventStream] = []
 
     async def start_status_updates(self, events: Iterable[str] = ()) -> None:
@@ -117,11 +118,13 @@ class Verifier:
         and, with a ``status_channel``, share what is learned with the fleet and hear what the
         others learned. Runs until :meth:`close`; call it once the event loop runs (an aiohttp
         ``on_startup`` hook)."""
-        if self.status_channel is not None and not self._updates:
-            listen = self.status_channel.listen(
-                changed=self.status.invalidate, missed=self.status.invalidate_prefix
+        if self.status_channel is not None and not self._listening:
+            self._listening = True
+            self._run(
+                self.status_channel.listen(
+                    changed=self.status.invalidate, missed=self.status.invalidate_prefix
+                )
             )
-            self._updates.append(asyncio.create_task(listen))
         for url in events:
             if not isinstance(self.fetcher, GuardedFetcher):
                 raise TypeError("following status events needs the network fetcher (GuardedFetcher)")
@@ -129,23 +132,24 @@ class Verifier:
                 url, self.fetcher, changed=self._status_changed, missed=self._status_missed
             )
             self.event_streams.append(stream)
-            self._updates.append(asyncio.create_task(stream.run()))
+            self._run(stream.run())
 
     def _status_changed(self, url: str) -> None:
         _log.info("status list changed: %s", url[:200])
         self.status.invalidate(url)
         if self.status_channel is not None:
-            self._share(self.status_channel.publish(changed=url))
+            self._run(self.status_channel.publish(changed=url))
 
     def _status_missed(self, prefix: str) -> None:
         self.status.invalidate_prefix(prefix)
         if self.status_channel is not None:
-            self._share(self.status_channel.publish(missed=prefix))
+            self._run(self.status_channel.publish(missed=prefix))
 
-    def _share(self, publishing: Coroutine[Any, Any, None]) -> None:
-        task = asyncio.create_task(publishing)
-        self._updates.append(task)
-        task.add_done_callback(self._updates.remove)
+    def _run(self, work: Coroutine[Any, Any, None]) -> None:
+        """A background task kept until it ends (or :meth:`close` cancels it)."""
+        task = asyncio.create_task(work)
+        self._updates.add(task)
+        task.add_done_callback(self._updates.discard)
 
     def _pipeline(self) -> Pipeline:
         return Pipeline(
@@ -161,7 +165,8 @@ class Verifier:
     async def close(self) -> None:
         """Stop following status updates; close the HTTP session this verifier opened (did:web
         and status lists)."""
-        updates, self._updates = self._updates, []
+        updates, self._updates = list(self._updates), set()
+        self._listening = False
         for task in updates:
             task.cancel()
         await asyncio.gather(*updates, return_exceptions=True)
