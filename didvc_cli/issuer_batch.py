@@ -68,7 +68,7 @@ def batch(
 
     async def work(issuer: Issuer) -> dict[str, Any]:
         failed: list[dict[str, Any]] = []
-        known = await issuer.batch_keys()
+        known = await issuer.batch_keys([batch_key(name, row) for row in rows if row.error is None])
         todo: dict[str, tuple[BatchRow, Any]] = {}
         skipped = 0
         for row in rows:

@@ -122,10 +122,6 @@ class Inventory:
             raise UnknownCredentialError(f"no credential {credential_id} was issued here")
         return stored_credential(*stored)
 
-    async def batch_keys(self) -> set[str]:
-        """The keys of the batch rows issued so far (``issue(..., batch_key=...)``)."""
-        return await self._store.batch_keys()
-
 
 def _position(cursor: str) -> tuple[str, str]:
     """The (issued, id) a cursor names; a cursor is opaque, and a made-up one is refused."""

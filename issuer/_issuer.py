@@ -207,8 +207,7 @@ class Issuer:
 
     @property
     def did_document_max_age(self) -> int:
-        """Seconds verifiers may cache the DID document; after a rotation, status lists stay
-        signed by the previous key this long."""
+        """Seconds verifiers may cache the DID document: the rotation grace of status lists."""
         return int(self._keys.grace)
 
     @did_document_max_age.setter
@@ -275,19 +274,17 @@ class Issuer:
 
         The status indexes, the signature and the record are one transaction: when this returns
         the credential is durable, and if it fails nothing is left half-issued.
-
-        ``status_messages`` adds a third entry with ``statusPurpose: "message"``: a list of
-        messages, the n-th meaning status value n (``statusSize`` bits, as few as fit); the
-        credential starts at value 0, and :meth:`set_message` moves it.
+        ``status_messages`` adds a ``message`` entry, the n-th message meaning status value n
+        (``statusSize`` bits, as few as fit); it starts at 0, :meth:`set_message` moves it.
         """
-        request = _issuance.Request(
-            subject=subject,
-            claims=claims or {},
+        request = self.request(
+            subject,
+            claims=claims,
             types=types,
             contexts=contexts,
-            valid_from=valid_from or self.clock(),
-            valid_for=valid_for or self.default_validity,
-            securing=Securing.named(securing),
+            valid_for=valid_for,
+            valid_from=valid_from,
+            securing=securing,
             credential_id=credential_id,
             batch_key=batch_key,
             status_messages=status_messages,
@@ -342,9 +339,9 @@ class Issuer:
         """How many credentials are active, suspended, revoked and expired now."""
         return await self._inventory.counts(self.clock(), agent=agent)
 
-    async def batch_keys(self) -> set[str]:
-        """The keys of the batch rows issued so far (``issue(..., batch_key=...)``)."""
-        return await self._inventory.batch_keys()
+    async def batch_keys(self, among: Sequence[str]) -> set[str]:
+        """Those of the batch keys ``among`` already issued (``issue(..., batch_key=...)``)."""
+        return await self.store.batch_keys(among)
 
     async def issue_group(
         self, requests: Sequence[_issuance.Request]
@@ -358,22 +355,27 @@ class Issuer:
         subject: str,
         *,
         claims: Mapping[str, Any] | None = None,
+        types: Iterable[str] = (),
+        contexts: Iterable[str] = (),
         valid_for: timedelta | None = None,
+        valid_from: datetime | None = None,
         securing: Securing | str = DEFAULT_SECURING,
+        credential_id: str | None = None,
         batch_key: str | None = None,
+        status_messages: Sequence[str] | None = None,
     ) -> _issuance.Request:
-        """What :meth:`issue_group` issues: a credential for ``subject`` (see :meth:`issue`)."""
+        """What :meth:`issue` and :meth:`issue_group` issue (the arguments of :meth:`issue`)."""
         return _issuance.Request(
-            subject=subject,
-            claims=claims or {},
-            types=(),
-            contexts=(),
-            valid_from=self.clock(),
-            valid_for=valid_for or self.default_validity,
-            securing=Securing.named(securing),
-            credential_id=None,
-            batch_key=batch_key,
-            status_messages=None,
+            subject,
+            claims or {},
+            types,
+            contexts,
+            valid_from or self.clock(),
+            valid_for or self.default_validity,
+            Securing.named(securing),
+            credential_id,
+            batch_key,
+            status_messages,
         )
 
     async def stored_credentials(

@@ -340,25 +340,29 @@ class Store:
         rows = await self.query("SELECT body, format FROM credentials WHERE id = ?", credential_id)
         return (rows[0][0], rows[0][1]) if rows else None
 
-    async def batch_keys(self) -> set[str]:
-        rows = await self.query("SELECT batch_key FROM credentials WHERE batch_key IS NOT NULL")
-        return {r[0] for r in rows}
+    async def batch_keys(self, among: Sequence[str]) -> set[str]:
+        """Those of the batch keys ``among`` that were issued (on the key's unique index, in
+        chunks: a batch of a few rows in a large store reads a few rows, not every key)."""
+        found: set[str] = set()
+        for start in range(0, len(among), 500):
+            chunk = among[start : start + 500]
+            marks = ", ".join("?" * len(chunk))
+            sql = f"SELECT batch_key FROM credentials WHERE batch_key IN ({marks})"  # noqa: S608 - only "?"s
+            found.update(r[0] for r in await self.query(sql, *chunk))
+        return found
 
     async def bodies(
         self, *, batch_prefix: str | None = None, subject: str | None = None
     ) -> list[tuple[str, str]]:
         """(body, format) of the credentials whose batch key starts with ``batch_prefix``, or of
         ``subject``, in issue order."""
-        if batch_prefix is not None:
-            rows = await self.query(
-                "SELECT body, format FROM credentials WHERE substr(batch_key, 1, ?) = ? ORDER BY issued, id",
-                len(batch_prefix),
-                batch_prefix,
-            )
-            return [(r[0], r[1]) for r in rows]
-        rows = await self.query(
-            "SELECT body, format FROM credentials WHERE subject = ? ORDER BY issued, id", subject
+        where, params = (
+            ("substr(batch_key, 1, ?) = ?", [len(batch_prefix), batch_prefix])
+            if batch_prefix
+            else ("subject = ?", [subject])
         )
+        sql = f"SELECT body, format FROM credentials WHERE {where} ORDER BY issued, id"  # noqa: S608
+        rows = await self.query(sql, *params)
         return [(r[0], r[1]) for r in rows]
 
     # --- status lists
