@@ -16,6 +16,7 @@ and the verifier fails closed (503 from the middleware).
 from __future__ import annotations
 
 import asyncio
+import functools
 import secrets
 import time
 from collections.abc import Awaitable, Callable
@@ -137,21 +138,27 @@ def _client(url: str) -> Any:
     return redis.from_url(url, socket_connect_timeout=0.5, socket_timeout=0.5)
 
 
+@functools.cache
+def _redis_errors() -> tuple[type[Exception], type[Exception], type[Exception]]:
+    """redis-py's (connection, response, any) error classes, imported once: redis is optional."""
+    from redis.exceptions import ConnectionError as RedisConnectionError
+    from redis.exceptions import RedisError, ResponseError
+
+    return RedisConnectionError, ResponseError, RedisError
+
+
 async def _once_more(call: Callable[[], Awaitable[T]]) -> T:
     """``call()``, tried a second time when the first failed on a broken connection (a pooled
     connection left over from before a Redis restart)."""
-    from redis.exceptions import ConnectionError as RedisConnectionError
-
     try:
         return await call()
-    except RedisConnectionError:
+    except _redis_errors()[0]:
         return await call()
 
 
 async def _bounded(work: Awaitable[T], timeout: float, what: str) -> T:
     """``work`` within ``timeout`` seconds; Redis failing is a could-not-check error of ours."""
-    from redis.exceptions import RedisError, ResponseError
-
+    _, ResponseError, RedisError = _redis_errors()
     try:
         async with asyncio.timeout(timeout):
             return await work

@@ -6,11 +6,13 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from didvc.did import resolve_verification_method
 from didvc.errors import InvalidVerificationMethodError, NotFoundError
 from didvc.keys import KeyPair
-from resolvers import CachingResolver, MemoryFetcher, ResolverRegistry, WebResolver
+from resolvers import CachingResolver, MemoryFetcher, ResolverRegistry, WebResolver, cache_lifetime
 
 DID = "did:web:issuer.example"
 URL = "https://issuer.example/.well-known/did.json"
@@ -103,3 +105,20 @@ async def test_the_documents_max_age_is_honoured(cache_control: str | None, life
     clock.now += 1.0
     await resolver.resolve(DID)
     assert fetcher.hits[URL] == 2
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.text(max_size=120)
+    | st.sampled_from(["max-age=", "max-age=-5", "max-age=1e9", 'max-age="60"', "MAX-AGE=7"])
+)
+def test_the_cache_control_parser_takes_any_header(header: str) -> None:
+    lifetime = cache_lifetime(header)
+    assert lifetime is None or 0 <= lifetime <= 2**31
+
+
+def test_cache_control_forms() -> None:
+    assert cache_lifetime('public, MAX-AGE="60"') == 60.0
+    assert cache_lifetime("max-age=99999999999999999999") == 2**31
+    assert cache_lifetime("no-cache, max-age=60") == 0.0
+    assert cache_lifetime("max-age=-5") is None
