@@ -20,7 +20,7 @@ from typing import Any, Final, Protocol, runtime_checkable
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec, ed25519, x25519
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 from cryptography.hazmat.primitives.asymmetric.utils import (
     decode_dss_signature,
     encode_dss_signature,
@@ -91,7 +91,7 @@ def key_type_for_jws_alg(alg: str) -> KeyType | None:
 class PublicKey:
     """A validated public key; equality is by type and encoded bytes."""
 
-    __slots__ = ("_key", "_x25519", "key_type", "raw")
+    __slots__ = ("_key", "key_type", "raw")
 
     def __init__(self, key_type: KeyType, raw: bytes) -> None:
         """Load raw bytes (32-byte Ed25519/X25519 key, or a compressed SEC1 point) strictly."""
@@ -104,20 +104,17 @@ class PublicKey:
         raw = bytes(raw)
         self.key_type = key_type
         self.raw = raw
-        self._key: ed25519.Ed25519PublicKey | x25519.X25519PublicKey | ec.EllipticCurvePublicKey
-        self._x25519: bytes | None = None
+        # Ed25519 is verified by libsodium on the raw bytes, X25519 is only ever carried: only an
+        # ECDSA key needs an OpenSSL object (a cached agent's key then costs its 32 bytes)
+        self._key: ec.EllipticCurvePublicKey | None = None
         if key_type is KeyType.ED25519:
             if raw in _ed25519.SMALL_ORDER_ENCODINGS:
                 raise InvalidKeyError("Ed25519 public key has small order (identity or torsion)")
-            self._x25519 = _ed25519.montgomery_of_valid(raw)
-            if self._x25519 is None:
+            if _ed25519.montgomery_of_valid(raw) is None:  # kept by no one: derived again if asked
                 raise InvalidKeyError(
                     "Ed25519 public key is not a canonical point of the prime-order subgroup"
                 )
-            self._key = ed25519.Ed25519PublicKey.from_public_bytes(raw)
-        elif key_type is KeyType.X25519:
-            self._key = x25519.X25519PublicKey.from_public_bytes(raw)
-        else:
+        elif key_type is not KeyType.X25519:
             assert spec.curve is not None
             if raw[0] not in (2, 3):
                 raise InvalidKeyError(f"{key_type} public key must be a compressed point")
@@ -195,20 +192,21 @@ class PublicKey:
         """The X25519 key-agreement key derived from an Ed25519 key (RFC 7748 §4.1 birational map)."""
         if self.key_type is not KeyType.ED25519:
             raise InvalidKeyError("only Ed25519 keys have a derived X25519 key")
-        assert self._x25519 is not None  # derived when the Ed25519 key was checked
-        return PublicKey(KeyType.X25519, self._x25519)
+        montgomery = _ed25519.montgomery_of_valid(self.raw)
+        assert montgomery is not None  # it was when the key was loaded
+        return PublicKey(KeyType.X25519, montgomery)
 
     def verify(self, signature: bytes, data: bytes) -> None:
         """Check a raw signature (Ed25519, or ECDSA ``r || s`` over SHA-256/384 of ``data``).
 
         Raises :class:`InvalidSignatureError` on any failure; there is no boolean to ignore.
         """
-        key = self._key
-        if isinstance(key, ed25519.Ed25519PublicKey):
+        if self.key_type is KeyType.ED25519:
             if not _ed25519.verify(self.raw, signature, data):
                 raise InvalidSignatureError("invalid Ed25519 signature")
             return
-        if isinstance(key, ec.EllipticCurvePublicKey):
+        key = self._key
+        if key is not None:
             spec = _SPECS[self.key_type]
             size = spec.private_len
             if len(signature) != 2 * size:
