@@ -20,27 +20,47 @@ V = TypeVar("V")
 
 
 class TtlCache(Generic[K, V]):
-    """Values by key, each until its own expiry, at most ``maxsize`` of them."""
+    """Values by key, each until its own expiry, at most ``maxsize`` of them and, with
+    ``size_of``, at most ``max_bytes`` of what they hold (a value above a sixteenth of that is
+    handed to its callers but not kept)."""
 
-    def __init__(self, *, maxsize: int, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        *,
+        maxsize: int,
+        clock: Callable[[], float] = time.monotonic,
+        max_bytes: int = 0,
+        size_of: Callable[[V], int] | None = None,
+    ) -> None:
         self.maxsize = maxsize
+        self.max_bytes = max_bytes
+        self._size_of = size_of
         self._clock = clock
-        self._entries: OrderedDict[K, tuple[float, V]] = OrderedDict()
+        self._entries: OrderedDict[K, tuple[float, V, int]] = OrderedDict()
+        self._bytes = 0
         self._pending: dict[K, asyncio.Future[V]] = {}  # loads under way; kept only if still here
 
     def __len__(self) -> int:
         return len(self._entries)
+
+    @property
+    def size(self) -> int:
+        """The bytes the entries hold, as ``size_of`` estimates them (0 without it)."""
+        return self._bytes
 
     def clear(self) -> None:
         """Forget every value, including those still loading: their callers get them, but the
         cache does not keep them and later callers start a new load (what is loading may
         predate what made the caller clear the cache)."""
         self._entries.clear()
+        self._bytes = 0
         self._pending.clear()
 
     def discard(self, key: K) -> None:
         """Forget one value, and a load of it under way, as :meth:`clear` does for all."""
-        self._entries.pop(key, None)
+        entry = self._entries.pop(key, None)
+        if entry is not None:
+            self._bytes -= entry[2]
         self._pending.pop(key, None)
 
     def discard_where(self, predicate: Callable[[K], bool]) -> None:
@@ -90,10 +110,16 @@ class TtlCache(Generic[K, V]):
                 del self._pending[key]
         if not current:  # cleared or discarded while it loaded
             return value
-        self._entries[key] = (self._clock() + lifetime, value)
-        self._entries.move_to_end(key)
-        while len(self._entries) > self.maxsize:
-            self._entries.popitem(last=False)
+        bounded = self._size_of is not None
+        size = self._size_of(value) if self._size_of is not None else 0
+        self.discard(key)
+        if bounded and size > self.max_bytes // 16:
+            return value
+        self._entries[key] = (self._clock() + lifetime, value, size)
+        self._bytes += size
+        while len(self._entries) > self.maxsize or (bounded and self._bytes > self.max_bytes):
+            _, (_, _, evicted) = self._entries.popitem(last=False)
+            self._bytes -= evicted
         return value
 
 

@@ -15,6 +15,7 @@ from didvc.errors import (
     InvalidDidDocumentError,
     InvalidDidError,
     InvalidKeyError,
+    InvalidVerificationMethodError,
     MethodNotSupportedError,
     NotFoundError,
     RepresentationNotSupportedError,
@@ -40,6 +41,7 @@ __all__ = [
     "InvalidDidDocumentError",
     "InvalidDidError",
     "InvalidKeyError",
+    "InvalidVerificationMethodError",
     "JwkResolver",
     "KeyResolver",
     "MemoryFetcher",
@@ -66,12 +68,14 @@ def default_resolver(
     *,
     ttl: float = 300.0,
     maxsize: int = 4096,
+    max_bytes: int = 64 << 20,
     allow_http: bool = False,
     allow_loopback: bool = False,
     timeout: float = 5.0,
     fetcher: Fetcher | None = None,
 ) -> CachingResolver:
-    """did:key, did:jwk and did:web, cached for ``ttl`` seconds, at most ``maxsize`` documents.
+    """did:key, did:jwk and did:web, cached for ``ttl`` seconds, at most ``maxsize`` documents
+    holding about ``max_bytes`` (:attr:`DidDocument.size`).
 
     did:web documents come through ``fetcher`` (default: the network under the guarded rules).
     ``allow_http``/``allow_loopback`` relax those rules for loopback tests and demos only; never
@@ -82,5 +86,8 @@ def default_resolver(
     )
     web = WebResolver(fetcher=fetcher, allow_http=allow_http)
     return CachingResolver(
-        ResolverRegistry({"key": KeyResolver(), "jwk": JwkResolver(), "web": web}), ttl=ttl, maxsize=maxsize
+        ResolverRegistry({"key": KeyResolver(), "jwk": JwkResolver(), "web": web}),
+        ttl=ttl,
+        maxsize=maxsize,
+        max_bytes=max_bytes,
     )

@@ -69,8 +69,13 @@ class StaticResolver:
         return document
 
 
+def _size_of(document: DidDocument) -> int:
+    return document.size
+
+
 class CachingResolver:
-    """Caches resolved documents for ``ttl`` seconds (bounded LRU) and coalesces lookups.
+    """Caches resolved documents for ``ttl`` seconds (an LRU bounded by ``maxsize`` documents
+    and about ``max_bytes``) and coalesces lookups.
 
     A document whose publisher set a shorter lifetime (did:web's HTTP ``max-age``) is kept that
     long, at least ``min_ttl``. Failures are not cached, so an unreachable host is tried again
@@ -84,6 +89,7 @@ class CachingResolver:
         *,
         ttl: float = 300.0,
         maxsize: int = 4096,
+        max_bytes: int = 64 << 20,
         min_ttl: float = 1.0,
         refresh_interval: float = 10.0,
         clock: Callable[[], float] = time.monotonic,
@@ -93,7 +99,9 @@ class CachingResolver:
         self._min_ttl = min(min_ttl, ttl)
         self._refresh_interval = refresh_interval
         self._clock = clock
-        self._cache = TtlCache[str, DidDocument](maxsize=maxsize, clock=clock)
+        self._cache = TtlCache[str, DidDocument](
+            maxsize=maxsize, clock=clock, max_bytes=max_bytes, size_of=_size_of
+        )
         self._refreshed: OrderedDict[str, float] = OrderedDict()
         self._maxsize = maxsize
 

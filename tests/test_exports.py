@@ -27,6 +27,7 @@ EXPECTED = {
         "InvalidDidDocumentError",
         "InvalidDidError",
         "InvalidKeyError",
+        "InvalidVerificationMethodError",
         "JwkResolver",
         "KeyResolver",
         "MemoryFetcher",

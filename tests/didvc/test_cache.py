@@ -73,6 +73,26 @@ async def test_the_least_recently_used_key_goes_first() -> None:
     assert len(cache) == 2
 
 
+async def test_bytes_bound_the_cache_as_entries_do() -> None:
+    """With ``size_of``, the values' estimated bytes are capped too: the least recently used go
+    first, a value replaced is counted once, and one above a sixteenth of the cap is handed to
+    its caller but not kept."""
+    cache = TtlCache[int, int](maxsize=100, max_bytes=1600, size_of=lambda v: v)
+    for key in range(4):
+        assert await cache.get_or_load(key, _value(90, 60.0)) == 90
+    assert cache.size == 360
+    await cache.get_or_load(0, _value(90, 60.0), fresh=True)  # replaced, not added
+    assert (cache.size, len(cache)) == (360, 4)
+    assert await cache.get_or_load(9, _value(101, 60.0)) == 101  # over 1600 // 16
+    assert cache.get(9) is None
+    for key in range(10, 24):
+        await cache.get_or_load(key, _value(100, 60.0))
+    assert cache.size <= 1600
+    assert cache.get(1) is None and cache.get(0) == 90  # 1 was the least recently used
+    cache.discard(0)
+    assert cache.size == sum(100 if k >= 10 else 90 for k in range(24) if cache.get(k) is not None)
+
+
 async def test_a_cancelled_caller_leaves_the_load_to_the_others() -> None:
     cache = TtlCache[str, int](maxsize=8)
     release = asyncio.Event()

@@ -5,9 +5,10 @@ import json
 
 import pytest
 
-from didvc.did import DidDocument, resolve_verification_method
+from didvc.did import RELATIONSHIPS, DidDocument, resolve_verification_method
 from didvc.encoding import b64url_encode
 from didvc.errors import (
+    DidvcError,
     InvalidDidDocumentError,
     InvalidDidError,
     MethodNotSupportedError,
@@ -41,12 +42,20 @@ async def test_generated_did_key_documents_are_what_strict_parsing_makes_of_them
     did = did_key_from_public_key(KeyPair.generate(key_type).public_key)
     generated = await default_resolver().resolve(did)
     parsed = DidDocument(did_key_document(did))  # the strict pydid path
-    assert generated.data == parsed.data
-    for relationship in ("authentication", "assertionMethod", "keyAgreement"):
-        for url in parsed.relationship_ids(relationship):
-            assert generated.verification_method(url, relationship) == parsed.verification_method(
-                url, relationship
-            )
+    urls = {url for r in RELATIONSHIPS for url in parsed.relationship_ids(r)}
+    for relationship in sorted(RELATIONSHIPS):
+        assert generated.relationship_ids(relationship) == parsed.relationship_ids(relationship)
+        for url in [*sorted(urls), f"{did}#other", "did:key:z6Mkother#z6Mkother"]:
+            assert _outcome(generated, url, relationship) == _outcome(parsed, url, relationship)
+    assert generated.data == parsed.data  # derived last: nothing above needed it
+
+
+def _outcome(document: DidDocument, url: str, relationship: str) -> object:
+    """What resolving ``url`` for ``relationship`` gives: the method, or the error code."""
+    try:
+        return document.verification_method(url, relationship)
+    except DidvcError as error:
+        return error.code
 
 
 @pytest.mark.parametrize("entry", VECTORS["dids"], ids=lambda e: e["did"][:20])
