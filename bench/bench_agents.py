@@ -10,7 +10,7 @@ default arguments (only the trust policy set). Per size, in one process:
   batches interleaved with batches of raw verifies (the median of the per-batch ratios);
 - **memory**: growth of the process's resident memory over the first requests, per agent.
 
-``--cache-size N`` builds the verifier with ``proof_cache_size=N`` (every cache follows it).
+``--cache-size N`` builds the verifier with ``cache_size=N`` (every cache follows it).
 """
 
 from __future__ import annotations
@@ -93,10 +93,10 @@ async def _size(count: int, raw_verify: Any, sizing: dict[str, int]) -> dict[str
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--agents", default="1000,10000,100000")
-    parser.add_argument("--cache-size", type=int, help="proof_cache_size (default: the verifier's own)")
+    parser.add_argument("--cache-size", type=int, help="cache_size (default: the verifier's own)")
     args = parser.parse_args()
     sizes = [int(n) for n in args.agents.split(",")]
-    sizing = {"proof_cache_size": args.cache_size} if args.cache_size else {}
+    sizing = {"cache_size": args.cache_size} if args.cache_size else {}
     private = ed25519.Ed25519PrivateKey.generate()
     public, message = private.public_key(), b"x" * 300
     signature = private.sign(message)

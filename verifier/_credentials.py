@@ -20,7 +20,7 @@ import marshal
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Final
 
 from didvc.credentials import CredentialInfo, check_credential, check_jose_payload
 from didvc.did import DidResolver, resolve_verification_method
@@ -38,6 +38,10 @@ from verifier._policy import Policy
 from verifier._worker import shared_worker
 
 __all__ = ["CredentialChecker", "Loaded", "ProofCheck", "check_alg", "exact_bytes"]
+
+#: What a cached proof result holds: its digest, the LRU's node and the result (about 300 bytes;
+#: the credential itself is not kept).
+_PROOF_ENTRY_SIZE: Final = 320
 
 
 @dataclass(slots=True)
@@ -73,9 +77,9 @@ class Loaded:
 
 @dataclass(frozen=True, slots=True)
 class ProofCheck:
-    """What a credential's proof check established, cached by the digest of its bytes."""
+    """What a credential's proof check established, cached by the digest of its bytes (not the
+    credential: what it says is read again from the bytes that matched)."""
 
-    info: CredentialInfo
     cryptosuites: tuple[str, ...]
     format: str
     proof_expires: datetime | None
@@ -141,7 +145,7 @@ class CredentialChecker:
             return checked
         if loaded.jws is not None:
             await self._verify_vc_jwt(loaded.jws, info, policy)
-            checked = ProofCheck(info, (), "jwt", None, time.monotonic())
+            checked = ProofCheck((), "jwt", None, time.monotonic())
         else:
             verified = await verify_proofs(
                 loaded.document,
@@ -158,13 +162,12 @@ class CredentialChecker:
                 if "expires" in v.proof
             ]
             checked = ProofCheck(
-                info,
                 tuple(v.cryptosuite for v in verified),
                 "ldp",
                 min(expiries, key=lambda d: d.timestamp(), default=None),
                 time.monotonic(),
             )
-        self.proofs.put(loaded.key, checked, loaded.size)
+        self.proofs.put(loaded.key, checked, _PROOF_ENTRY_SIZE)
         return checked
 
     async def _verify_vc_jwt(self, parsed: ParsedJws, info: CredentialInfo, policy: Policy) -> None:

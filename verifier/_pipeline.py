@@ -62,7 +62,7 @@ from verifier._credentials import CredentialChecker, check_alg, exact_bytes
 from verifier._policy import Policy
 from verifier._replay import ReplayCache
 from verifier._result import CredentialResult, Problem, VerificationResult
-from verifier._settled import Settled, SettledPresentations
+from verifier._settled import Settled, SettledPresentations, settled_key
 from verifier._status import StatusChecker
 from verifier._steps import Checked, CredentialSteps, Refused, as_list, refuse, scopes_of
 
@@ -183,7 +183,8 @@ class Pipeline:
         holder = parse_did_url(parsed.kid).did
         # steps 3 (before any key): refusing on what the token claims is always safe, accepting
         # needs every check; a presentation verified before skips this (step 6)
-        key = exact_bytes((holder, *(payload.get(name, ()) for name in _PRESENTATION_MEMBERS)))
+        exact = exact_bytes((holder, *(payload.get(name, ()) for name in _PRESENTATION_MEMBERS)))
+        key = settled_key(exact) if exact is not None else None
         settled = self._settled_lookup(key, holder, request)
         credentials: list[Checked] = []
         if settled is None:
@@ -283,13 +284,13 @@ class Pipeline:
         """The settled result, if its status entries (from the cache) and the route's scopes still
         hold; None sends the request down the full path, which says what is wrong."""
         assert request.method is not None and request.url is not None
-        for info in settled.statused:
+        for memo in settled.statused:
             try:
-                await self._status.check(info, policy=self.policy, now=self.now)
+                await self._status.recheck(memo, policy=self.policy, now=self.now)
             except DidvcError:
                 return None
         required = self.policy.required_scopes(request.method, _path_of(request.url))
-        if required is None or not required <= settled.scopes:
+        if required is None or not required.issubset(settled.scopes):
             return None
         return settled.result()
 
@@ -363,7 +364,11 @@ class Pipeline:
                 policy=self.policy,
                 audience=request.audience,
                 holder=holder,
-                checked=[(c.result, c.proof.info, c.proof) for c in credentials if c.proof is not None],
+                checked=[
+                    (c.result, c.info, c.proof, self._status.memo(c.info) if c.info.status else None)
+                    for c in credentials
+                    if c.proof is not None and c.info is not None
+                ],
                 scopes=scopes,
             )
         return verdict

@@ -33,7 +33,7 @@ from resolvers import Fetched, Fetcher, cache_lifetime
 from verifier._credentials import CredentialChecker
 from verifier._policy import Policy
 
-__all__ = ["StatusChecker", "StatusOutcome"]
+__all__ = ["StatusChecker", "StatusMemo", "StatusOutcome"]
 
 _ACCEPT: Final = (
     "application/vc+ld+json",
@@ -73,6 +73,17 @@ class _VerifiedList:
         return status_list.get(entry.index)
 
 
+@dataclass(slots=True)
+class StatusMemo:
+    """A verified credential's status entries, parsed, and the verified lists they were last
+    read from. The outcome depends on nothing else, so while each list is still the one cached
+    (not expired, not replaced by an event), a settled presentation skips reading it again."""
+
+    issuer: str
+    entries: tuple[StatusEntry, ...]
+    lists: tuple[object, ...] = ()
+
+
 class StatusChecker:
     """Checks credential status entries: lists come through ``fetcher`` (at most ``max_bytes``
     each) and are verified by ``credentials``."""
@@ -110,11 +121,30 @@ class StatusChecker:
         outcomes = []
         for raw in info.status:
             entry = StatusEntry.parse(raw)
-            verified = self._lists.get(entry.list_url) or await self._lists.get_or_load(
-                entry.list_url, functools.partial(self._fetch, entry.list_url, policy, now)
-            )
-            outcomes.append(_read(entry, verified, info.issuer))
+            outcomes.append(_read(entry, await self._list(entry, policy, now), info.issuer))
         return outcomes
+
+    def memo(self, info: CredentialInfo) -> StatusMemo:
+        """The status entries of a credential whose :meth:`check` passed, to :meth:`recheck`."""
+        return StatusMemo(info.issuer, tuple(StatusEntry.parse(raw) for raw in info.status))
+
+    async def recheck(self, memo: StatusMemo, *, policy: Policy, now: datetime) -> None:
+        """:meth:`check` again, unless every list is still the one the entries were read from."""
+        if memo.lists and all(
+            self._lists.get(e.list_url) is seen for e, seen in zip(memo.entries, memo.lists, strict=True)
+        ):
+            return
+        read = []
+        for entry in memo.entries:
+            verified = await self._list(entry, policy, now)
+            _read(entry, verified, memo.issuer)
+            read.append(verified)
+        memo.lists = tuple(read)
+
+    async def _list(self, entry: StatusEntry, policy: Policy, now: datetime) -> _VerifiedList:
+        return self._lists.get(entry.list_url) or await self._lists.get_or_load(
+            entry.list_url, functools.partial(self._fetch, entry.list_url, policy, now)
+        )
 
     async def _fetch(self, url: str, policy: Policy, now: datetime) -> tuple[_VerifiedList, float]:
         """The list credential at ``url``, verified, and how long it may be cached: its ``ttl``

@@ -51,10 +51,12 @@ class Verifier:
       under the guarded rules; :class:`~resolvers.MemoryFetcher` serves them from memory in tests).
     - ``allow_http``/``allow_loopback``: relax the network rules for did:web and status lists,
       for loopback tests and demos only.
-    - ``proof_cache_size``/``proof_cache_bytes``/``proof_cache_ttl``: the bounds of the caches of
-      proof results and of settled presentations (entries, bytes of the content they were keyed
-      by, each; seconds an entry is trusted, at most the DID cache's TTL). The default resolver's
-      DID documents are held in as many entries, so the caches grow and shrink together.
+    - ``cache_size``/``cache_bytes``/``cache_ttl``: one sizing for what the verifier keeps per
+      agent — DID documents (of the default resolver), proof results and settled presentations.
+      Each holds at most ``cache_size`` entries; together they hold about ``cache_bytes`` (a
+      quarter each for documents and proofs, half for presentations, by their estimated size);
+      an entry is trusted ``cache_ttl`` seconds (at most the DID documents' lifetime). The
+      defaults hold 100,000 active agents in about 300 MB (``bench/bench_agents.py``).
     - ``isolate_canonicalization``: canonicalize credentials the caches have not seen in a worker
       process at low priority (:mod:`verifier._worker`), never on the event loop. On by default;
       off only where no one else sends the input (a holder checking its own credentials).
@@ -73,9 +75,9 @@ class Verifier:
         fetcher: Fetcher | None = None,
         allow_http: bool = False,
         allow_loopback: bool = False,
-        proof_cache_size: int = 4096,
-        proof_cache_ttl: float = 300.0,
-        proof_cache_bytes: int = 64 << 20,
+        cache_size: int = 100_000,
+        cache_bytes: int = 384 << 20,
+        cache_ttl: float = 300.0,
         isolate_canonicalization: bool = True,
         status_channel: RedisStatusChannel | None = None,
     ) -> None:
@@ -87,7 +89,12 @@ class Verifier:
             from resolvers import default_resolver
 
             # sized with the other caches: an agent whose proof is cached has its DID document too
-            resolver = default_resolver(fetcher=self.fetcher, allow_http=allow_http, maxsize=proof_cache_size)
+            resolver = default_resolver(
+                fetcher=self.fetcher,
+                allow_http=allow_http,
+                maxsize=cache_size,
+                max_bytes=cache_bytes // 4,
+            )
         self.resolver = resolver
         self.policy = policy or Policy()
         if self.policy.trust_any_issuer:
@@ -96,16 +103,16 @@ class Verifier:
         self.clock = clock
         self.credentials = CredentialChecker(
             resolver,
-            cache_size=proof_cache_size,
-            cache_bytes=proof_cache_bytes,
-            cache_ttl=proof_cache_ttl,
+            cache_size=cache_size,
+            cache_bytes=cache_bytes // 4,
+            cache_ttl=cache_ttl,
             isolate=isolate_canonicalization,
         )
         self.status = status_checker or StatusChecker(self.fetcher, self.credentials)
         if isolate_canonicalization:
             shared_worker().start()  # its imports take a while: not on the first request
         self._settled = SettledPresentations(
-            max_entries=proof_cache_size, max_bytes=proof_cache_bytes, ttl=proof_cache_ttl
+            max_entries=cache_size, max_bytes=cache_bytes // 2, ttl=cache_ttl
         )
         self.status_channel = status_channel
         self._updates: set[asyncio.Task[None]] = set()  # the listener, the followers, publishing

@@ -22,13 +22,18 @@ def test_bounded_by_entries_and_bytes_least_recently_used_first() -> None:
 
 
 async def test_large_presentations_are_verified_but_not_kept() -> None:
+    """What a cache keeps is counted, not what it was keyed by: a proof result is small
+    whatever the credential; a presentation's large claims are not kept."""
     issuer, agent = Party(), Party()
-    big = await signed(agent_credential(issuer, agent.did, ["orders:read"], name="x" * 20_000), issuer)
+    body = agent_credential(issuer, agent.did, ["orders:read"], name="y" * 20_000)
+    body["credentialSubject"]["agentName"] = "x" * 20_000  # claims: what a settled result keeps
+    big = await signed(body, issuer)
     small = await signed(agent_credential(issuer, agent.did, ["orders:read"]), issuer)
-    verifier = _verifier(issuer, proof_cache_bytes=160_000)  # entries up to 10,000 bytes
+    verifier = _verifier(issuer, cache_bytes=320_000)  # presentations up to 10,000 bytes
     for _ in range(2):
         assert (await verifier.verify_presentation(await request_token(agent, [big]), **API)).verified
-    assert len(verifier.credentials.proofs) == 0 and len(verifier._settled) == 0
+    # the proof result is small whatever the credential's size; the claims are not
+    assert len(verifier.credentials.proofs) == 1 and len(verifier._settled) == 0
     assert (await verifier.verify_presentation(await request_token(agent, [small]), **API)).verified
-    assert len(verifier.credentials.proofs) == 1 and len(verifier._settled) == 1
-    assert verifier.credentials.proofs.size + verifier._settled.size <= 2 * 160_000
+    assert len(verifier.credentials.proofs) == 2 and len(verifier._settled) == 1
+    assert verifier.credentials.proofs.size <= 2 * 1024 and verifier._settled.size <= 4096

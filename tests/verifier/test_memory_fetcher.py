@@ -141,8 +141,9 @@ async def test_an_expired_list_with_an_etag_is_revalidated() -> None:
 
 
 async def test_the_did_cache_is_sized_with_the_other_caches() -> None:
-    """Raising proof_cache_size for more agents raises the DID documents held with it (an agent
-    whose proof is cached must not pay a resolution per request)."""
+    """cache_size bounds the DID documents as it bounds the proofs (an agent whose proof is
+    cached must not pay a resolution per request), and so does cache_bytes: a quarter of it
+    for documents, each counted at its estimated size."""
     fetcher = MemoryFetcher()
     dids = [f"did:web:agents.example:a{n}" for n in range(3)]
     for did in dids:
@@ -163,10 +164,17 @@ async def test_the_did_cache_is_sized_with_the_other_caches() -> None:
             },
             content_type="application/did+json",
         )
-    for size, fetched_again in ((2, True), (3, False)):
+    first = f"https://agents.example/{dids[0].rsplit(':', 1)[1]}/did.json"
+    async with Verifier(fetcher=fetcher, policy=trusting(DID)) as probe:
+        document_size = (await probe.resolver.resolve(dids[0])).size
+    for sizing, fetched_again in (
+        ({"cache_size": 2}, True),
+        ({"cache_size": 3}, False),
+        ({"cache_bytes": 4 * 16 * document_size}, False),  # a quarter holds 16 of them
+        ({"cache_bytes": 4 * 15 * document_size}, True),  # one is above a sixteenth: none kept
+    ):
         fetcher.hits.clear()
-        async with Verifier(fetcher=fetcher, policy=trusting(DID), proof_cache_size=size) as verifier:
+        async with Verifier(fetcher=fetcher, policy=trusting(DID), **sizing) as verifier:
             for did in (*dids, dids[0]):
                 await verifier.resolver.resolve(did)
-        first = f"https://agents.example/{dids[0].rsplit(':', 1)[1]}/did.json"
-        assert (fetcher.hits[first] == 2) is fetched_again, size
+        assert (fetcher.hits[first] == 2) is fetched_again, sizing

@@ -8,6 +8,7 @@ import contextlib
 import os
 import time
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from issuer import Issuer
-from tests.helpers import Party, issuer_site, trusting
+from tests.helpers import Party, issuer_site, request_token, trusting
 from verifier import RedisStatusChannel, StatusEventStream, Verifier
 
 
@@ -68,6 +69,27 @@ async def test_a_revocation_reaches_a_following_verifier_in_about_a_second(serve
     started = time.monotonic()
     await served.revoke_elsewhere(vc["id"])  # type: ignore[index]
     assert await _until_refused(verifier, vc) + (time.monotonic() - started) < 1.0
+    await verifier.close()
+
+
+async def test_a_settled_presentation_reads_its_status_again_once_the_list_changes(served: Served) -> None:
+    """The settled fast path keeps a credential's status outcome while its list is the one
+    cached, and reads the new list as soon as it is fetched again (here: an event's doing)."""
+    agent = Party()
+    vc = await served.issuer.issue(agent.did)
+    url = vc["credentialStatus"][0]["statusListCredential"]  # type: ignore[index]
+    verifier = served.verifier()
+    request = {"audience": "https://api.example", "method": "GET", "url": "https://api.example/orders"}
+
+    async def codes() -> list[str]:
+        token = await request_token(agent, [vc], now=datetime.now(UTC))
+        return [code for code, _ in (await verifier.verify_presentation(token, **request)).problems]
+
+    assert await codes() == [] and await codes() == [] and len(verifier._settled) == 1
+    await served.revoke_elsewhere(vc["id"])  # type: ignore[index]
+    assert await codes() == []  # the list cached for its ttl still says valid
+    verifier.status.invalidate(url)  # what an event from the issuer does
+    assert await codes() == ["CREDENTIAL_REVOKED_ERROR"]
     await verifier.close()
 
 
