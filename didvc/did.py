@@ -19,8 +19,6 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Final, Protocol
 
-import pydid
-
 from didvc.errors import (
     InvalidControlledIdentifierDocumentError,
     InvalidControlledIdentifierDocumentIdError,
@@ -132,7 +130,7 @@ class DidDocument:
         if not isinstance(data, dict):
             raise InvalidDidDocumentError("DID document must be a JSON object")
         try:
-            pydid.deserialize_document(data, strict=True)
+            _pydid().deserialize_document(data, strict=True)
         except RecursionError:
             raise InvalidDidDocumentError("DID document is nested too deeply") from None
         except Exception as exc:  # pydid parses untrusted input; whatever it raises is a refusal
@@ -146,6 +144,12 @@ class DidDocument:
             raise InvalidDidDocumentError("DID document has no id")
         parse_did(doc_id)
         self._index(doc_id, data)
+
+    @staticmethod
+    def load_parser() -> None:
+        """Import the strict parser now (about 150 ms): a server calls this at start-up, so its
+        first did:web request does not pay it on the event loop."""
+        _pydid()
 
     @classmethod
     def generated(cls, data: dict[str, Any], methods: Iterable[VerificationMethod] = ()) -> DidDocument:
@@ -304,6 +308,15 @@ def _public_key_of(entry: dict[str, Any]) -> PublicKey:
     if vm_type in _KEY_TYPES_JWK and isinstance(jwk, dict) and multibase is None:
         return PublicKey.from_jwk(jwk)
     raise InvalidKeyError(f"unsupported verification method type or key form {vm_type!r}")
+
+
+@lru_cache(maxsize=1)
+def _pydid() -> Any:
+    """pydid, imported when a document is first parsed: building its models takes 150 ms, which
+    every command and process paid at start-up, though only did:web documents need them."""
+    import pydid
+
+    return pydid
 
 
 def _estimated_size(data: dict[str, Any]) -> int:
