@@ -74,7 +74,7 @@ class TransformJob:
         try:
             return suite.hash_data(
                 suite.transform(self.document, self.key_type, max_work_factor=factor),
-                suite.transform(self.config, self.key_type, max_work_factor=factor),
+                suite.transform_config(self.config, self.key_type, max_work_factor=factor),
                 self.key_type,
             )
         except MalformedValueError as exc:
@@ -180,11 +180,14 @@ async def add_proof(
     proof_id: str | None = None,
     previous_proof: str | list[str] | None = None,
     include_created: bool = True,
+    run: Callable[[TransformJob], Awaitable[bytes]] | None = None,
 ) -> dict[str, Any]:
     """Secure ``document`` with one more proof (§4.2, and §4.3 for sets and chains).
 
     An existing ``proof`` makes a proof set; ``previous_proof`` names the proofs this one chains
-    to, which are then signed along with the document. Returns a new document.
+    to, which are then signed along with the document. ``run``, when given, computes the
+    transformation and hash (a :class:`TransformJob`) elsewhere, e.g. in a worker process on
+    another core. Returns a new document.
     """
     purpose = purpose or AssertionMethod()
     suite = SUITES.get(cryptosuite)
@@ -216,12 +219,16 @@ async def add_proof(
         to_sign = {**unsecured, "proof": _matching_previous(options, existing, ProofGenerationError)}
     config = _proof_config(suite, options, unsecured)
     try:
-        hash_data = suite.hash_data(
-            suite.transform(to_sign, signer.algorithm),
-            suite.transform(config, signer.algorithm),
-            signer.algorithm,
-        )
-    except MalformedValueError as exc:
+        if run is not None:
+            job = TransformJob(suite.name, to_sign, config, str(signer.algorithm), DEFAULT_MAX_WORK_FACTOR)
+            hash_data = await run(job)
+        else:
+            hash_data = suite.hash_data(
+                suite.transform(to_sign, signer.algorithm),
+                suite.transform_config(config, signer.algorithm),
+                signer.algorithm,
+            )
+    except (MalformedValueError, ProofVerificationError) as exc:  # the job's name for the same
         raise ProofGenerationError(str(exc)) from None
     signature = await signer.sign(hash_data)
 

@@ -8,9 +8,10 @@ hash. The generic procedure in :mod:`didvc.proofs._procedure` does the rest, onc
 from __future__ import annotations
 
 import hashlib
+import marshal
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, Final
 
 import rfc8785
 
@@ -22,6 +23,10 @@ from didvc.rdfc import DEFAULT_MAX_WORK_FACTOR
 __all__ = ["Cryptosuite", "jcs", "rdfc"]
 
 Hash = Callable[[bytes], bytes]
+
+#: Proof configurations remembered per suite (a few hundred bytes each, at most this many).
+_CONFIG_MEMO_ENTRIES: Final = 256
+_CONFIG_MEMO_MAX_BYTES: Final = 2048
 
 
 def _sha256(data: bytes) -> bytes:
@@ -71,6 +76,9 @@ class Cryptosuite:
     proof_context: bool = False
     legacy: bool = False
     rdfc_hash_by_key: bool = False
+    _config_memo: dict[tuple[bytes, str, float], bytes] = field(
+        default_factory=dict, compare=False, repr=False
+    )
 
     def transform(
         self,
@@ -83,6 +91,34 @@ class Cryptosuite:
         if self.rdfc_hash_by_key and key_type == KeyType.P384:
             return rdfc(document, "sha384", max_work_factor=max_work_factor)
         return self.canonicalize(document, max_work_factor=max_work_factor)
+
+    def transform_config(
+        self,
+        config: dict[str, Any],
+        key_type: KeyType | str,
+        *,
+        max_work_factor: float = DEFAULT_MAX_WORK_FACTOR,
+    ) -> bytes:
+        """:meth:`transform` for a proof configuration, remembered by its exact JSON values
+        (``marshal``: equal bytes are equal members, in equal order, of equal types). An issuer
+        signs many credentials in one second with one key, and verifiers meet them: the same
+        configuration comes again and again, and its RDFC-1.0 costs as much as a small
+        credential's. Failures are not remembered."""
+        try:
+            exact = marshal.dumps(config, 2)
+        except ValueError:  # not JSON values, or nested too deeply: the transformation says why
+            return self.transform(config, key_type, max_work_factor=max_work_factor)
+        if len(exact) > _CONFIG_MEMO_MAX_BYTES:
+            return self.transform(config, key_type, max_work_factor=max_work_factor)
+        key = (exact, str(key_type), max_work_factor)
+        memo = self._config_memo
+        transformed = memo.get(key)
+        if transformed is None:
+            transformed = self.transform(config, key_type, max_work_factor=max_work_factor)
+            if len(memo) >= _CONFIG_MEMO_ENTRIES:
+                memo.clear()  # a new second, a new key: the old ones rarely come back
+            memo[key] = transformed
+        return transformed
 
     @property
     def uses_rdfc(self) -> bool:

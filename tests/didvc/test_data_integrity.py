@@ -11,6 +11,7 @@ import pytest
 
 from didvc.errors import (
     DataLossDetectionError,
+    DidvcError,
     InvalidChallengeError,
     InvalidDomainError,
     InvalidRelationshipForVerificationMethodError,
@@ -82,6 +83,35 @@ async def test_tampered_proof_options(member: str) -> None:
         expected = ProofVerificationError
     with pytest.raises(expected):
         await _verify(vc, None)
+
+
+@pytest.mark.parametrize("name", ["eddsa-rdfc-2022", "eddsa-jcs-2022"])
+def test_a_proof_configuration_is_remembered_by_its_exact_values(name: str) -> None:
+    """Credentials signed in one second by one key share their proof configuration: its
+    transformation is remembered, and any difference (a value, a type, an order) is another."""
+    from didvc.proofs import SUITES as BY_NAME
+
+    suite = BY_NAME[name]
+    config = {
+        "@context": ["https://www.w3.org/ns/credentials/v2"],
+        "type": "DataIntegrityProof",
+        "cryptosuite": name,
+        "created": "2026-06-01T12:00:00Z",
+        "verificationMethod": "did:key:z6Mk#z6Mk",
+        "proofPurpose": "assertionMethod",
+    }
+    first = suite.transform_config(config, KeyType.ED25519)
+    assert first == suite.transform(config, KeyType.ED25519)
+    assert suite.transform_config(dict(config), KeyType.ED25519) is first  # remembered
+    later = {**config, "created": "2026-06-01T12:00:01Z"}
+    reordered = dict(reversed(list(config.items())))
+    for other in (later, reordered):
+        assert suite.transform_config(other, KeyType.ED25519) == suite.transform(other, KeyType.ED25519)
+    assert suite.transform_config(later, KeyType.ED25519) != first
+    bad = {**config, "created": float("nan")} if name.endswith("jcs-2022") else {**config, "x": 1}
+    for _ in range(2):  # a failure is the transformation's, every time: not remembered
+        with pytest.raises(DidvcError):
+            suite.transform_config(bad, KeyType.ED25519)
 
 
 async def test_proof_moved_onto_another_document() -> None:
