@@ -1,18 +1,19 @@
-"""Proof transformations the caches have not seen, in a worker process at low CPU priority.
+"""Proof transformations in a worker process: off the event loop, and on another core.
 
-Canonicalizing a credential (RDFC-1.0) is the expensive step of verification, and anyone can
-send a credential that *claims* a trusted issuer: its proof cannot be checked without the
-canonical form. So the verifier never canonicalizes on its event loop. Each
+Canonicalizing a credential (RDFC-1.0) is the expensive step of a proof. Each
 :class:`~didvc.proofs.TransformJob` goes, as one frame (job id, length, ``marshal`` of its JSON
-fields: the same interpreter reads it back), to a worker process (``python -m verifier._worker``)
-that runs at the lowest CPU priority (nice 19) and answers with the hash or the problem. An
-attacker's cold credentials then cost that process's time, and an API's event loop keeps
-answering the requests whose proofs are cached. At most ``max_pending`` jobs wait; beyond that
-the verifier answers ``VERIFIER_BUSY_ERROR`` (could not check) rather than queue without end.
+fields: the same interpreter reads it back), to a worker process (``python -m didvc.worker``)
+that answers with the hash or the problem. At most ``max_pending`` jobs wait; beyond that the
+caller gets ``busy_error`` rather than a queue without end.
 
-One worker serves every verifier of a process and every event loop: a writer and a reader thread
-move frames between the loops and the pipes. A worker that dies fails its pending jobs (could not
-check) and is started again on the next job.
+The verifier runs one at the lowest CPU priority (nice 19, :mod:`verifier._worker`): anyone can
+send a credential that *claims* a trusted issuer, and an attacker's cold credentials then cost
+that process's time while the API's event loop keeps answering. The issuer runs one at normal
+priority to sign a batch on two cores (:mod:`issuer._issuance`).
+
+One worker serves every event loop of a process: a writer and a reader thread move frames
+between the loops and the pipes. A worker that dies fails its pending jobs (``busy_error``) and
+is started again on the next job.
 """
 
 from __future__ import annotations
@@ -33,11 +34,10 @@ from didvc import errors, jsonld
 from didvc.errors import DidvcError, ParsingError, VerifierBusyError
 from didvc.proofs import TransformJob
 
-__all__ = ["MAX_PENDING", "TransformWorker", "shared_worker"]
+__all__ = ["MAX_PENDING", "TransformWorker"]
 
 #: Jobs that may wait for the worker; one more is refused as busy.
 MAX_PENDING: Final = 64
-_NICENESS: Final = 19
 _HEADER: Final = struct.Struct("!QI")  # job id, payload length
 
 
@@ -60,9 +60,9 @@ def _read_frame(stream: Any) -> tuple[int, Any] | None:
 class _Channel:
     """One running worker process, its outgoing lines and the jobs waiting for its answers."""
 
-    def __init__(self) -> None:
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "verifier._worker"],
+    def __init__(self, niceness: int) -> None:
+        self.process = subprocess.Popen(  # noqa: S603 -- this interpreter, our module, an int
+            [sys.executable, "-m", "didvc.worker", str(niceness)],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
@@ -91,10 +91,19 @@ class _Channel:
 
 
 class TransformWorker:
-    """A worker process computing :class:`TransformJob` hashes, shared by every event loop."""
+    """A worker process computing :class:`TransformJob` hashes, shared by every event loop;
+    ``niceness`` is its CPU priority (0 normal, 19 lowest)."""
 
-    def __init__(self, *, max_pending: int = MAX_PENDING) -> None:
+    def __init__(
+        self,
+        *,
+        max_pending: int = MAX_PENDING,
+        niceness: int = 0,
+        busy_error: type[DidvcError] = VerifierBusyError,
+    ) -> None:
         self.max_pending = max_pending
+        self.niceness = niceness
+        self.busy_error = busy_error
         self._lock = threading.Lock()
         self._channel: _Channel | None = None
         self._ids = itertools.count()
@@ -108,7 +117,7 @@ class TransformWorker:
     def _channel_locked(self) -> _Channel:
         channel = self._channel
         if channel is None or not channel.alive:
-            channel = self._channel = _Channel()
+            channel = self._channel = _Channel(self.niceness)
             threading.Thread(target=self._read, args=(channel,), daemon=True).start()
         return channel
 
@@ -126,7 +135,7 @@ class TransformWorker:
         with self._lock:
             channel = self._channel_locked()
             if len(channel.pending) >= self.max_pending:
-                raise VerifierBusyError("too many credentials are waiting to be checked; try again shortly")
+                raise self.busy_error("too many proofs are waiting for the worker; try again shortly")
             # Contexts registered since the worker started travel once, ahead of the jobs that
             # need them (frames go out in order); a restarted worker gets them all again.
             contexts = {
@@ -167,10 +176,9 @@ class TransformWorker:
         channel.process.wait()
         with self._lock:  # the worker is gone: what it had not answered could not be checked
             lost, channel.pending = channel.pending, {}
+        busy = self.busy_error
         for loop, future in lost.values():
-            answer = {
-                "error": ["VerifierBusyError", "VERIFIER_BUSY_ERROR", "the verification worker stopped"]
-            }
+            answer = {"error": [busy.__name__, busy.code, "the transformation worker stopped"]}
             with contextlib.suppress(RuntimeError):
                 loop.call_soon_threadsafe(_settle, future, answer)
 
@@ -188,23 +196,11 @@ def _settle(future: asyncio.Future[bytes], answer: dict[str, Any]) -> None:
     future.set_exception(error_class(message, code=code))
 
 
-_shared: TransformWorker | None = None
-_shared_lock = threading.Lock()
-
-
-def shared_worker() -> TransformWorker:
-    """The process's one worker, created on first use."""
-    global _shared
-    with _shared_lock:
-        if _shared is None:
-            _shared = TransformWorker()
-        return _shared
-
-
-def _serve() -> None:
+def _serve(niceness: int) -> None:
     """The worker's side: one frame per job in, one per answer out, until stdin closes."""
-    with contextlib.suppress(OSError, AttributeError):
-        os.nice(_NICENESS)
+    if niceness:
+        with contextlib.suppress(OSError, AttributeError):
+            os.nice(niceness)
     source, out = sys.stdin.buffer, sys.stdout.buffer
     while (frame := _read_frame(source)) is not None:
         job_id, request = frame
@@ -223,4 +219,4 @@ def _serve() -> None:
 
 
 if __name__ == "__main__":
-    _serve()
+    _serve(int(sys.argv[1]) if len(sys.argv) > 1 else 0)

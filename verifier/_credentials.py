@@ -7,7 +7,7 @@ after its policy said the issuer may count. Two steps, cheap first:
 1. :meth:`CredentialChecker.load` — bounded parsing (a JSON object, JSON text, or a vc+jwt)
    and the VC data-model checks. Microseconds; no keys, no canonicalization.
 2. :meth:`CredentialChecker.prove` — the proof: a Data Integrity proof set (RDFC-1.0 within
-   the policy's work budget, in the worker process of :mod:`verifier._worker` so the event loop
+   the policy's work budget, in the worker process of :mod:`didvc.worker` so the event loop
    stays free) or the vc+jwt signature, each with the issuer's key from its resolved DID
    document. Results are cached by the exact bytes of the credential for ``cache_ttl`` seconds
    (at most the DID cache's TTL).

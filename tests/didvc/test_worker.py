@@ -9,8 +9,8 @@ import pytest
 
 from didvc.errors import CanonicalizationLimitError, DidvcError, VerifierBusyError
 from didvc.proofs import TransformJob
+from didvc.worker import TransformWorker
 from tests.helpers import AGENT_CONTEXT, Party, agent_credential
-from verifier._worker import TransformWorker
 
 
 def _job(document: dict[str, Any], factor: float = 1) -> TransformJob:
