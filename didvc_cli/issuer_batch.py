@@ -110,7 +110,9 @@ def batch(
             "stored": len(credentials),
         }
 
-    report = with_issuer(options, work)
+    # a second core for the proofs, when there is more than a group of them to transform
+    parallel = suite.cryptosuite is not None and len(rows) > GROUP
+    report = with_issuer(options, work, parallel=parallel)
     counts = (report["issued"], report["skipped"], len(report["failed"]))
     summary = "issued {}, skipped {} already issued, failed {}".format(*counts)
     lines = "".join(f"\n  line {f['line']}: {f['error']}" for f in report["failed"])

@@ -55,9 +55,12 @@ class Options:
         return self.store
 
 
-def with_issuer(options: Options, work: Callable[[Issuer], Awaitable[T]]) -> T:
+def with_issuer(options: Options, work: Callable[[Issuer], Awaitable[T]], *, parallel: bool = False) -> T:
+    """Run ``work`` on the open issuer (``parallel``: with a second core for proofs)."""
+
     async def go() -> T:
-        async with await Issuer.open(options.path(), passphrase=options.passphrase()) as issuer:
+        passphrase = options.passphrase()
+        async with await Issuer.open(options.path(), passphrase=passphrase, parallel=parallel) as issuer:
             return await work(issuer)
 
     return run(go, options.as_json)

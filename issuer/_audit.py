@@ -18,8 +18,11 @@ compare the head that ``didvc issuer log --verify`` prints with one recorded els
 
 from __future__ import annotations
 
+import getpass
 import hashlib
 import json
+import os
+import socket
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -28,9 +31,10 @@ from typing import Any, Final, NamedTuple
 from didvc.encoding import b64url_decode, b64url_encode
 from didvc.errors import AuditLogError, DidvcError
 from didvc.keys import KeySigner, PublicKey
-from issuer._store import Note, Records, Store
+from issuer._rows import Note
+from issuer._store import Records, Store
 
-__all__ = ["AuditEntry", "AuditLog"]
+__all__ = ["AuditEntry", "AuditLog", "default_actor"]
 
 _GENESIS: Final = "0" * 64
 _CONTEXT: Final = "didvc-audit-v1"
@@ -150,3 +154,12 @@ def _check_signature(entry: AuditEntry, keys: dict[str, PublicKey]) -> None:
         key.verify(b64url_decode(entry.signature or ""), _checkpoint(entry.seq, entry.hash))
     except DidvcError:
         raise AuditLogError(f"audit entry {entry.seq}: its checkpoint signature does not verify") from None
+
+
+def default_actor() -> str:
+    """``user@host`` of this process, as the audit log names who made a change."""
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):  # no name for this uid (a container)
+        user = f"uid-{os.getuid()}"
+    return f"{user}@{socket.gethostname()}"

@@ -13,9 +13,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from didvc.encoding import b64url_decode, b64url_encode, strict_json_loads
-from didvc.errors import DidvcError, MalformedValueError, UnknownCredentialError
+from didvc.errors import DidvcError, IssuerError, MalformedValueError, UnknownCredentialError
 from didvc.proofs import format_datetime
-from issuer._store import CredentialRow, Store
+from issuer._rows import CredentialRow
+from issuer._store import Store
 
 __all__ = ["MAX_PAGE", "Inventory", "InventoryEntry"]
 
@@ -121,6 +122,15 @@ class Inventory:
         if stored is None:
             raise UnknownCredentialError(f"no credential {credential_id} was issued here")
         return stored_credential(*stored)
+
+    async def stored(self, *, batch: str | None, agent: str | None) -> list[dict[str, Any] | str]:
+        """The credentials of the batch named ``batch``, or of ``agent``, as issued, in order."""
+        if (batch is None) == (agent is None):
+            raise IssuerError("name a batch or an agent")
+        prefix = None if batch is None else f"{batch}/"
+        return [
+            stored_credential(*row) for row in await self._store.bodies(batch_prefix=prefix, subject=agent)
+        ]
 
 
 def _position(cursor: str) -> tuple[str, str]:

@@ -8,10 +8,11 @@ batch row's key makes the issuance idempotent (the same key gives back the crede
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import json
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Final, NamedTuple
@@ -20,11 +21,13 @@ from didvc.credentials import CREDENTIALS_V2, check_credential, sign_vc_jwt
 from didvc.did import parse_did
 from didvc.errors import DidvcError, IssuerError
 from didvc.keys import KeySigner
-from didvc.proofs import SUITES, add_proof, format_datetime
+from didvc.proofs import SUITES, TransformJob, add_proof, format_datetime
+from didvc.worker import TransformWorker
 from issuer._inventory import stored_credential
 from issuer._keys import IssuerKeys, precise
 from issuer._lists import StatusLists
-from issuer._store import CredentialRow, Records, Store
+from issuer._rows import CredentialRow
+from issuer._store import Records, Store
 
 __all__ = ["AGENT_CONTEXT", "DEFAULT_SECURING", "Securing", "issue", "issue_group"]
 
@@ -58,11 +61,16 @@ class Securing:
         return self.cryptosuite or _JWT
 
     async def secure(
-        self, body: dict[str, Any], signer: KeySigner, created: datetime
+        self,
+        body: dict[str, Any],
+        signer: KeySigner,
+        created: datetime,
+        run: Callable[[TransformJob], Awaitable[bytes]] | None = None,
     ) -> dict[str, Any] | str:
+        """``body`` secured; a proof's transformation computed by ``run`` if given (a worker)."""
         if self.cryptosuite is None:
             return await sign_vc_jwt(body, signer)
-        return await add_proof(body, signer, cryptosuite=self.cryptosuite, created=created)
+        return await add_proof(body, signer, cryptosuite=self.cryptosuite, created=created, run=run)
 
 
 class Request(NamedTuple):
@@ -109,12 +117,19 @@ async def issue(
 
 
 async def issue_group(
-    store: Store, keys: IssuerKeys, lists: StatusLists, requests: Sequence[Request], *, issued: datetime
+    store: Store,
+    keys: IssuerKeys,
+    lists: StatusLists,
+    requests: Sequence[Request],
+    *,
+    issued: datetime,
+    worker: TransformWorker | None = None,
 ) -> list[dict[str, Any] | str | DidvcError]:
     """Issue ``requests`` in one transaction (one durable commit for the group), each its
     credential or the error that refused it. A request refused before signing does not stop the
     others; anything failing inside the transaction rolls the whole group back, and it is issued
-    again one by one so that only the request at fault fails."""
+    again one by one so that only the request at fault fails. With a ``worker``, every other
+    credential's transformation runs in it, on another core (:func:`_secure_all`)."""
     outcomes: list[dict[str, Any] | str | DidvcError] = []
     bodies: list[tuple[Request, dict[str, Any]] | None] = []
     for request in requests:  # a bad request is refused before any I/O
@@ -128,9 +143,21 @@ async def issue_group(
     signer = await keys.signer()
     try:
         async with store.transaction() as tx:
+            row_keys = [p[0].batch_key for p in bodies if p is not None and p[0].batch_key is not None]
+            made = await tx.issued_in_batch(row_keys) if row_keys else {}
+            todo: list[tuple[int, Request, dict[str, Any]]] = []
             for n, pending in enumerate(bodies):
-                if pending is not None:
-                    outcomes[n] = await _record(tx, lists, signer, *pending, issued)
+                if pending is None:
+                    continue
+                request, body = pending
+                if request.batch_key in made:  # what this row's key made before
+                    outcomes[n] = stored_credential(*made[request.batch_key])
+                else:
+                    todo.append((n, request, body))
+            drafts = await _drafts(tx, lists, todo)
+            for draft, secured in zip(drafts, await _secure_all(drafts, signer, worker), strict=True):
+                await _record(tx, draft, secured, issued)
+                outcomes[draft.position] = secured
     except DidvcError as error:
         if len(requests) == 1:
             return [error]
@@ -142,24 +169,67 @@ async def issue_group(
     return outcomes
 
 
-async def _record(
-    tx: Records,
-    lists: StatusLists,
-    signer: KeySigner,
-    request: Request,
-    body: dict[str, Any],
-    issued: datetime,
-) -> dict[str, Any] | str:
-    """Sign ``body`` and record it in ``tx`` (or give back what its batch key already made)."""
-    if request.batch_key is not None:
-        done = await tx.issued_in_batch(request.batch_key)
-        if done is not None:
-            return stored_credential(*done)
-    body = copy.copy(body)  # a retry of the group starts from the unsigned body again
-    entries = await lists.allocate(tx, request.valid_from, request.status_messages)
-    body["credentialStatus"] = [entry for *_, entry in entries]
-    check_credential(body, issuing=True)
-    secured = await request.securing.secure(body, signer, request.valid_from)
+class _Draft(NamedTuple):
+    """A credential about to be signed: its place in the group, its status entries placed."""
+
+    position: int
+    request: Request
+    body: dict[str, Any]
+    placed: list[tuple[int, int, str]]  # (list id, index, purpose)
+
+
+async def _drafts(
+    tx: Records, lists: StatusLists, todo: Sequence[tuple[int, Request, dict[str, Any]]]
+) -> list[_Draft]:
+    """The group's credentials with their status entries (allocated for the group at once)."""
+    if not todo:
+        return []
+    wanted = [(request.valid_from, request.status_messages) for _, request, _ in todo]
+    drafts = []
+    for (n, request, body), entries in zip(todo, await lists.allocate(tx, wanted), strict=True):
+        body = copy.copy(body)  # a retry of the group starts from the unsigned body again
+        body["credentialStatus"] = [entry for *_, entry in entries]
+        check_credential(body, issuing=True)
+        placed = [(list_id, index, purpose) for list_id, index, purpose, _ in entries]
+        drafts.append(_Draft(n, request, body, placed))
+    return drafts
+
+
+async def _secure_all(
+    drafts: Sequence[_Draft], signer: KeySigner, worker: TransformWorker | None
+) -> list[dict[str, Any] | str]:
+    """Each draft secured. With a worker, both cores work on the group: the worker's share of
+    the transformations is handed to it first, all at once (it then never waits for this
+    process, whose threads hand frames over only when the interpreter lets them), and this
+    process transforms the rest. It also allocates, signs and records, so the worker takes
+    more than half."""
+    if worker is None or len(drafts) < 2:
+        return [await _secure(d, signer) for d in drafts]
+    share = round(len(drafts) * _WORKER_SHARE)
+    tasks = [
+        asyncio.ensure_future(_secure(d, signer, worker.run if n < share else None))
+        for n, d in enumerate(drafts)
+    ]  # run in this order: the worker's jobs are queued before this process starts on its own
+    done = await asyncio.gather(*tasks, return_exceptions=True)
+    for outcome in done:
+        if isinstance(outcome, BaseException):
+            raise outcome
+    return done  # type: ignore[return-value]
+
+
+#: The worker's share of a group's transformations.
+_WORKER_SHARE: Final = 0.6
+
+
+def _secure(
+    draft: _Draft, signer: KeySigner, run: Callable[[TransformJob], Awaitable[bytes]] | None = None
+) -> Awaitable[dict[str, Any] | str]:
+    return draft.request.securing.secure(draft.body, signer, draft.request.valid_from, run)
+
+
+async def _record(tx: Records, draft: _Draft, secured: dict[str, Any] | str, issued: datetime) -> None:
+    """Record a signed credential in ``tx``, with its audit-log entry."""
+    request, body = draft.request, draft.body
     claims = body["credentialSubject"]
     scopes = claims.get("scope", [])
     row = CredentialRow(
@@ -175,10 +245,8 @@ async def _record(
         format=request.securing.format,
     )
     text = secured if isinstance(secured, str) else json.dumps(secured)
-    placed = [(list_id, index, purpose) for list_id, index, purpose, _ in entries]
-    await tx.add_credential(row, text, precise(issued), request.batch_key, placed)
+    await tx.add_credential(row, text, precise(issued), request.batch_key, draft.placed)
     tx.note("issue", row.id, agent=request.subject, securing=request.securing.name, batch=request.batch_key)
-    return secured
 
 
 def _text(value: Any) -> str | None:

@@ -24,7 +24,8 @@ from didvc.errors import IssuerError
 from didvc.keys import KeyPair, KeySigner, KeyType
 from didvc.proofs import format_datetime
 from didvc.sealing import Vault
-from issuer._store import KeyRow, Records, Store
+from issuer._rows import KeyRow
+from issuer._store import Records, Store
 from resolvers import did_key_document, did_key_from_public_key, did_web_url
 
 __all__ = ["IssuerKeys", "add_key", "did_web_for", "new_identity", "precise"]

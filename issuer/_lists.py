@@ -13,6 +13,7 @@ import hashlib
 import json
 import os
 import time
+from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -65,34 +66,42 @@ class StatusLists:
     # --- entries of a new credential ---------------------------------------------------------
 
     async def allocate(
-        self, tx: Records, start: datetime, messages: Sequence[str] | None
-    ) -> list[tuple[int, int, str, dict[str, Any]]]:
-        """The status entries of a credential being issued in ``tx``: (list id, index, purpose,
-        the ``credentialStatus`` entry). With ``messages`` a ``message`` entry is added (§2.1
-        statusSize, statusMessage): the n-th message means value n, in as few bits as fit."""
-        purposes: list[tuple[str, int]] = [(purpose, 1) for purpose in PURPOSES]
-        if messages:
-            if not 2 <= len(messages) <= 256:
-                raise IssuerError("status_messages needs 2 to 256 messages")
-            purposes.append(("message", max(1, (len(messages) - 1).bit_length())))
-        entries = []
-        for purpose, status_size in purposes:
-            list_id, index = await tx.allocate(purpose, self.list_size, status_size, start)
-            url = self.url(list_id)
-            entry: dict[str, Any] = {
-                "id": f"{url}#{index}",
-                "type": "BitstringStatusListEntry",
-                "statusPurpose": purpose,
-                "statusListIndex": str(index),
-                "statusListCredential": url,
-            }
-            if purpose == "message":
-                entry["statusSize"] = status_size
-                entry["statusMessage"] = [
-                    {"status": hex(value), "message": str(text)} for value, text in enumerate(messages or [])
-                ]
-            entries.append((list_id, index, purpose, entry))
-        return entries
+        self, tx: Records, wanted: Sequence[tuple[datetime, Sequence[str] | None]]
+    ) -> list[list[tuple[int, int, str, dict[str, Any]]]]:
+        """The status entries of each credential of a group being issued in ``tx``, one
+        ``(valid from, messages)`` each: (list id, index, purpose, the ``credentialStatus``
+        entry). With messages a ``message`` entry is added (§2.1 statusSize, statusMessage): the
+        n-th message means value n, in as few bits as fit. The group's indexes of each purpose
+        are allocated at once."""
+        plans = [_purposes(messages) for _, messages in wanted]
+        needed = Counter(purpose for plan in plans for purpose in plan)
+        created = min(start for start, _ in wanted)
+        placed = {
+            (purpose, size): iter(await tx.allocate(purpose, self.list_size, size, created, count))
+            for (purpose, size), count in needed.items()
+        }
+        return [
+            [self._entry(purpose, size, *next(placed[purpose, size]), messages) for purpose, size in plan]
+            for plan, (_, messages) in zip(plans, wanted, strict=True)
+        ]
+
+    def _entry(
+        self, purpose: str, status_size: int, list_id: int, index: int, messages: Sequence[str] | None
+    ) -> tuple[int, int, str, dict[str, Any]]:
+        url = self.url(list_id)
+        entry: dict[str, Any] = {
+            "id": f"{url}#{index}",
+            "type": "BitstringStatusListEntry",
+            "statusPurpose": purpose,
+            "statusListIndex": str(index),
+            "statusListCredential": url,
+        }
+        if purpose == "message":
+            entry["statusSize"] = status_size
+            entry["statusMessage"] = [
+                {"status": hex(value), "message": str(text)} for value, text in enumerate(messages or [])
+            ]
+        return list_id, index, purpose, entry
 
     # --- changes -----------------------------------------------------------------------------
 
@@ -207,3 +216,13 @@ def write_published(path: Path, document: dict[str, Any]) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     write_atomically(path, json.dumps(document, indent=2).encode(), private=False)
     return path
+
+
+def _purposes(messages: Sequence[str] | None) -> list[tuple[str, int]]:
+    """(purpose, statusSize) of each entry a credential gets, in the order they are locked."""
+    purposes = [(purpose, 1) for purpose in PURPOSES]
+    if messages:
+        if not 2 <= len(messages) <= 256:
+            raise IssuerError("status_messages needs 2 to 256 messages")
+        purposes.append(("message", max(1, (len(messages) - 1).bit_length())))
+    return purposes

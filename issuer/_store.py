@@ -13,17 +13,17 @@ no index is ever given twice, whichever process asks.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, NamedTuple, Protocol
+from typing import Any, Protocol
 
 from didvc.errors import IssuerError
 from didvc.proofs import format_datetime
-from issuer._allocation import index_for
+from issuer._allocation import Permutation
+from issuer._rows import CredentialRow, KeyRow, Note
 
-__all__ = ["CredentialRow", "KeyRow", "Note", "Records", "Store", "Transaction"]
+__all__ = ["Records", "Store", "Transaction"]
 
 
 class Transaction(Protocol):
@@ -40,40 +40,6 @@ class Transaction(Protocol):
     async def lock(self, name: str) -> None:
         """Serialize with every other transaction that locks ``name`` (until commit)."""
         ...
-
-
-class Note(NamedTuple):
-    """A change, noted in its transaction for the audit log."""
-
-    event: str
-    subject: str
-    detail: dict[str, Any]
-
-
-@dataclass(frozen=True)
-class KeyRow:
-    key_id: str
-    key_type: str
-    public_key: str  # multikey
-    active: bool
-    retired: str | None
-    created: str = ""  # precise UTC timestamp: when it was added (for the active key: activated)
-
-
-class CredentialRow(NamedTuple):
-    """What the inventory knows of one issued credential (its body aside)."""
-
-    id: str
-    subject: str
-    owner: str | None
-    agent_name: str | None
-    types: str  # JSON list
-    scopes: str  # JSON list
-    valid_from: str
-    valid_until: str | None
-    status: str
-    format: str
-    issued: str = ""  # precise UTC timestamp: the inventory's order (with the id)
 
 
 class Records:
@@ -143,35 +109,44 @@ class Records:
         await self._tx.run("UPDATE keys SET retired = ? WHERE key_id = ?", when, key_id)
 
     # --- issuing
-    async def issued_in_batch(self, batch_key: str) -> tuple[str, str] | None:
-        """The body and format of the credential a batch row already made, if it did."""
-        row = await self._tx.one("SELECT body, format FROM credentials WHERE batch_key = ?", batch_key)
-        return (row[0], row[1]) if row else None
+    async def issued_in_batch(self, keys: Sequence[str]) -> dict[str, tuple[str, str]]:
+        """The body and format of the credentials these batch rows already made, by key."""
+        rows = await _batch_keys_in(self._tx.all, "batch_key, body, format", keys)
+        return {key: (body, form) for key, body, form in rows}
 
-    async def allocate(self, purpose: str, size: int, status_size: int, created: datetime) -> tuple[int, int]:
-        """The next index on the open list for ``purpose`` and ``status_size`` (a new list of
-        ``size`` entries when the last one is full): (list id, index)."""
+    async def allocate(
+        self, purpose: str, size: int, status_size: int, created: datetime, count: int = 1
+    ) -> list[tuple[int, int]]:
+        """The next ``count`` indexes on the open lists for ``purpose`` and ``status_size`` (new
+        lists of ``size`` entries as they fill): (list id, index) each, two statements a list."""
         await self._tx.lock(f"allocate:{purpose}")
-        row = await self._tx.one(
-            "SELECT id, size, secret, next_position FROM status_lists"
-            " WHERE purpose = ? AND status_size = ? AND next_position < size ORDER BY id LIMIT 1",
-            purpose,
-            status_size,
-        )
-        if row is None:
+        placed: list[tuple[int, int]] = []
+        while len(placed) < count:
             row = await self._tx.one(
-                "INSERT INTO status_lists (purpose, size, status_size, secret, created)"
-                " VALUES (?, ?, ?, ?, ?) RETURNING id, size, secret, next_position",
+                "SELECT id, size, secret, next_position FROM status_lists"
+                " WHERE purpose = ? AND status_size = ? AND next_position < size ORDER BY id LIMIT 1",
                 purpose,
-                size,
                 status_size,
-                os.urandom(32),
-                format_datetime(created),
             )
-            assert row is not None
-        list_id, list_size, secret, position = row
-        await self._tx.run("UPDATE status_lists SET next_position = next_position + 1 WHERE id = ?", list_id)
-        return int(list_id), index_for(bytes(secret), int(position), int(list_size))
+            if row is None:
+                row = await self._tx.one(
+                    "INSERT INTO status_lists (purpose, size, status_size, secret, created)"
+                    " VALUES (?, ?, ?, ?, ?) RETURNING id, size, secret, next_position",
+                    purpose,
+                    size,
+                    status_size,
+                    os.urandom(32),
+                    format_datetime(created),
+                )
+                assert row is not None
+            list_id, list_size, secret, position = int(row[0]), int(row[1]), bytes(row[2]), int(row[3])
+            taken = min(count - len(placed), list_size - position)
+            await self._tx.run(
+                "UPDATE status_lists SET next_position = next_position + ? WHERE id = ?", taken, list_id
+            )
+            permutation = Permutation(secret, list_size)
+            placed.extend((list_id, permutation.index(p)) for p in range(position, position + taken))
+        return placed
 
     async def add_credential(
         self,
@@ -343,13 +318,7 @@ class Store:
     async def batch_keys(self, among: Sequence[str]) -> set[str]:
         """Those of the batch keys ``among`` that were issued (on the key's unique index, in
         chunks: a batch of a few rows in a large store reads a few rows, not every key)."""
-        found: set[str] = set()
-        for start in range(0, len(among), 500):
-            chunk = among[start : start + 500]
-            marks = ", ".join("?" * len(chunk))
-            sql = f"SELECT batch_key FROM credentials WHERE batch_key IN ({marks})"  # noqa: S608 - only "?"s
-            found.update(r[0] for r in await self.query(sql, *chunk))
-        return found
+        return {row[0] for row in await _batch_keys_in(self.query, "batch_key", among)}
 
     async def bodies(
         self, *, batch_prefix: str | None = None, subject: str | None = None
@@ -395,6 +364,20 @@ class Store:
         )
         purpose, size, status_size = rows[0]
         return purpose, size, status_size, entries  # integers from both backends
+
+
+async def _batch_keys_in(
+    fetch: Callable[..., Awaitable[list[tuple[Any, ...]]]], columns: str, keys: Sequence[str]
+) -> list[tuple[Any, ...]]:
+    """``columns`` of the credentials whose batch key is one of ``keys`` (on the key's unique
+    index, in chunks: bound parameters have a limit)."""
+    rows: list[tuple[Any, ...]] = []
+    for start in range(0, len(keys), 500):
+        chunk = keys[start : start + 500]
+        marks = ", ".join("?" * len(chunk))
+        sql = f"SELECT {columns} FROM credentials WHERE batch_key IN ({marks})"  # noqa: S608 - ours and "?"s
+        rows += await fetch(sql, *chunk)
+    return rows
 
 
 class _Scope:

@@ -105,7 +105,8 @@ def test_a_killed_batch_completes_on_rerun_with_every_credential_once(
     tmp_path: Path, kill_after: int, rerun_as: str
 ) -> None:
     _init(tmp_path)
-    lines = [json.dumps({"agent": f"did:example:agent-{i}", "scope": "a"}) for i in range(400)]
+    total = 800  # enough that a batch on two cores is still running when the test kills it
+    lines = [json.dumps({"agent": f"did:example:agent-{i}", "scope": "a"}) for i in range(total)]
     source = tmp_path / "many.jsonl"
     source.write_text("\n".join(lines) + "\n")
     out = tmp_path / "out.jsonl"
@@ -121,7 +122,7 @@ def test_a_killed_batch_completes_on_rerun_with_every_credential_once(
     process.send_signal(signal.SIGKILL)
     process.wait()
     partial = _stored(tmp_path)
-    assert partial < 400, "the batch finished before it could be killed"
+    assert partial < total, "the batch finished before it could be killed"
     if rerun_as == "renamed":
         source = source.rename(tmp_path / "copy-of-many.jsonl")
     elif rerun_as == "edited":
@@ -135,7 +136,7 @@ def test_a_killed_batch_completes_on_rerun_with_every_credential_once(
         check=False,
     )
     assert rerun.returncode == 0, rerun.stderr
-    expected = 401 if rerun_as == "edited" else 400
+    expected = total + 1 if rerun_as == "edited" else total
     report = json.loads(rerun.stdout)
     assert report["issued"] == expected - partial and report["skipped"] == partial
     with sqlite3.connect(tmp_path / "i.db") as db:

@@ -19,7 +19,7 @@ import aiohttp
 import pytest
 from aiohttp.test_utils import TestServer
 
-from didvc.errors import DataLossDetectionError
+from didvc.errors import DataLossDetectionError, DidvcError
 from didvc.status import StatusList
 from issuer import (
     Issuer,
@@ -36,9 +36,10 @@ FAST = KdfParams.new(memory_kib=8192, iterations=1, lanes=1)
 
 
 class Served:
-    def __init__(self, issuer: Issuer, server: TestServer) -> None:
+    def __init__(self, issuer: Issuer, server: TestServer, path: Path) -> None:
         self.issuer = issuer
         self.server = server
+        self.path = path
         self.verifier = Verifier(allow_http=True, allow_loopback=True, policy=trusting(issuer.did))
 
     async def verify(self, credential: Any) -> list[str]:
@@ -50,9 +51,40 @@ class Served:
 @pytest.fixture
 async def served(tmp_path: Path) -> AsyncIterator[Served]:
     async with issuer_site(tmp_path, operator_token="op-token") as (issuer, server):
-        state = Served(issuer, server)
+        state = Served(issuer, server, tmp_path / "issuer.db")
         yield state
         await state.verifier.close()
+
+
+async def test_a_group_signed_on_two_cores_is_what_one_core_signs(served: Served) -> None:
+    """With the worker, a group's proofs are transformed in two processes: every credential
+    verifies (status too), each has indexes of its own, a bad request fails alone, and a group
+    spanning a full list continues on a new one."""
+    issuer = served.issuer
+    issuer.start_worker()
+    agents = [Party().did for _ in range(9)]
+    requests = [issuer.request(did, claims={"scope": ["orders:read"]}) for did in agents]
+    requests.insert(4, issuer.request("not-a-did"))
+    requests.append(issuer.request(Party().did, status_messages=["ok", "pending", "refused"]))
+    outcomes = await issuer.issue_group(requests)
+    assert isinstance(outcomes[4], DidvcError)
+    issued = [o for n, o in enumerate(outcomes) if n != 4]
+    assert all(isinstance(o, dict) for o in issued)
+    for credential in issued:
+        assert await served.verify(credential) == []
+    entries = [
+        (s["statusListCredential"], s["statusListIndex"]) for c in issued for s in c["credentialStatus"]
+    ]  # type: ignore[index]
+    assert len(entries) == len(set(entries)) == 2 * 10 + 1
+    assert [c["credentialSubject"]["id"] for c in issued[:9]] == agents  # type: ignore[index]
+
+    with sqlite3.connect(served.path) as db:  # the open lists have two entries left
+        db.execute("UPDATE status_lists SET next_position = size - 2")
+    spanning = await issuer.issue_group([issuer.request(Party().did) for _ in range(5)])
+    lists = [c["credentialStatus"][0]["statusListCredential"] for c in spanning]  # type: ignore[index]
+    assert lists[0] == lists[1] != lists[2] == lists[3] == lists[4]
+    for credential in spanning:
+        assert await served.verify(credential) == []
 
 
 async def test_issue_suspend_reinstate_revoke(served: Served) -> None:
