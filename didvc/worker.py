@@ -39,6 +39,7 @@ __all__ = ["MAX_PENDING", "TransformWorker"]
 #: Jobs that may wait for the worker; one more is refused as busy.
 MAX_PENDING: Final = 64
 _HEADER: Final = struct.Struct("!QI")  # job id, payload length
+_READY: Final = (1 << 64) - 1  # the id of the frame a worker sends once it has started
 
 
 def _frame(job_id: int, value: Any) -> bytes:
@@ -71,6 +72,7 @@ class _Channel:
         self.outbox: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()
         self.contexts_sent: set[str] = set()  # registered contexts this process already has
         self.pending: dict[int, tuple[asyncio.AbstractEventLoop, asyncio.Future[bytes]]] = {}
+        self.ready = threading.Event()  # set by its first frame, once its imports are done
         threading.Thread(target=self._write, daemon=True).start()
 
     @property
@@ -107,6 +109,13 @@ class TransformWorker:
         self._lock = threading.Lock()
         self._channel: _Channel | None = None
         self._ids = itertools.count()
+
+    @property
+    def ready(self) -> bool:
+        """Whether the worker has started and answers at once (a caller with a choice, such as
+        an issuer with a group to sign, does the work itself until then)."""
+        channel = self._channel
+        return channel is not None and channel.alive and channel.ready.is_set()
 
     def start(self) -> None:
         """Start the worker now (it takes a few hundred milliseconds to import), not on the first
@@ -167,6 +176,9 @@ class TransformWorker:
         assert stdout is not None
         while (frame := _read_frame(stdout)) is not None:
             job_id, answer = frame
+            if job_id == _READY:
+                channel.ready.set()
+                continue
             with self._lock:
                 waiting = channel.pending.pop(job_id, None)
             if waiting is not None:
@@ -202,6 +214,8 @@ def _serve(niceness: int) -> None:
         with contextlib.suppress(OSError, AttributeError):
             os.nice(niceness)
     source, out = sys.stdin.buffer, sys.stdout.buffer
+    out.write(_frame(_READY, {}))
+    out.flush()
     while (frame := _read_frame(source)) is not None:
         job_id, request = frame
         try:

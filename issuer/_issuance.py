@@ -203,7 +203,7 @@ async def _secure_all(
     process, whose threads hand frames over only when the interpreter lets them), and this
     process transforms the rest. It also allocates, signs and records, so the worker takes
     more than half."""
-    if worker is None or len(drafts) < 2:
+    if worker is None or not worker.ready or len(drafts) < 2:  # booting: not worth waiting for
         return [await _secure(d, signer) for d in drafts]
     share = round(len(drafts) * _WORKER_SHARE)
     tasks = [

@@ -35,6 +35,18 @@ async def worker() -> Any:
     started.close()
 
 
+async def test_the_worker_says_when_it_has_started(worker: TransformWorker) -> None:
+    assert not worker.ready  # not even asked to start
+    worker.start()
+    for _ in range(200):
+        if worker.ready:
+            break
+        await asyncio.sleep(0.05)
+    assert worker.ready
+    worker.close()
+    assert not worker.ready
+
+
 async def test_the_worker_computes_what_the_job_computes_here(worker: TransformWorker) -> None:
     document = agent_credential(Party(), "did:example:agent", ["orders:read"])
     assert document["@context"][1] == AGENT_CONTEXT

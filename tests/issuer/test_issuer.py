@@ -62,6 +62,11 @@ async def test_a_group_signed_on_two_cores_is_what_one_core_signs(served: Served
     spanning a full list continues on a new one."""
     issuer = served.issuer
     issuer.start_worker()
+    for _ in range(200):  # until it has started: a group does not wait for a booting worker
+        if issuer._worker is not None and issuer._worker.ready:
+            break
+        await asyncio.sleep(0.05)
+    assert issuer._worker is not None and issuer._worker.ready
     agents = [Party().did for _ in range(9)]
     requests = [issuer.request(did, claims={"scope": ["orders:read"]}) for did in agents]
     requests.insert(4, issuer.request("not-a-did"))
