@@ -27,8 +27,9 @@ from issuer import BatchRow, Issuer, Securing, batch_key, read_rows
 
 __all__ = ["batch", "export"]
 
-#: Credentials per transaction: one durable commit each, and at most this many to redo after a crash.
-GROUP = 50
+#: Credentials per transaction: one durable commit each, and at most this many to redo after a crash
+#: (a 2,000-row batch on two cores: 1.29 s in groups of 100, 1.39 s in groups of 50; 200 gains nothing).
+GROUP = 100
 
 _OUT = click.option(
     "--out",
