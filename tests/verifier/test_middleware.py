@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import socket
 from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import timedelta
@@ -275,3 +276,36 @@ async def test_audit_log_has_the_decision_never_the_token(caplog: pytest.LogCapt
         assert all(token not in r.getMessage() and token[:40] not in r.getMessage() for r in caplog.records)
     finally:
         await api.server.close()
+
+
+@pytest.mark.parametrize("public_url", [AUDIENCE, None])
+async def test_the_token_is_bound_to_the_path_as_sent_or_as_normalized(
+    agent_and_vc: Any, public_url: str | None
+) -> None:
+    """htu is compared with the request's own URL (or public_url and its path): a plain path as
+    sent, one with escapes or dot segments as yarl normalizes it; another path is refused."""
+    verifier = Verifier(resolver=default_resolver(), clock=lambda: NOW, policy=POLICY)
+
+    async def orders(request: web.Request) -> web.Response:
+        return web.json_response({"agent": request[VERIFICATION_RESULT].holder})
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = int(probe.getsockname()[1])
+    origin = public_url or f"http://127.0.0.1:{port}"
+    app = web.Application(middlewares=[verifier.middleware(audience=origin, public_url=public_url)])
+    app.router.add_get("/orders/{id}", orders)
+    server = TestServer(app, host="127.0.0.1", port=port)
+    await server.start_server()
+    agent, vc = agent_and_vc
+    api = Api(server, verifier)
+
+    async def status(signed_path: str, requested: str) -> int:
+        token = await request_token(agent, [vc], audience=origin, url=f"{origin}{signed_path}")
+        return (await api.call("GET", requested, {"Authorization": f"VP {token}"}))[0]
+
+    assert await status("/orders/7", "/orders/7?page=2") == 200
+    assert await status("/orders/~7", "/orders/%7E7") == 200
+    assert await status("/orders/7", "/orders/x/../7") == 200
+    assert await status("/orders/7", "/orders/8") == 401
+    await server.close()
