@@ -137,7 +137,7 @@ def parse_jws(token: str | bytes, *, typ: str, max_bytes: int = MAX_TOKEN_BYTES)
     return ParsedJws(
         header=header,
         payload=payload,
-        signing_input=f"{encoded_header}.{encoded_payload}".encode("ascii"),
+        signing_input=token[: len(encoded_header) + 1 + len(encoded_payload)].encode("ascii"),
         signature=signature,
         token=token,
     )

@@ -96,7 +96,7 @@ class Pipeline:
         "_resolver",
         "_settled",
         "_status",
-        "_steps",
+        "_steps_made",
         "now",
         "policy",
         "skew",
@@ -122,7 +122,14 @@ class Pipeline:
         self._replay = replay
         self._settled = settled
         self._resolver = resolver
-        self._steps = CredentialSteps(policy, now, self.skew, credentials, status)
+        self._steps_made: CredentialSteps | None = None
+
+    @property
+    def _steps(self) -> CredentialSteps:
+        """Steps 7 to 9, made when a credential is first read (a settled request reads none)."""
+        if self._steps_made is None:
+            self._steps_made = CredentialSteps(self.policy, self.now, self.skew, self._checker, self._status)
+        return self._steps_made
 
     # --- presentations ---------------------------------------------------------------------------
 
