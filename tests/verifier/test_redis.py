@@ -70,6 +70,25 @@ async def test_fifty_concurrent_copies_across_a_fleet(redis_client: Any) -> None
     assert sum(r.verified for r in results) == 1
 
 
+async def test_concurrent_token_ids_travel_together_and_each_gets_its_own_answer(redis_client: Any) -> None:
+    """Token ids asked for in one turn of the event loop go in one pipeline: 500 at once open a
+    connection or two (not 500), each new id is accepted once, a repeat inside the same batch
+    is refused, and a batch after a script flush (a restarted Redis) loads it again."""
+    cache = RedisReplayCache(redis_client, prefix=f"didvc:test:{uuid.uuid4()}:")
+    now = time.time()
+
+    async def remember(key: str) -> bool:
+        return await cache.remember(key, now + 60, now=now, issued_at=now)
+
+    before = len(await redis_client.client_list())
+    first = await asyncio.gather(*(remember(f"k{n}") for n in range(500)), remember("k7"))
+    assert first[:500] == [True] * 500 and first[500] is False
+    assert len(await redis_client.client_list()) - before <= 2
+    await redis_client.script_flush()
+    again = await asyncio.gather(*(remember(f"k{n}") for n in range(0, 500, 50)), remember("new"))
+    assert again == [False] * 10 + [True]
+
+
 async def test_unreachable_redis_fails_closed_as_could_not_check() -> None:
     redis = pytest.importorskip("redis.asyncio")
     with socket.socket() as s:
