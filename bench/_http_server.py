@@ -1,5 +1,6 @@
-"""The aiohttp endpoint bench_http.py drives: bare, behind the didvc middleware, or doing nothing
-but one raw Ed25519 verify per request (the floor of any design that checks a signature)."""
+"""The aiohttp endpoint bench_http.py drives: bare, behind the didvc middleware, behind a plain
+PyJWT bearer-token middleware (EdDSA, ``aud`` and ``exp``: what an API checks today), or doing
+nothing but one raw Ed25519 verify per request (the floor of any design that checks a signature)."""
 
 from __future__ import annotations
 
@@ -15,10 +16,12 @@ from verifier import VERIFICATION_RESULT, Policy, RouteRule, Verifier
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--port", type=int, required=True)
-    parser.add_argument("--mode", choices=["bare", "signature", "middleware"], required=True)
+    parser.add_argument("--mode", choices=["bare", "signature", "middleware", "pyjwt"], required=True)
+    parser.add_argument("--jwt-key", help="pyjwt: the PEM file of the Ed25519 public key.")
     parser.add_argument("--trust", action="append", default=[], help="A trusted issuer DID.")
+    parser.add_argument("--origin", help="The origin the tokens name (default: this server's).")
     args = parser.parse_args()
-    audience = f"http://127.0.0.1:{args.port}"
+    audience = args.origin or f"http://127.0.0.1:{args.port}"
     middlewares = []
     if args.mode == "middleware":
         policy = Policy(
@@ -27,7 +30,7 @@ def main() -> None:
             max_token_lifetime=600,
         )
         verifier = Verifier(resolver=default_resolver(), policy=policy)
-        middlewares.append(verifier.middleware(audience=audience))
+        middlewares.append(verifier.middleware(audience=audience, public_url=audience))
     elif args.mode == "signature":
         from cryptography.hazmat.primitives.asymmetric import ed25519
 
@@ -41,6 +44,22 @@ def main() -> None:
             return await handler(request)
 
         middlewares.append(one_signature)
+    elif args.mode == "pyjwt":
+        import jwt  # PyJWT, the bench extra
+
+        with open(args.jwt_key, "rb") as handle:
+            key = handle.read()
+
+        @web.middleware
+        async def bearer(request: web.Request, handler: Any) -> web.StreamResponse:
+            header = request.headers.get("Authorization", "")
+            try:
+                jwt.decode(header.removeprefix("Bearer "), key, algorithms=["EdDSA"], audience=audience)
+            except jwt.PyJWTError:
+                return web.json_response({"error": "invalid_token"}, status=401)
+            return await handler(request)
+
+        middlewares.append(bearer)
 
     async def orders(request: web.Request) -> web.Response:
         result = request.get(VERIFICATION_RESULT)

@@ -2,7 +2,7 @@
 
     python examples/api_aiohttp.py --port 8081 --audience https://api.example \\
         --public-url https://api.example --trust did:web:issuer.example \\
-        [--redis-url redis://127.0.0.1:6379/0] [--policy policy.toml] \\
+        [--redis-url redis://127.0.0.1:6379/0] [--workers 2] [--policy policy.toml] \\
         [--status-events https://issuer.example/status/events]
 
 Every request must carry ``Authorization: VP <token>``; handlers read who is calling and what
@@ -10,13 +10,17 @@ it may do from ``request[VERIFICATION_RESULT]``. Trust is explicit: only credent
 issuers named with ``--trust`` (or in the policy file) count. With ``--redis-url`` every instance
 shares one replay cache, so a header accepted by one is refused by all the others, and status
 changes: with ``--status-events`` (on one instance or all) a revocation reaches every instance
-in about a second instead of when the status list's ttl runs out.
+in about a second instead of when the status list's ttl runs out. ``--workers N`` runs N
+processes sharing the port (``SO_REUSEPORT``: the kernel spreads connections over them), one per
+core; they need ``--redis-url``, since a token one accepted must be refused by the others.
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
+import multiprocessing
+import signal
 from dataclasses import replace
 
 from aiohttp import web
@@ -113,11 +117,39 @@ def main() -> None:
         action="store_true",
         help="Development only: did:web and status lists on loopback http.",
     )
+    parser.add_argument(
+        "--workers", type=int, default=1, help="Processes sharing the port, one per core (needs --redis-url)."
+    )
     args = parser.parse_args()
     if not args.trust and not args.policy:
         parser.error("name the issuers you trust: --trust DID (or a --policy file with trusted_issuers)")
+    if args.workers > 1 and not args.redis_url:
+        parser.error(
+            "--workers above 1 needs --redis-url: a token one process accepted must be refused by all"
+        )
+    if args.workers == 1:
+        serve(args)
+        return
+    processes = [
+        multiprocessing.get_context("spawn").Process(target=serve, args=(args,)) for _ in range(args.workers)
+    ]
+    for process in processes:
+        process.start()
+
+    def stop(signum: int, frame: object) -> None:
+        for process in processes:
+            process.terminate()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    for process in processes:
+        process.join()
+
+
+def serve(args: argparse.Namespace) -> None:
+    """One process of the API (several share the port with ``reuse_port``)."""
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    web.run_app(build_app(args), host=args.host, port=args.port, access_log=None)
+    web.run_app(build_app(args), host=args.host, port=args.port, access_log=None, reuse_port=args.workers > 1)
 
 
 if __name__ == "__main__":
