@@ -27,12 +27,15 @@ __all__ = ["issuer_group"]
 @click.option(
     "--store",
     envvar="DIDVC_ISSUER_STORE",
+    show_envvar=True,
     default="issuer.db",
     show_default=True,
-    help="The issuer store (a SQLite file).",
+    help="The issuer store: a SQLite file, or a postgresql:// URL.",
 )
 @click.option(
-    "--passphrase-file", type=click.Path(exists=True, dir_okay=False), help="Read the passphrase from a file."
+    "--passphrase-file",
+    type=click.Path(exists=True, dir_okay=False),
+    help="Read the passphrase from a file (else from DIDVC_ISSUER_PASSPHRASE, else a prompt).",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print results as JSON.")
 @click.pass_context
@@ -172,6 +175,9 @@ def issue(
         click.echo(text if out_file is None else f"written to {out_file}")
 
 
+_PAST = {"revoke": "revoked", "suspend": "suspended", "reinstate": "reinstated"}
+
+
 def _status_command(name: str, help_text: str) -> None:
     @issuer_group.command(name, help=help_text)
     @click.argument("credential_id")
@@ -181,7 +187,7 @@ def _status_command(name: str, help_text: str) -> None:
         emit_result(
             options,
             {"id": credential_id, "action": name},
-            f"{name}d {credential_id}" if name != "reinstate" else f"reinstated {credential_id}",
+            f"{_PAST[name]} {credential_id}",
         )
 
 
@@ -303,7 +309,7 @@ def publish(options: Options, directory: Path) -> None:
 
 @issuer_group.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=8080, show_default=True, type=int)
+@click.option("--port", default=8080, show_default=True, type=click.IntRange(1, 65535))
 @click.option(
     "--operator-token-file",
     type=click.Path(exists=True, dir_okay=False),
@@ -317,6 +323,8 @@ def serve(options: Options, host: str, port: int, operator_token_file: str | Non
     from issuer import create_app
 
     token = Path(operator_token_file).read_text().strip() if operator_token_file else None
+    if operator_token_file and not token:
+        fail(IssuerError(f"the operator token file {operator_token_file} is empty"), options.as_json)
 
     async def make() -> web.Application:
         issuer = await Issuer.open(options.path(), passphrase=options.passphrase())
@@ -332,6 +340,11 @@ def serve(options: Options, host: str, port: int, operator_token_file: str | Non
         web.run_app(make(), host=host, port=port, print=lambda text: click.echo(text, err=True))
     except DidvcError as error:
         fail(error, options.as_json)
+    except OSError as error:  # the port is taken, the host is not this machine's
+        fail(
+            DidvcError(f"cannot serve on {host}:{port}: {error.strerror or error}", code="IO_ERROR"),
+            options.as_json,
+        )
 
 
 @issuer_group.command("log")

@@ -4,6 +4,7 @@ the issuer and the wallet."""
 from __future__ import annotations
 
 import json
+import re
 import sys
 from dataclasses import replace
 from typing import Any, TypeVar
@@ -12,7 +13,7 @@ import click
 
 from didvc import __version__
 from didvc.keys import KeyPair, KeyType
-from didvc_cli.support import run
+from didvc_cli.support import development_warning, forward_options, run
 
 T = TypeVar("T")
 
@@ -27,14 +28,25 @@ def main() -> None:
 
 @main.command()
 @click.argument("did")
+@click.option(
+    "--allow-loopback",
+    is_flag=True,
+    help="DEVELOPMENT ONLY: resolve did:web on this machine over plain http (127.0.0.1, localhost).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON only.")
-def resolve(did: str, as_json: bool) -> None:
+def resolve(did: str, allow_loopback: bool, as_json: bool) -> None:
     """Resolve DID and print its DID document."""
     from resolvers import default_resolver
 
+    if allow_loopback:
+        development_warning("--allow-loopback: did:web over plain http on this machine is accepted")
+
     async def go() -> dict[str, Any]:
-        document = await default_resolver().resolve(did)
-        return document.data
+        resolver = default_resolver(allow_http=allow_loopback, allow_loopback=allow_loopback)
+        try:
+            return (await resolver.resolve(did)).data
+        finally:
+            await resolver.close()
 
     document = run(go, as_json)
     click.echo(json.dumps(document, indent=None if as_json else 2))
@@ -91,7 +103,9 @@ def keygen(key_type: str, show_secret: bool, as_json: bool) -> None:
     help="DEVELOPMENT ONLY: let a credential from any issuer count.",
 )
 @click.option(
-    "--allow-loopback", is_flag=True, hidden=True, help="Allow did:web and status lists on loopback http."
+    "--allow-loopback",
+    is_flag=True,
+    help="DEVELOPMENT ONLY: did:web and status lists on this machine over plain http.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the verification result as JSON.")
 def verify(
@@ -110,12 +124,16 @@ def verify(
     """Verify a credential or a presentation; exit 0 only when it verifies.
 
     FILE holds a Data Integrity credential or presentation (JSON), a vc+jwt, or a vp+jwt
-    request token ("-" reads standard input). Trust is configured, never assumed: a credential
-    counts only from an issuer named with --trust or in the --policy file.
+    request token, also as the header line ``wallet present`` prints (``Authorization: VP
+    <token>``) or its value (``VP <token>``); "-" reads standard input. Trust is configured,
+    never assumed: a credential counts only from an issuer named with --trust or in the
+    --policy file.
     """
     from verifier import Policy, Verifier
 
-    data = source.read(2 * 1024 * 1024 + 1)
+    if allow_loopback:
+        development_warning("--allow-loopback: did:web and status lists over plain http on this machine")
+    data = _without_header(source.read(2 * 1024 * 1024 + 1))
     body = body_file.read() if body_file is not None else None
 
     async def go() -> Any:
@@ -168,6 +186,18 @@ def verify(
     sys.exit(0 if result.verified else 1)
 
 
+_HEADER_LINE = re.compile(rb"^[A-Za-z0-9-]+:[ \t]*")
+
+
+def _without_header(data: bytes) -> bytes:
+    """A token given as a whole header line, or as its value: the token."""
+    text = data.strip()
+    if text.startswith((b"{", b"[")):
+        return data
+    text = _HEADER_LINE.sub(b"", text, count=1)
+    return text[3:].lstrip() if text[:3].upper() == b"VP " else text
+
+
 def _is_presentation(data: bytes) -> bool:
     """A vp+jwt, or JSON (or base64url JSON) typed VerifiablePresentation."""
     from didvc.encoding import b64url_decode, strict_json_loads
@@ -199,6 +229,8 @@ def _add_component_groups() -> None:
     from didvc_cli.issuer import issuer_group
     from didvc_cli.wallet import wallet_group
 
+    forward_options(issuer_group)
+    forward_options(wallet_group)
     main.add_command(issuer_group, "issuer")
     main.add_command(wallet_group, "wallet")
 

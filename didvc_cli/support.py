@@ -15,7 +15,7 @@ import click
 
 from didvc.errors import DidvcError
 
-__all__ = ["Progress", "emit", "fail", "parse_duration", "run"]
+__all__ = ["Progress", "development_warning", "emit", "fail", "forward_options", "parse_duration", "run"]
 
 T = TypeVar("T")
 
@@ -30,6 +30,11 @@ def fail(error: DidvcError, as_json: bool) -> NoReturn:
     else:
         click.echo(f"error [{error.code}]: {error}", err=True)
     sys.exit(1)
+
+
+def development_warning(what: str) -> None:
+    """Say loudly, on standard error, that a development-only switch is on."""
+    click.echo(click.style(f"WARNING (development only): {what}", fg="yellow", bold=True), err=True)
 
 
 def emit(as_json: bool, data: Any, text: str) -> None:
@@ -52,7 +57,10 @@ def parse_duration(text: str) -> timedelta:
     parts = _DURATION.findall(text.strip().lower())
     if not parts or _DURATION.sub("", text.strip().lower()).strip():
         raise click.BadParameter(f"{text!r} is not a duration like 30m, 24h or 7d")
-    return timedelta(seconds=sum(int(n) * _UNITS[u] for n, u in parts))
+    duration = timedelta(seconds=sum(int(n) * _UNITS[u] for n, u in parts))
+    if not duration:
+        raise click.BadParameter(f"{text!r} is no time at all: give a duration like 30m, 24h or 7d")
+    return duration
 
 
 class Progress:
@@ -75,3 +83,41 @@ class Progress:
     def done(self) -> None:
         if not self.quiet:
             click.echo("", err=True)
+
+
+def forward_options(group: click.Group) -> None:
+    """Accept ``group``'s own options after its subcommands too (``didvc issuer list --json``
+    as ``didvc issuer --json list``): each is added to every command below it, and given there
+    it sets the field of the same name on the group's options object (``ctx.obj``), which the
+    group's callback made before the subcommand's options are read."""
+    for command in _commands(group):
+        taken = {name for param in command.params for name in getattr(param, "opts", ())}
+        for option in group.params:
+            if isinstance(option, click.Option) and not taken.intersection(option.opts):
+                command.params.append(_forwarded(option))
+
+
+def _commands(group: click.Group) -> list[click.Command]:
+    found: list[click.Command] = []
+    for command in group.commands.values():
+        found.append(command)
+        if isinstance(command, click.Group):
+            found.extend(_commands(command))
+    return found
+
+
+def _forwarded(option: click.Option) -> click.Option:
+    def given(ctx: click.Context, param: click.Parameter, value: Any) -> None:
+        if value is not None and value is not False and ctx.obj is not None:
+            setattr(ctx.obj, option.name or "", value)
+
+    return click.Option(
+        option.opts,
+        is_flag=option.is_flag,
+        type=None if option.is_flag else option.type,
+        default=False if option.is_flag else None,
+        expose_value=False,
+        callback=given,
+        hidden=option.hidden,
+        help=option.help,
+    )

@@ -20,7 +20,7 @@ from didvc.encoding import strict_json_loads
 from didvc.errors import DidvcError
 from didvc.keys import KeyType
 from didvc.sealing import passphrase_from
-from didvc_cli.support import emit, fail, run
+from didvc_cli.support import development_warning, emit, fail, run
 from wallet import Wallet, WalletError
 
 __all__ = ["wallet_group"]
@@ -70,23 +70,30 @@ def _emit(options: _Options, data: Any, text: str) -> None:
     "--wallet",
     "path",
     envvar="DIDVC_WALLET",
+    show_envvar=True,
     default="agent.wallet",
     show_default=True,
     type=click.Path(dir_okay=False, path_type=Path),
     help="The wallet file.",
 )
 @click.option(
-    "--passphrase-file", type=click.Path(exists=True, dir_okay=False), help="Read the passphrase from a file."
+    "--passphrase-file",
+    type=click.Path(exists=True, dir_okay=False),
+    help="Read the passphrase from a file (else from DIDVC_WALLET_PASSPHRASE, else a prompt).",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print results as JSON.")
 @click.option(
-    "--allow-loopback", is_flag=True, hidden=True, help="Development only: loopback http did:web/status."
+    "--allow-loopback",
+    is_flag=True,
+    help="DEVELOPMENT ONLY: check credentials against did:web and status lists on this machine over http.",
 )
 @click.pass_context
 def wallet_group(
     ctx: click.Context, path: Path, passphrase_file: str | None, as_json: bool, allow_loopback: bool
 ) -> None:
     """The agent's wallet: DIDs, keys, credentials and request headers."""
+    if allow_loopback:
+        development_warning("--allow-loopback: did:web and status lists over plain http on this machine")
     ctx.obj = _Options(path, passphrase_file, as_json, allow_loopback)
 
 
@@ -254,9 +261,9 @@ def present(
 @click.pass_obj
 def export(options: _Options, destination: Path, backup_passphrase_file: str) -> None:
     """Write an encrypted backup of every DID, key and credential."""
-    backup_passphrase = passphrase_from(file=backup_passphrase_file)
 
     async def work(wallet: Wallet) -> None:
+        backup_passphrase = passphrase_from(file=backup_passphrase_file)  # refused as the others are
         await wallet.export_backup(destination, passphrase=backup_passphrase)
 
     _with_wallet(options, work)

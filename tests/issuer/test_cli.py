@@ -146,3 +146,89 @@ def test_as_a_subprocess(tmp_path: Path) -> None:
     )
     assert "active" in listed.stdout
     assert "secret words" not in init.stdout + init.stderr + issued.stdout + issued.stderr + listed.stdout
+
+
+def test_group_options_work_after_the_subcommand_too(tmp_path: Path) -> None:
+    """``didvc issuer list --json`` as the docs write it, ``--store`` and ``--passphrase-file``
+    after the subcommand as well: the same as before it."""
+    from click.testing import CliRunner
+
+    from didvc_cli import main
+
+    (tmp_path / "pass").write_text("pw\n")
+    assert _cli(tmp_path, "init", "--base-url", "https://status.example")[0] == 0
+    store, passphrase = str(tmp_path / "issuer.db"), str(tmp_path / "pass")
+    before = CliRunner().invoke(
+        main, ["issuer", "--store", store, "--passphrase-file", passphrase, "--json", "list", "--counts"]
+    )
+    after = CliRunner().invoke(
+        main, ["issuer", "list", "--counts", "--json", "--store", store, "--passphrase-file", passphrase]
+    )
+    assert before.exit_code == after.exit_code == 0, after.output
+    assert (
+        json.loads(after.output)
+        == json.loads(before.output)
+        == {
+            "active": 0,
+            "suspended": 0,
+            "revoked": 0,
+            "expired": 0,
+        }
+    )
+    usage = CliRunner().invoke(main, ["issuer", "list", "--help"])
+    assert "--json" in usage.output and "DIDVC_ISSUER_PASSPHRASE" in usage.output
+
+
+def test_no_lifetime_is_refused_not_replaced_by_the_default(tmp_path: Path) -> None:
+    (tmp_path / "pass").write_text("pw\n")
+    assert _cli(tmp_path, "init", "--base-url", "https://status.example")[0] == 0
+    code, out = _cli(tmp_path, "issue", Party().did, "--valid-for", "0s")
+    assert code == 2 and "no time at all" in out
+    code, out = _cli(tmp_path, "issue", Party().did, "--valid-for", "90s")
+    credential = json.loads(out)["credential"]
+    assert code == 0 and credential["validUntil"] != credential["validFrom"]
+
+
+def test_status_changes_read_as_english(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from didvc_cli import main
+
+    (tmp_path / "pass").write_text("pw\n")
+    assert _cli(tmp_path, "init", "--base-url", "https://status.example")[0] == 0
+    credential_id = json.loads(_cli(tmp_path, "issue", Party().did)[1])["credential"]["id"]
+    common = ["--store", str(tmp_path / "issuer.db"), "--passphrase-file", str(tmp_path / "pass")]
+    for action, said in (("suspend", "suspended"), ("reinstate", "reinstated"), ("revoke", "revoked")):
+        result = CliRunner().invoke(main, ["issuer", *common, action, credential_id])
+        assert result.output.strip() == f"{said} {credential_id}"
+
+
+def test_serve_refuses_cleanly_what_it_cannot_do(tmp_path: Path) -> None:
+    """A port out of range, a port taken, an empty operator-token file: a message and a
+    non-zero exit, never a traceback."""
+    import socket
+
+    from click.testing import CliRunner
+
+    from didvc_cli import main
+
+    (tmp_path / "pass").write_text("pw\n")
+    assert _cli(tmp_path, "init", "--base-url", "https://status.example")[0] == 0
+    common = ["issuer", "--store", str(tmp_path / "issuer.db"), "--passphrase-file", str(tmp_path / "pass")]
+    out_of_range = CliRunner().invoke(main, [*common, "serve", "--port", "99999"])
+    assert out_of_range.exit_code == 2 and "1<=x<=65535" in out_of_range.output
+    (tmp_path / "token").write_text("\n")
+    empty = CliRunner().invoke(main, [*common, "serve", "--operator-token-file", str(tmp_path / "token")])
+    assert empty.exit_code == 1 and "is empty" in empty.output
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        busy = subprocess.run(
+            [sys.executable, "-m", "didvc_cli", *common, "serve", "--port", str(port)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+    assert busy.returncode == 1 and "[IO_ERROR]" in busy.stderr and "Traceback" not in busy.stderr

@@ -127,3 +127,68 @@ def test_present_as_a_subprocess_with_env_passphrase(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("Authorization: VP ey")
     assert "from the environment" not in done.stdout + done.stderr
+
+
+def test_group_options_work_after_the_subcommand_too(tmp_path: Path) -> None:
+    (tmp_path / "pass").write_text("a long passphrase\n")
+    assert _cli(tmp_path, "init")[0] == 0
+    wallet, passphrase = str(tmp_path / "agent.wallet"), str(tmp_path / "pass")
+    before = CliRunner().invoke(
+        main, ["wallet", "--wallet", wallet, "--passphrase-file", passphrase, "--json", "list"]
+    )
+    after = CliRunner().invoke(
+        main, ["wallet", "list", "--json", "--wallet", wallet, "--passphrase-file", passphrase]
+    )
+    nested = CliRunner().invoke(
+        main, ["wallet", "did", "list", "--json", "--wallet", wallet, "--passphrase-file", passphrase]
+    )
+    assert before.exit_code == after.exit_code == nested.exit_code == 0, (after.output, nested.output)
+    assert json.loads(after.output) == json.loads(before.output) == []
+    assert len(json.loads(nested.output)) == 1
+
+
+def test_verify_takes_what_present_prints(tmp_path: Path) -> None:
+    """The header line ``wallet present`` prints, its value, or the bare token: ``didvc verify``
+    reads each (and refuses a tampered one)."""
+    (tmp_path / "pass").write_text("a long passphrase\n")
+    did = json.loads(_cli(tmp_path, "init")[1])["did"]
+    issuer = Party()
+    (tmp_path / "vc.json").write_text(json.dumps(asyncio.run(lasting_agent_credential(issuer, did))))
+    assert _cli(tmp_path, "import", str(tmp_path / "vc.json"))[0] == 0
+    request = ["--audience", "https://api.example", "--method", "GET", "--url", "https://api.example/orders"]
+    for form in ("line", "value", "token", "tampered"):
+        shown = CliRunner().invoke(
+            main,
+            [
+                "wallet",
+                "--wallet",
+                str(tmp_path / "agent.wallet"),
+                "--passphrase-file",
+                str(tmp_path / "pass"),
+                "present",
+                "--method",
+                "GET",
+                "--url",
+                "https://api.example/orders",
+            ],
+        )
+        line = shown.output.strip()
+        assert shown.exit_code == 0 and line.startswith("Authorization: VP "), shown.output
+        given = {"line": line, "value": line.split(": ", 1)[1], "token": line.split(" ", 2)[2]}.get(
+            form, line[:-2] + ("AA" if not line.endswith("AA") else "BB")
+        )
+        result = CliRunner().invoke(
+            main, ["verify", "-", *request, "--trust", issuer.did, "--json"], input=given
+        )
+        assert (result.exit_code == 0) is (form != "tampered"), (form, result.output)
+
+
+def test_an_empty_backup_passphrase_is_refused_with_its_code(tmp_path: Path) -> None:
+    (tmp_path / "pass").write_text("a long passphrase\n")
+    (tmp_path / "empty").write_text("")
+    assert _cli(tmp_path, "init")[0] == 0
+    code, out = _cli(
+        tmp_path, "export", str(tmp_path / "b.json"), "--backup-passphrase-file", str(tmp_path / "empty")
+    )
+    assert code == 1 and json.loads(out)["error"]["code"] == "WRONG_PASSPHRASE_ERROR"
+    assert not (tmp_path / "b.json").exists()
