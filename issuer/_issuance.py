@@ -91,6 +91,8 @@ class Request(NamedTuple):
 def body_of(request: Request, issuer: str, credential_id: str) -> dict[str, Any]:
     """The unsecured credential (status entries aside)."""
     parse_did(request.subject)
+    if request.valid_for < timedelta(seconds=1):
+        raise IssuerError(f"a credential must be valid for at least a second, not {request.valid_for}")
     claims = {"id": request.subject, **dict(request.claims)}
     if claims["id"] != request.subject:
         raise IssuerError("claims may not change the subject id")

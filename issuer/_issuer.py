@@ -376,7 +376,7 @@ class Issuer:
             types,
             contexts,
             valid_from or self.clock(),
-            valid_for or self.default_validity,
+            valid_for if valid_for is not None else self.default_validity,
             Securing.named(securing),
             credential_id,
             batch_key,
