@@ -113,7 +113,8 @@ class GuardedFetcher:
         except ValueError:
             return
         if not address_allowed(parts.hostname, allow_loopback=self.policy.allow_loopback):
-            raise FetchError(f"address {parts.hostname} is not allowed", reason="forbidden")
+            hint = " (on one machine, in development: allow_loopback)" if _loopback(parts.hostname) else ""
+            raise FetchError(f"address {parts.hostname} is not allowed{hint}", reason="forbidden")
 
     async def fetch(
         self, url: str, *, accept: Iterable[str], max_bytes: int, etag: str | None = None
@@ -197,3 +198,10 @@ class GuardedFetcher:
             if response.content_type.lower() != accept:
                 raise FetchError(f"unexpected content type {response.content_type!r}", reason="media_type")
             yield response.content
+
+
+def _loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False

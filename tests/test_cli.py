@@ -62,3 +62,31 @@ def test_console_script_runs_as_a_subprocess() -> None:
     )
     assert bad.returncode == 1
     assert "invalidDid" in bad.stderr
+
+
+def test_resolve_on_this_machine_says_how_and_closes_what_it_opened() -> None:
+    """A did:web on 127.0.0.1 is refused with the development switch named; with it the fetch
+    is attempted (nothing listens here: could not fetch); either way no session is left open
+    and no traceback printed."""
+    did = "did:web:127.0.0.1%3A1"
+    for extra, code in (((), "forbiddenTarget"), (("--allow-loopback",), "internalError")):
+        done = subprocess.run(
+            [sys.executable, "-m", "didvc_cli", "resolve", did, *extra],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert done.returncode == 1, done.stderr
+        assert f"error [{code}]" in done.stderr
+        assert "Unclosed" not in done.stderr and "Traceback" not in done.stderr
+    assert (
+        "allow_loopback"
+        in subprocess.run(
+            [sys.executable, "-m", "didvc_cli", "resolve", did],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        ).stderr
+    )
