@@ -223,6 +223,9 @@ def list_credentials(
 @click.option("--audience", help="The API's audience (default: the URL's origin).")
 @click.option("--scope", "scopes", multiple=True, help="Present only credentials granting these scopes.")
 @click.option("--nonce", help="A nonce the server asked for.")
+@click.option(
+    "--did", help="The DID that speaks (default: the first, default first, holding credentials that fit)."
+)
 @click.option("--header-name", default="Authorization", show_default=True)
 @click.pass_obj
 def present(
@@ -233,6 +236,7 @@ def present(
     audience: str | None,
     scopes: tuple[str, ...],
     nonce: str | None,
+    did: str | None,
     header_name: str,
 ) -> None:
     """Print a request header with a fresh presentation bound to METHOD, URL and body."""
@@ -245,6 +249,7 @@ def present(
             body=body,
             audience=audience,
             nonce=nonce,
+            did=did,
             scopes=list(scopes) or None,
             header=header_name,
             scheme="VP" if header_name.lower() == "authorization" else None,

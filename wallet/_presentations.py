@@ -1,7 +1,8 @@
 """Presentations: which credentials a request gets, and the two ways of presenting them.
 
 - :func:`choose` — least disclosure: the holder's unexpired credentials this audience accepts
-  and these scopes need (or exactly the ones named).
+  and these scopes need (or exactly the ones named); :func:`choose_holder` — which of the
+  wallet's DIDs speaks, when the caller did not say.
 - :func:`request_token` — the vp+jwt bound to one HTTP request (docs/design.md, "the header").
 - :func:`data_integrity_presentation` — a VP with an ``authentication`` Data Integrity proof
   over a verifier's challenge and domain (the plain W3C path), and :func:`header_value`, its
@@ -11,7 +12,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -23,7 +24,14 @@ from didvc.proofs import Authentication, add_proof
 from didvc.request import sign_request_token
 from wallet._store import CredentialRecord
 
-__all__ = ["choose", "data_integrity_presentation", "header_value", "origin", "request_token"]
+__all__ = [
+    "choose",
+    "choose_holder",
+    "data_integrity_presentation",
+    "header_value",
+    "origin",
+    "request_token",
+]
 
 Credential = dict[str, Any] | str
 
@@ -50,6 +58,41 @@ def choose(
         needed = set(scopes)
         candidates = [c for c in candidates if needed & set(c.scopes)]
     return [c.credential for c in candidates]
+
+
+def choose_holder(
+    records: Sequence[CredentialRecord],
+    dids: Sequence[str],
+    did: str | None,
+    *,
+    audience: str | None,
+    scopes: Iterable[str] | None,
+    credential_ids: Iterable[str] | None,
+) -> tuple[str, list[Credential]]:
+    """The DID that speaks and what it presents: ``did`` if named; else the DID of the named
+    credentials, or the first of ``dids`` (the default first) holding credentials that fit.
+    When credentials exist but none fits, an error says why, rather than a presentation with
+    nothing in it (which proves who is calling and grants nothing)."""
+    wanted = None if scopes is None else list(scopes)
+    named = None if credential_ids is None else list(credential_ids)
+    holders: Sequence[str] = [did] if did is not None else dids
+    if did is None and named:
+        holders = sorted({r.subject for r in records if r.id in named}) or dids[:1]
+        if len(holders) > 1:
+            raise WalletError("the named credentials belong to different DIDs: name one with did=")
+    for holder in holders:
+        chosen = choose(records, holder, audience=audience, scopes=wanted, credential_ids=named)
+        if chosen:
+            return holder, chosen
+    held = [r for r in records if not r.expired() and (did is None or r.subject == did)]
+    if held:
+        asked = f"audience {audience}" + (f", scopes {', '.join(wanted)}" if wanted else "")
+        owner = did or "this wallet"
+        raise WalletError(
+            f"no credential of {owner} fits this request ({asked}): "
+            f"{len(held)} held, none for this audience and these scopes"
+        )
+    return holders[0], []
 
 
 def origin(url: str) -> str:

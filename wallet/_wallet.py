@@ -308,11 +308,8 @@ class Wallet:
         lifetime: int = DEFAULT_LIFETIME,
     ) -> str:
         """A fresh vp+jwt bound to this one request (see docs/design.md, the header)."""
-        holder = did or self._store.default_did()
         audience = audience or _presentations.origin(url)
-        credentials = _presentations.choose(
-            self._store.credentials(), holder, audience=audience, scopes=scopes, credential_ids=credential_ids
-        )
+        holder, credentials = self._holder(did, audience, scopes, credential_ids)
         return await _presentations.request_token(
             self.signer(holder),
             holder,
@@ -323,6 +320,24 @@ class Wallet:
             body=body,
             nonce=nonce,
             lifetime=lifetime,
+        )
+
+    def _holder(
+        self,
+        did: str | None,
+        audience: str | None,
+        scopes: Iterable[str] | None,
+        credential_ids: Iterable[str] | None,
+    ) -> tuple[str, list[dict[str, Any] | str]]:
+        default = self._store.default_did()
+        dids = [default, *(d.did for d in self._store.dids() if d.did != default)]
+        return _presentations.choose_holder(
+            self._store.credentials(),
+            dids,
+            did,
+            audience=audience,
+            scopes=scopes,
+            credential_ids=credential_ids,
         )
 
     async def request_headers(
@@ -350,10 +365,7 @@ class Wallet:
         credential_ids: Iterable[str] | None = None,
     ) -> dict[str, Any]:
         """A VP secured with a Data Integrity ``authentication`` proof (the plain W3C path)."""
-        holder = did or self._store.default_did()
-        credentials = _presentations.choose(
-            self._store.credentials(), holder, audience=domain, scopes=scopes, credential_ids=credential_ids
-        )
+        holder, credentials = self._holder(did, domain, scopes, credential_ids)
         return await _presentations.data_integrity_presentation(
             self.signer(holder),
             holder,

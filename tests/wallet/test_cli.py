@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 from click.testing import CliRunner
 
@@ -192,3 +193,36 @@ def test_an_empty_backup_passphrase_is_refused_with_its_code(tmp_path: Path) -> 
     )
     assert code == 1 and json.loads(out)["error"]["code"] == "WRONG_PASSPHRASE_ERROR"
     assert not (tmp_path / "b.json").exists()
+
+
+def test_present_speaks_as_the_did_that_holds_what_fits(tmp_path: Path) -> None:
+    """The only credential belongs to the wallet's second DID: present speaks as that DID (not
+    the default, which would present nothing); --did names one; credentials that do not fit the
+    request are an error with the reason, not an empty presentation."""
+    (tmp_path / "pass").write_text("a long passphrase\n")
+    first = json.loads(_cli(tmp_path, "init")[1])["did"]
+    second = json.loads(_cli(tmp_path, "did", "create")[1])["did"]
+    issuer = Party()
+    (tmp_path / "vc.json").write_text(json.dumps(asyncio.run(lasting_agent_credential(issuer, second))))
+    assert _cli(tmp_path, "import", str(tmp_path / "vc.json"))[0] == 0
+    url = "https://api.example/orders"
+
+    def verified(out: str) -> Any:
+        value = json.loads(out)["value"]
+        return asyncio.run(
+            Verifier(policy=trusting(issuer)).verify_presentation(
+                value[3:], audience="https://api.example", method="GET", url=url
+            )
+        )
+
+    code, out = _cli(tmp_path, "present", "--method", "GET", "--url", url)
+    result = verified(out)
+    assert code == 0 and result.verified and result.holder == second and result.scopes == ["orders:read"]
+    code, out = _cli(tmp_path, "present", "--method", "GET", "--url", url, "--did", second)
+    assert code == 0 and verified(out).holder == second
+    code, out = _cli(tmp_path, "present", "--method", "GET", "--url", url, "--scope", "orders:write")
+    assert code == 1 and "no credential of this wallet fits" in json.loads(out)["error"]["message"]
+    code, out = _cli(tmp_path, "present", "--method", "GET", "--url", url, "--did", first)
+    refused = verified(out)  # it holds nothing at all: authentication only, which this API refuses
+    assert code == 0 and [p.code for p in refused.problems] == ["CREDENTIAL_REQUIRED_ERROR"]
+    assert first != second
