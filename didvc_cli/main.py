@@ -3,24 +3,57 @@ the issuer and the wallet."""
 
 from __future__ import annotations
 
+import importlib
 import json
 import re
 import sys
 from dataclasses import replace
-from typing import Any, TypeVar
+from typing import Any, Final, TypeVar
 
 import click
 
 from didvc import __version__
-from didvc.keys import KeyPair, KeyType
 from didvc_cli.support import development_warning, forward_options, run
 
 T = TypeVar("T")
 
-_KEY_TYPES = [str(t) for t in KeyType if t is not KeyType.X25519]
+#: The key types that sign (didvc.keys.KeyType but X25519), named here so that the command line
+#: starts without loading the cryptography (a test keeps the two in step).
+KEY_TYPES = ["Ed25519", "P-256", "P-384", "secp256k1"]
 
 
-@click.group()
+class _Components(click.Group):
+    """The root group: the issuer's and the wallet's command groups are imported when used, so
+    ``didvc --help``, ``keygen`` or ``resolve`` do not load the issuer, the wallet and JSON-LD."""
+
+    components: Final = {
+        "issuer": ("didvc_cli.issuer", "issuer_group", "Issue, list, suspend and revoke agent credentials."),
+        "wallet": (
+            "didvc_cli.wallet",
+            "wallet_group",
+            "The agent's wallet: DIDs, keys, credentials and request headers.",
+        ),
+    }
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted([*super().list_commands(ctx), *self.components])
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name not in self.components:
+            return super().get_command(ctx, name)
+        module, attribute, _ = self.components[name]
+        group = getattr(importlib.import_module(module), attribute)
+        forward_options(group)
+        return group  # type: ignore[no-any-return]
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = [(name, command.get_short_help_str()) for name, command in self.commands.items()]
+        rows += [(name, help_text) for name, (_, _, help_text) in self.components.items()]
+        with formatter.section("Commands"):
+            formatter.write_dl(sorted(rows))
+
+
+@click.group(cls=_Components)
 @click.version_option(__version__, prog_name="didvc")
 def main() -> None:
     """Verifiable identity for software agents: DIDs, credentials and request presentations."""
@@ -53,11 +86,12 @@ def resolve(did: str, allow_loopback: bool, as_json: bool) -> None:
 
 
 @main.command()
-@click.option("--type", "key_type", type=click.Choice(_KEY_TYPES), default="Ed25519", show_default=True)
+@click.option("--type", "key_type", type=click.Choice(KEY_TYPES), default="Ed25519", show_default=True)
 @click.option("--show-secret", is_flag=True, help="Also print the secret key (secretKeyMultibase).")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON only.")
 def keygen(key_type: str, show_secret: bool, as_json: bool) -> None:
     """Generate a key pair and print its did:key and public Multikey."""
+    from didvc.keys import KeyPair
     from resolvers import did_key_from_public_key
 
     pair = KeyPair.generate(key_type)
@@ -223,16 +257,3 @@ def demo(as_json: bool) -> None:
 
     ok = run(lambda: run_demo(as_json), as_json)
     sys.exit(0 if ok else 1)
-
-
-def _add_component_groups() -> None:
-    from didvc_cli.issuer import issuer_group
-    from didvc_cli.wallet import wallet_group
-
-    forward_options(issuer_group)
-    forward_options(wallet_group)
-    main.add_command(issuer_group, "issuer")
-    main.add_command(wallet_group, "wallet")
-
-
-_add_component_groups()

@@ -76,7 +76,6 @@ class WebResolver:
         policy = policy or FetchPolicy()
         self.fetcher: Fetcher = fetcher or GuardedFetcher(policy)
         self.allow_http = policy.allow_http if allow_http is None else allow_http
-        DidDocument.load_parser()  # now, not on the event loop at the first did:web request
 
     async def close(self) -> None:
         await self.fetcher.close()

@@ -90,3 +90,22 @@ def test_resolve_on_this_machine_says_how_and_closes_what_it_opened() -> None:
             check=False,
         ).stderr
     )
+
+
+def test_the_command_line_starts_without_the_components() -> None:
+    """``didvc --help`` lists every group, and loads neither the issuer, the wallet, JSON-LD
+    nor aiohttp (a fast start: bench/bench_cli.py); the key types it offers are the core's."""
+    from didvc.keys import KeyType
+    from didvc_cli.main import KEY_TYPES
+
+    assert [str(t) for t in KeyType if t is not KeyType.X25519] == KEY_TYPES
+    probe = (
+        "import sys; from click.testing import CliRunner; from didvc_cli import main;"
+        "out = CliRunner().invoke(main, ['--help']).output;"
+        "print(all(n in out for n in ('issuer', 'wallet', 'verify', 'demo')),"
+        " sorted(m for m in ('issuer', 'wallet', 'pyld', 'aiohttp', 'cryptography') if m in sys.modules))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert done.stdout.strip() == "True []"

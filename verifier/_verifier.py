@@ -16,7 +16,7 @@ from typing import Any
 
 from aiohttp.typedefs import Middleware
 
-from didvc.did import DidResolver
+from didvc.did import DidDocument, DidResolver
 from resolvers import Fetcher, FetchPolicy, GuardedFetcher
 from verifier._credentials import CredentialChecker
 from verifier._events import RedisStatusChannel, StatusEventStream
@@ -109,8 +109,9 @@ class Verifier:
             isolate=isolate_canonicalization,
         )
         self.status = status_checker or StatusChecker(self.fetcher, self.credentials)
-        if isolate_canonicalization:
-            shared_worker().start()  # its imports take a while: not on the first request
+        if isolate_canonicalization:  # a server's verifier: what takes a while, now, not on a request
+            shared_worker().start()  # the worker's imports
+            DidDocument.load_parser()  # pydid, for the first did:web document
         self._settled = SettledPresentations(
             max_entries=cache_size, max_bytes=cache_bytes // 2, ttl=cache_ttl
         )
