@@ -267,6 +267,40 @@ def list_command(
         click.echo(f"(next page: --after {entries[-1].cursor})")
 
 
+@issuer_group.command("show")
+@click.argument("credential_id")
+@click.pass_obj
+def show(options: Options, credential_id: str) -> None:
+    """One credential: its agent, scopes, validity and state now (--json: and the credential)."""
+    from didvc.jose import parse_jws
+
+    async def work(issuer: Issuer) -> tuple[Any, Any]:
+        body = await issuer.credential(credential_id)  # UNKNOWN_CREDENTIAL_ERROR if not ours
+        document = body if isinstance(body, dict) else parse_jws(body, typ="vc+jwt").payload
+        subjects = document.get("credentialSubject")
+        subjects = subjects if isinstance(subjects, list) else [subjects]
+        agent = next(s["id"] for s in subjects if isinstance(s, dict) and isinstance(s.get("id"), str))
+        entry = next(e for e in await issuer.inventory(agent=agent) if e.id == credential_id)
+        return entry, body
+
+    entry, body = with_issuer(options, work)
+    if options.as_json:
+        click.echo(json.dumps({**entry.to_json(), "credential": body}))
+        return
+    until = entry.valid_until.isoformat() if entry.valid_until else "-"
+    lines = [
+        ("id", entry.id),
+        ("status", entry.status),
+        ("agent", entry.subject),
+        ("owner", entry.owner or "-"),
+        ("name", entry.agent_name or "-"),
+        ("scopes", ", ".join(entry.scopes) or "-"),
+        ("valid", f"{entry.valid_from.isoformat()} to {until}"),
+        ("format", entry.format),
+    ]
+    click.echo("\n".join(f"{name + ':':8} {value}" for name, value in lines))
+
+
 @issuer_group.command("rotate-key")
 @click.pass_obj
 def rotate_key(options: Options) -> None:

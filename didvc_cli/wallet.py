@@ -216,6 +216,19 @@ def list_credentials(
     _emit(options, rows, "\n".join(lines) or "(no credentials)")
 
 
+@wallet_group.command("remove")
+@click.argument("credential_id")
+@click.pass_obj
+def remove(options: _Options, credential_id: str) -> None:
+    """Remove a credential from the wallet (its id as ``wallet list`` shows it)."""
+
+    async def work(wallet: Wallet) -> None:
+        await wallet.delete_credential(credential_id)
+
+    _with_wallet(options, work)
+    _emit(options, {"removed": credential_id}, f"removed {credential_id}")
+
+
 @wallet_group.command("present")
 @click.option("--method", required=True, help="The HTTP method of the request.")
 @click.option("--url", required=True, help="The URL of the request.")

@@ -232,3 +232,22 @@ def test_serve_refuses_cleanly_what_it_cannot_do(tmp_path: Path) -> None:
             check=False,
         )
     assert busy.returncode == 1 and "[IO_ERROR]" in busy.stderr and "Traceback" not in busy.stderr
+
+
+def test_show_one_credential_as_it_stands_now(tmp_path: Path) -> None:
+    (tmp_path / "pass").write_text("pw\n")
+    assert _cli(tmp_path, "init", "--base-url", "https://status.example")[0] == 0
+    agent = Party().did
+    for securing in ("eddsa-rdfc-2022", "vc+jwt"):
+        code, out = _cli(
+            tmp_path, "issue", agent, "--scope", "orders:read", "--owner", "Acme", "--suite", securing
+        )
+        credential = json.loads(out)["credential"]
+        credential_id = json.loads(_cli(tmp_path, "list", "--agent", agent)[1])[-1]["id"]
+        assert _cli(tmp_path, "suspend", credential_id)[0] == 0
+        code, out = _cli(tmp_path, "show", credential_id)
+        shown = json.loads(out)
+        assert code == 0 and shown["status"] == "suspended" and shown["agent"] == agent
+        assert shown["scopes"] == ["orders:read"] and shown["credential"] == credential
+    code, out = _cli(tmp_path, "show", "urn:uuid:not-issued-here")
+    assert code == 1 and json.loads(out)["error"]["code"] == "UNKNOWN_CREDENTIAL_ERROR"

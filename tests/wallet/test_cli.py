@@ -226,3 +226,14 @@ def test_present_speaks_as_the_did_that_holds_what_fits(tmp_path: Path) -> None:
     refused = verified(out)  # it holds nothing at all: authentication only, which this API refuses
     assert code == 0 and [p.code for p in refused.problems] == ["CREDENTIAL_REQUIRED_ERROR"]
     assert first != second
+
+
+def test_remove_a_credential(tmp_path: Path) -> None:
+    (tmp_path / "pass").write_text("a long passphrase\n")
+    did = json.loads(_cli(tmp_path, "init")[1])["did"]
+    (tmp_path / "vc.json").write_text(json.dumps(asyncio.run(lasting_agent_credential(Party(), did))))
+    stored = json.loads(_cli(tmp_path, "import", str(tmp_path / "vc.json"))[1])["id"]
+    assert _cli(tmp_path, "remove", stored) == (0, json.dumps({"removed": stored}) + "\n")
+    assert json.loads(_cli(tmp_path, "list")[1]) == []
+    code, out = _cli(tmp_path, "remove", stored)
+    assert code == 1 and json.loads(out)["error"]["code"] == "NOT_FOUND_ERROR"
