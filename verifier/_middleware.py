@@ -33,7 +33,13 @@ from verifier._result import Problem, VerificationResult
 
 __all__ = ["NONCE_HEADER", "VERIFICATION_RESULT", "middleware"]
 
-VERIFICATION_RESULT: Final = web.RequestKey("didvc_verification_result", VerificationResult)
+#: Where the handler finds the result: ``request[VERIFICATION_RESULT]`` (a typed key from aiohttp
+#: 3.14 on, the same name as a plain key before it).
+VERIFICATION_RESULT: Final[Any] = (
+    web.RequestKey("didvc_verification_result", VerificationResult)
+    if hasattr(web, "RequestKey")
+    else "didvc_verification_result"
+)
 _log = logging.getLogger("didvc.verifier")
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
