@@ -20,6 +20,7 @@ two accept exactly the same signatures (tests: every C2SP/CCTV edge-case vector,
 
 from __future__ import annotations
 
+import logging
 from functools import cache
 from typing import Final
 
@@ -164,10 +165,42 @@ def montgomery_of_valid(encoded: bytes) -> bytes | None:
     :func:`decode_point` and :func:`to_montgomery_u` in Python, which the tests compare with)."""
     if len(encoded) != 32 or int.from_bytes(encoded, "little") & ((1 << 255) - 1) >= P:
         return None
+    if not _sodium_checks_subgroup():  # an older libsodium: the same decision, in Python
+        return montgomery_in_python(encoded)
     try:
         return bytes(crypto_sign_ed25519_pk_to_curve25519(encoded))
     except CryptoError:
         return None
+
+
+def montgomery_in_python(encoded: bytes) -> bytes | None:
+    """:func:`montgomery_of_valid` by the curve arithmetic (≈ 200 µs), where libsodium is too
+    old to check the subgroup."""
+    point = decode_point(encoded)
+    if point is None or has_small_order(point) or _mul(L, point) != IDENTITY:
+        return None
+    return to_montgomery_u(encoded)
+
+
+#: A point on the curve outside the prime-order subgroup (a small-order component): the
+#: libsodium of PyNaCl 1.6.2's wheels refuses to map it, the 1.0.18 of PyNaCl 1.5 did not.
+_MIXED_ORDER_KEY: Final = bytes(22) + bytes.fromhex("0103192100000000 0171".replace(" ", ""))
+
+
+@cache
+def _sodium_checks_subgroup() -> bool:
+    """Whether the linked libsodium refuses keys outside the prime-order subgroup (asked once;
+    a PyNaCl built on an older system libsodium does not, and each new key then costs tens of
+    milliseconds of arithmetic in Python: said once in the log)."""
+    try:
+        crypto_sign_ed25519_pk_to_curve25519(_MIXED_ORDER_KEY)
+    except CryptoError:
+        return True
+    logging.getLogger("didvc").warning(
+        "this libsodium does not check Ed25519 keys' subgroup: checking in Python, slowly"
+        " (PyNaCl 1.6.2 or later with its own libsodium does it)"
+    )
+    return False
 
 
 def to_montgomery_u(encoded: bytes) -> bytes:

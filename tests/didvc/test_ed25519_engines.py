@@ -104,6 +104,17 @@ def test_keys_are_loaded_as_the_curve_arithmetic_decides(raw: bytes) -> None:
     assert (derived is not None) == valid
     if derived is not None:
         assert derived == _ed25519.to_montgomery_u(raw)
+    if _ed25519.has_small_order(point) if point is not None else False:
+        valid = False  # refused as small order, as PublicKey refuses it before this
+    assert _ed25519.montgomery_in_python(raw) == (derived if valid else None)
+
+
+def test_a_libsodium_that_does_not_check_the_subgroup_is_noticed() -> None:
+    """The probe key is outside the prime-order subgroup: refused, whichever path decides."""
+    point = _ed25519.decode_point(_ed25519._MIXED_ORDER_KEY)
+    assert point is not None and _ed25519._mul(_ed25519.L, point) != _ed25519.IDENTITY
+    assert _ed25519.montgomery_of_valid(_ed25519._MIXED_ORDER_KEY) is None
+    assert _ed25519.montgomery_in_python(_ed25519._MIXED_ORDER_KEY) is None
 
 
 def test_honest_keys_load_and_map_as_rfc7748_says() -> None:
