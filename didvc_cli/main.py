@@ -55,8 +55,25 @@ class _Components(click.Group):
 
 @click.group(cls=_Components)
 @click.version_option(__version__, prog_name="didvc")
-def main() -> None:
-    """Verifiable identity for software agents: DIDs, credentials and request presentations."""
+@click.option(
+    "--config",
+    envvar="DIDVC_CONFIG",
+    show_envvar=True,
+    type=click.Path(exists=True, dir_okay=False),
+    help="Defaults for any option, in TOML (else ./didvc.toml, else ~/.config/didvc/config.toml).",
+)
+@click.pass_context
+def main(ctx: click.Context, config: str | None) -> None:
+    """Verifiable identity for software agents: DIDs, credentials and request presentations.
+
+    Every option's default can come from a configuration file (--config); a flag wins over an
+    environment variable, which wins over the file.
+    """
+    from didvc_cli.config import config_path, default_map
+
+    path = config_path(config)
+    if path is not None:
+        ctx.default_map = default_map(ctx, ctx.command, path)
 
 
 @main.command()

@@ -251,3 +251,36 @@ def test_show_one_credential_as_it_stands_now(tmp_path: Path) -> None:
         assert shown["scopes"] == ["orders:read"] and shown["credential"] == credential
     code, out = _cli(tmp_path, "show", "urn:uuid:not-issued-here")
     assert code == 1 and json.loads(out)["error"]["code"] == "UNKNOWN_CREDENTIAL_ERROR"
+
+
+def test_a_configuration_file_sets_defaults_below_flags_and_environment(tmp_path: Path) -> None:
+    """didvc.toml: a table per group and command, keys the options' long names; a flag beats
+    the environment, which beats the file; a key that is no option is refused."""
+    from click.testing import CliRunner
+
+    from didvc_cli import main
+
+    (tmp_path / "pass").write_text("pw\n")
+    assert _cli(tmp_path, "init", "--base-url", "https://status.example")[0] == 0
+    config = tmp_path / "didvc.toml"
+    config.write_text(
+        f'[issuer]\nstore = "{tmp_path / "issuer.db"}"\n'
+        f'passphrase-file = "{tmp_path / "pass"}"\njson = true\n'
+        "[issuer.list]\ncounts = true\n"
+    )
+    env = {"DIDVC_ISSUER_PASSPHRASE": "", "DIDVC_ISSUER_STORE": ""}
+    result = CliRunner().invoke(main, ["--config", str(config), "issuer", "list"], env=env)
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["active"] == 0  # the file's store, passphrase, --json and --counts
+    elsewhere = {**env, "DIDVC_ISSUER_STORE": str(tmp_path / "none.db")}
+    result = CliRunner().invoke(main, ["--config", str(config), "issuer", "list"], env=elsewhere)
+    assert result.exit_code == 1 and "no issuer store" in result.output  # the environment won
+    result = CliRunner().invoke(
+        main,
+        ["--config", str(config), "issuer", "--store", str(tmp_path / "issuer.db"), "list"],
+        env=elsewhere,
+    )
+    assert result.exit_code == 0, result.output  # the flag won
+    config.write_text("[issuer]\nstorage = 'x'\n")
+    result = CliRunner().invoke(main, ["--config", str(config), "issuer", "list"], env=env)
+    assert result.exit_code == 2 and "'storage' is no option of 'issuer'" in result.output
