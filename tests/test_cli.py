@@ -109,3 +109,16 @@ def test_the_command_line_starts_without_the_components() -> None:
         [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=True
     )
     assert done.stdout.strip() == "True []"
+
+
+def test_the_command_line_reference_is_current() -> None:
+    """docs/cli.md is what the commands say of themselves: regenerate it with
+    ``python -m didvc_cli.reference > docs/cli.md`` when a command changes."""
+    from pathlib import Path
+
+    from didvc_cli.reference import reference
+
+    written = (Path(__file__).resolve().parents[1] / "docs" / "cli.md").read_text(encoding="utf-8")
+    current = reference()
+    assert "### `didvc issuer batch`" in current and "#### `didvc wallet did create`" in current
+    assert written == current, "docs/cli.md is stale: python -m didvc_cli.reference > docs/cli.md"
