@@ -267,6 +267,31 @@ def list_command(
         click.echo(f"(next page: --after {entries[-1].cursor})")
 
 
+@issuer_group.command("passwd")
+@click.option(
+    "--new-passphrase-file",
+    type=click.Path(exists=True, dir_okay=False),
+    help="Read the new passphrase from a file (else a prompt, asked twice).",
+)
+@click.pass_obj
+def passwd(options: Options, new_passphrase_file: str | None) -> None:
+    """Change the store's passphrase: every key sealed again, in one transaction."""
+    from didvc.sealing import passphrase_from
+
+    def new() -> bytes:
+        if new_passphrase_file:
+            return passphrase_from(file=new_passphrase_file)
+        return passphrase_from(
+            click.prompt("New passphrase", hide_input=True, confirmation_prompt=True, err=True)
+        )
+
+    async def work(issuer: Issuer) -> None:
+        await issuer.change_passphrase(new())
+
+    with_issuer(options, work)
+    emit_result(options, {"changed": True}, "passphrase changed (restart other processes using this store)")
+
+
 @issuer_group.command("show")
 @click.argument("credential_id")
 @click.pass_obj

@@ -216,6 +216,30 @@ def list_credentials(
     _emit(options, rows, "\n".join(lines) or "(no credentials)")
 
 
+@wallet_group.command("passwd")
+@click.option(
+    "--new-passphrase-file",
+    type=click.Path(exists=True, dir_okay=False),
+    help="Read the new passphrase from a file (else a prompt, asked twice).",
+)
+@click.pass_obj
+def passwd(options: _Options, new_passphrase_file: str | None) -> None:
+    """Change the wallet's passphrase: every key sealed again, in one transaction."""
+
+    def new() -> bytes:
+        if new_passphrase_file:
+            return passphrase_from(file=new_passphrase_file)
+        return passphrase_from(
+            click.prompt("New passphrase", hide_input=True, confirmation_prompt=True, err=True)
+        )
+
+    async def work(wallet: Wallet) -> None:
+        await wallet.change_passphrase(new())
+
+    _with_wallet(options, work)
+    _emit(options, {"changed": True}, "passphrase changed")
+
+
 @wallet_group.command("remove")
 @click.argument("credential_id")
 @click.pass_obj

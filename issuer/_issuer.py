@@ -226,6 +226,10 @@ class Issuer:
         """When status lists start being signed by the active key, if that is still to come."""
         return await self._keys.switch_time()
 
+    async def change_passphrase(self, passphrase: str | bytes, *, kdf: KdfParams | None = None) -> None:
+        """Seal every key under a new passphrase, atomically (other open processes: restart)."""
+        await self._keys.change_passphrase(await Vault.create(passphrase, label=_LABEL, kdf=kdf))
+
     async def retire_key(self, key_id: str) -> None:
         """Take a key out of the DID document: credentials it signed stop verifying."""
         await self._keys.retire(key_id)
@@ -252,10 +256,6 @@ class Issuer:
     @status_ttl_ms.setter
     def status_ttl_ms(self, value: int) -> None:
         self._lists.ttl_ms = value
-
-    @property
-    def list_size(self) -> int:
-        return self._lists.list_size
 
     async def issue(
         self,
@@ -425,9 +425,8 @@ class Issuer:
         return await self._lists.signed(list_id, await self._keys.list_signer(), valid_for)
 
     def served_status_list(self, list_id: int) -> Coroutine[Any, Any, dict[str, Any]]:
-        """The list as ``serve`` hands it out, signed again only when it changed (see
-        :meth:`issuer._lists.StatusLists.served`). The parts' coroutine itself: on the path a
-        client can hammer, no extra layer."""
+        """The list as ``serve`` hands it out, signed again only when it changed (the parts'
+        coroutine itself: on the path a client can hammer, no extra layer)."""
         return self._lists.served(list_id, self._keys.list_signer)
 
     def served_status_list_tagged(

@@ -192,6 +192,19 @@ class IssuerKeys:
             )
         return key_id
 
+    async def change_passphrase(self, vault: Vault) -> None:
+        """Every key sealed again under ``vault`` (a new passphrase), in one transaction with the
+        vault's check value: the store then opens with the new passphrase only, or, if anything
+        fails, still with the old one."""
+        await self.signer()  # opened now, with the old vault: the transaction's checkpoint signs
+        async with self._store.transaction() as tx:
+            for key_id, key_type, sealed in await tx.sealed_keys():
+                pair = self._vault.open_key(sealed, key_id, key_type)
+                await tx.reseal_key(key_id, vault.seal_key(pair, key_id))
+            await tx.set_meta(vault.stored())
+            tx.note("change-passphrase", self.did)
+        self._vault = vault
+
     async def retire(self, key_id: str) -> None:
         """Take a key out of the DID document: credentials it signed stop verifying."""
         key = next((k for k in await self._store.keys() if k.key_id == key_id), None)

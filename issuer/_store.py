@@ -97,6 +97,18 @@ class Records:
             int(key.active),
         )
 
+    async def sealed_keys(self) -> list[tuple[str, str, bytes]]:
+        """(key id, key type, sealed secret) of every key, holding the lock rotations take."""
+        await self._tx.lock("keys")
+        rows = await self._tx.all("SELECT key_id, key_type, sealed_secret FROM keys ORDER BY key_id")
+        return [(r[0], r[1], bytes(r[2])) for r in rows]
+
+    async def reseal_key(self, key_id: str, sealed: bytes) -> None:
+        await self._tx.run("UPDATE keys SET sealed_secret = ? WHERE key_id = ?", sealed, key_id)
+
+    async def set_meta(self, values: dict[str, str]) -> None:
+        await self._tx.many("UPDATE meta SET value = ? WHERE name = ?", [(v, k) for k, v in values.items()])
+
     async def count_keys_for_rotation(self) -> int:
         """How many keys there are, holding the lock that makes rotations take turns."""
         await self._tx.lock("keys")

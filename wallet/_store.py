@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -28,6 +29,7 @@ __all__ = [
     "SealedKey",
     "WalletStore",
     "create_file",
+    "new_vault",
     "install",
     "unlock_file",
 ]
@@ -224,6 +226,21 @@ class WalletStore:
         )
         return [SealedKey(r[0], r[1], r[2], bytes(r[3]), r[4]) for r in rows]
 
+    def reseal(self, seal: Callable[[SealedKey], bytes], meta: dict[str, str]) -> None:
+        """Every key sealed anew by ``seal`` and the vault's new ``meta``, in one transaction
+        (keys read inside it: one added meanwhile by another process is sealed anew too)."""
+        with self._transaction():
+            rows = self._db.execute(
+                "SELECT key_id, key_type, public_key, sealed_secret, retired FROM keys"
+            ).fetchall()
+            for r in rows:
+                key = SealedKey(r[0], r[1], r[2], bytes(r[3]), r[4])
+                self._db.execute(
+                    "UPDATE keys SET sealed_secret = ? WHERE key_id = ?", (seal(key), key.key_id)
+                )
+            for name, value in meta.items():
+                self._db.execute("UPDATE meta SET value = ? WHERE name = ?", (value, name))
+
     def _insert_did(self, did: str, method: str, key_id: str, document: Any, default: bool) -> None:
         self._db.execute(
             "INSERT INTO dids (did, method, key_id, document, is_default, created) VALUES (?, ?, ?, ?, ?, ?)",
@@ -322,6 +339,11 @@ def install(staging: Path, target: Path) -> None:
         install_new(staging, target)
     except FileExistsError:
         raise WalletError(f"{target} was created by another process meanwhile") from None
+
+
+async def new_vault(passphrase: str | bytes, *, kdf: KdfParams | None = None) -> Vault:
+    """A vault for a wallet under ``passphrase`` (what a new wallet, or a changed passphrase, gets)."""
+    return await Vault.create(passphrase, label=_LABEL, kdf=kdf)
 
 
 async def unlock_file(path: Path, passphrase: str | bytes, *, timeout: float) -> tuple[WalletStore, Vault]:

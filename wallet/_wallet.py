@@ -44,6 +44,7 @@ from wallet._store import (
     WalletStore,
     create_file,
     install,
+    new_vault,
     unlock_file,
 )
 
@@ -214,6 +215,17 @@ class Wallet:
         signer = KeySigner(self._vault.open_key(key.sealed, key.key_id, key.key_type), key.key_id)
         self._signers[did] = signer
         return signer
+
+    async def change_passphrase(self, passphrase: str | bytes, *, kdf: KdfParams | None = None) -> None:
+        """Seal every key under a new passphrase, atomically: the file opens with the new one
+        only, or, if anything fails, still with the old one."""
+        vault = await new_vault(passphrase, kdf=kdf)
+        old = self._vault
+        self._store.reseal(
+            lambda key: vault.seal_key(old.open_key(key.sealed, key.key_id, key.key_type), key.key_id),
+            vault.stored(),
+        )
+        self._vault = vault
 
     # --- credentials ---------------------------------------------------------------------------
 

@@ -284,3 +284,21 @@ def test_a_configuration_file_sets_defaults_below_flags_and_environment(tmp_path
     config.write_text("[issuer]\nstorage = 'x'\n")
     result = CliRunner().invoke(main, ["--config", str(config), "issuer", "list"], env=env)
     assert result.exit_code == 2 and "'storage' is no option of 'issuer'" in result.output
+
+
+def test_passwd_seals_every_key_again_and_only_the_new_passphrase_opens(tmp_path: Path) -> None:
+    (tmp_path / "pass").write_text("old passphrase\n")
+    (tmp_path / "new").write_text("new passphrase\n")
+    assert _cli(tmp_path, "init", "--did-web", "issuer.example.com")[0] == 0
+    assert _cli(tmp_path, "rotate-key")[0] == 0  # two keys to seal again
+    before = json.loads(_cli(tmp_path, "issue", Party().did)[1])["credential"]
+    code, out = _cli(tmp_path, "passwd", "--new-passphrase-file", str(tmp_path / "new"))
+    assert code == 0 and json.loads(out) == {"changed": True}
+    code, out = _cli(tmp_path, "list")
+    assert code == 1 and json.loads(out)["error"]["code"] == "WRONG_PASSPHRASE_ERROR"
+    (tmp_path / "pass").write_text("new passphrase\n")
+    code, out = _cli(tmp_path, "issue", Party().did)
+    after = json.loads(out)["credential"]
+    assert code == 0 and after["proof"]["verificationMethod"] == before["proof"]["verificationMethod"]
+    code, out = _cli(tmp_path, "log", "--verify")
+    assert code == 0 and "change-passphrase" in out

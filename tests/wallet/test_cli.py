@@ -237,3 +237,22 @@ def test_remove_a_credential(tmp_path: Path) -> None:
     assert json.loads(_cli(tmp_path, "list")[1]) == []
     code, out = _cli(tmp_path, "remove", stored)
     assert code == 1 and json.loads(out)["error"]["code"] == "NOT_FOUND_ERROR"
+
+
+def test_passwd_seals_every_key_again_and_only_the_new_passphrase_opens(tmp_path: Path) -> None:
+    (tmp_path / "pass").write_text("the old passphrase\n")
+    (tmp_path / "new").write_text("the new passphrase\n")
+    first = json.loads(_cli(tmp_path, "init")[1])["did"]
+    second = json.loads(_cli(tmp_path, "did", "create")[1])["did"]
+    assert _cli(tmp_path, "passwd", "--new-passphrase-file", str(tmp_path / "new")) == (
+        0,
+        json.dumps({"changed": True}) + "\n",
+    )
+    code, out = _cli(tmp_path, "did", "list")
+    assert code == 1 and json.loads(out)["error"]["code"] == "WRONG_PASSPHRASE_ERROR"
+    (tmp_path / "pass").write_text("the new passphrase\n")
+    for did in (first, second):  # both keys open and sign under the new passphrase
+        code, out = _cli(
+            tmp_path, "present", "--method", "GET", "--url", "https://api.example/orders", "--did", did
+        )
+        assert code == 0, out
