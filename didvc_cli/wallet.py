@@ -47,6 +47,9 @@ class _Options:
 
 
 def _with_wallet(options: _Options, work: Callable[[Wallet], Awaitable[T]], *, create: bool = False) -> T:
+    if options.allow_loopback:  # given before or after the subcommand: said either way
+        development_warning("--allow-loopback: did:web and status lists over plain http on this machine")
+
     async def go() -> T:
         if not create and not options.path.exists():
             raise WalletError(f"no wallet at {options.path} (run 'didvc wallet init')")
@@ -92,8 +95,6 @@ def wallet_group(
     ctx: click.Context, path: Path, passphrase_file: str | None, as_json: bool, allow_loopback: bool
 ) -> None:
     """The agent's wallet: DIDs, keys, credentials and request headers."""
-    if allow_loopback:
-        development_warning("--allow-loopback: did:web and status lists over plain http on this machine")
     ctx.obj = _Options(path, passphrase_file, as_json, allow_loopback)
 
 

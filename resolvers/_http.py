@@ -113,7 +113,7 @@ class GuardedFetcher:
         except ValueError:
             return
         if not address_allowed(parts.hostname, allow_loopback=self.policy.allow_loopback):
-            hint = " (on one machine, in development: allow_loopback)" if _loopback(parts.hostname) else ""
+            hint = " (on one machine, in development: --allow-loopback)" if _loopback(parts.hostname) else ""
             raise FetchError(f"address {parts.hostname} is not allowed{hint}", reason="forbidden")
 
     async def fetch(

@@ -81,7 +81,7 @@ def test_resolve_on_this_machine_says_how_and_closes_what_it_opened() -> None:
         assert f"error [{code}]" in done.stderr
         assert "Unclosed" not in done.stderr and "Traceback" not in done.stderr
     assert (
-        "allow_loopback"
+        "--allow-loopback"
         in subprocess.run(
             [sys.executable, "-m", "didvc_cli", "resolve", did],
             capture_output=True,
