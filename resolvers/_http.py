@@ -25,6 +25,7 @@ import aiohttp
 from aiohttp.abc import AbstractResolver, ResolveResult
 from aiohttp.resolver import DefaultResolver
 
+from didvc.development import refuse_in_production
 from didvc.errors import FetchError
 from resolvers._fetch import Fetched
 
@@ -41,6 +42,11 @@ class FetchPolicy:
     timeout: float = 5.0
     max_bytes: int = 4 * 1024 * 1024
     max_redirects: int = 3
+
+    def __post_init__(self) -> None:
+        for switch in ("allow_http", "allow_loopback"):
+            if getattr(self, switch):
+                refuse_in_production(switch)
 
 
 def address_allowed(address: str, *, allow_loopback: bool) -> bool:

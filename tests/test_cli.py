@@ -3,6 +3,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from typing import Any
 
 from click.testing import CliRunner
 
@@ -122,3 +123,27 @@ def test_the_command_line_reference_is_current() -> None:
     current = reference()
     assert "### `didvc issuer batch`" in current and "#### `didvc wallet did create`" in current
     assert written == current, "docs/cli.md is stale: python -m didvc_cli.reference > docs/cli.md"
+
+
+def test_development_switches_are_refused_when_the_environment_says_production(monkeypatch: Any) -> None:
+    """With DIDVC_PRODUCTION set, loopback or plain http for did:web and status lists and
+    trusting any issuer are refused: in the library and on the command line (POLICY_ERROR)."""
+    import pytest
+
+    from didvc.errors import PolicyError
+    from resolvers import FetchPolicy
+    from verifier import Policy
+
+    assert Policy(trust_any_issuer=True).trust_any_issuer and FetchPolicy(allow_loopback=True).allow_loopback
+    monkeypatch.setenv("DIDVC_PRODUCTION", "1")
+    for make in (
+        lambda: Policy(trust_any_issuer=True),
+        lambda: FetchPolicy(allow_loopback=True),
+        lambda: FetchPolicy(allow_http=True),
+    ):
+        with pytest.raises(PolicyError, match="DIDVC_PRODUCTION"):
+            make()
+    assert FetchPolicy().allow_http is False  # the safe defaults are untouched
+    result = CliRunner().invoke(main, ["resolve", "did:web:127.0.0.1%3A1", "--allow-loopback", "--json"])
+    last = result.output.strip().splitlines()[-1]  # after the switch's warning, on stderr
+    assert result.exit_code == 1 and json.loads(last)["error"]["code"] == "POLICY_ERROR"

@@ -43,6 +43,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any, Final
 
+from didvc.development import refuse_in_production
 from didvc.errors import MalformedValueError
 from didvc.rdfc import DEFAULT_MAX_WORK_FACTOR
 
@@ -80,6 +81,10 @@ class Policy:
     max_credentials: int = 8
     max_presentation_bytes: int = 64 * 1024
     rdfc_work_factor: float = DEFAULT_MAX_WORK_FACTOR
+
+    def __post_init__(self) -> None:
+        if self.trust_any_issuer:
+            refuse_in_production("trust_any_issuer")
 
     @cached_property
     def skew(self) -> timedelta:
