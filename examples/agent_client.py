@@ -14,14 +14,17 @@ import asyncio
 import json
 import os
 
+import aiohttp
+
+from didvc.errors import DidvcError
 from wallet import Wallet, WalletSession
 
 
-async def run(args: argparse.Namespace) -> int:
+async def run(args: argparse.Namespace, passphrase: str) -> int:
     async with (
         await Wallet.open(
             args.wallet,
-            passphrase=os.environ["DIDVC_WALLET_PASSPHRASE"],
+            passphrase=passphrase,
             create=False,
             allow_loopback=args.allow_loopback,
         ) as wallet,
@@ -41,7 +44,17 @@ def main() -> None:
     parser.add_argument("method")
     parser.add_argument("url")
     parser.add_argument("body", nargs="?")
-    raise SystemExit(asyncio.run(run(parser.parse_args())))
+    args = parser.parse_args()
+    passphrase = os.environ.get("DIDVC_WALLET_PASSPHRASE")
+    if not passphrase:
+        parser.error("set DIDVC_WALLET_PASSPHRASE to the wallet's passphrase")
+    try:
+        status = asyncio.run(run(args, passphrase))
+    except DidvcError as error:
+        raise SystemExit(f"error [{error.code}]: {error}") from None
+    except aiohttp.ClientError as error:
+        raise SystemExit(f"error: cannot reach {args.url}: {error}") from None
+    raise SystemExit(status)
 
 
 if __name__ == "__main__":

@@ -14,11 +14,11 @@ import json
 import os
 from pathlib import Path
 
+from didvc.errors import DidvcError
 from issuer import Issuer
 
 
-async def run(args: argparse.Namespace) -> None:
-    passphrase = os.environ["DIDVC_ISSUER_PASSPHRASE"]
+async def run(args: argparse.Namespace, passphrase: str) -> None:
     if str(args.store).startswith("postgresql://") or Path(args.store).exists():
         issuer = await Issuer.open(args.store, passphrase=passphrase)
     else:
@@ -51,7 +51,14 @@ def main() -> None:
     parser.add_argument(
         "--revoke-after", action="store_true", help="revoke it again at once (a demonstration)"
     )
-    asyncio.run(run(parser.parse_args()))
+    args = parser.parse_args()
+    passphrase = os.environ.get("DIDVC_ISSUER_PASSPHRASE")
+    if not passphrase:
+        parser.error("set DIDVC_ISSUER_PASSPHRASE to the issuer store's passphrase")
+    try:
+        asyncio.run(run(args, passphrase))
+    except DidvcError as error:
+        raise SystemExit(f"error [{error.code}]: {error}") from None
 
 
 if __name__ == "__main__":
