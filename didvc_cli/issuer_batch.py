@@ -112,7 +112,7 @@ def batch(
         }
 
     # a second core for the proofs, when there is more than a group of them to transform
-    parallel = suite.cryptosuite is not None and len(rows) > GROUP
+    parallel = suite.transforms and len(rows) > GROUP
     report = with_issuer(options, work, parallel=parallel)
     counts = (report["issued"], report["skipped"], len(report["failed"]))
     summary = "issued {}, skipped {} already issued, failed {}".format(*counts)

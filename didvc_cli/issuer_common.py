@@ -30,10 +30,11 @@ def _securing(ctx: click.Context, param: click.Parameter, value: str) -> Securin
 
 SUITE = click.option(
     "--suite",
-    default="eddsa-rdfc-2022",
+    default="default",
     show_default=True,
     callback=_securing,
-    help="Cryptosuite, or 'vc+jwt'.",
+    help="A cryptosuite, or 'vc+jwt'; default: the issuer key's (eddsa-rdfc-2022 for Ed25519, "
+    "ecdsa-rdfc-2019 for P-256 and P-384, vc+jwt for secp256k1).",
 )
 
 

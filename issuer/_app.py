@@ -13,18 +13,20 @@
 from __future__ import annotations
 
 import hmac
+import logging
 from importlib import resources
 from typing import Any, Final
 
 from aiohttp import web
 
-from didvc.errors import PROBLEM_TYPE, DidvcError
+from didvc.errors import PROBLEM_TYPE, DidvcError, UnknownCredentialError
 from issuer._events import StatusEvents
 from issuer._issuance import DEFAULT_SECURING, Securing
 from issuer._issuer import Issuer
 
 __all__ = ["EVENTS", "ISSUER", "create_app"]
 
+_log = logging.getLogger("didvc.issuer")
 ISSUER: Final = web.AppKey("issuer", Issuer)
 EVENTS: Final = web.AppKey("status_events", StatusEvents)
 _MAX_BODY: Final = 256 * 1024
@@ -46,7 +48,7 @@ def _tags(header: str) -> set[str]:
 
 
 def _securing(options: Any) -> Securing:
-    """VC-API issue options: ``format: "vc+jwt"``, else ``cryptosuite`` (default eddsa-rdfc-2022)."""
+    """VC-API issue options: ``format: "vc+jwt"``, else ``cryptosuite`` (default: the key's)."""
     if options.get("format") == "vc+jwt":
         return Securing.named("vc+jwt")
     return Securing.named(options.get("cryptosuite", DEFAULT_SECURING))
@@ -69,8 +71,13 @@ def create_app(issuer: Issuer, *, operator_token: str | None = None) -> web.Appl
         try:
             list_id = int(request.match_info["list_id"])
             _, body, etag = await issuer.served_status_list_tagged(list_id)
-        except (ValueError, DidvcError):
+        except (ValueError, UnknownCredentialError):
             return _problem(404, "NOT_FOUND", "no such status list")
+        except DidvcError as error:  # ours to fix, not the caller's: said as such, and logged
+            _log.error(
+                "cannot serve status list %s: [%s] %s", request.match_info["list_id"][:20], error.code, error
+            )
+            return _problem(500, error.code, "the status list cannot be served now")
         headers = {"Cache-Control": f"public, max-age={ttl_seconds}", "ETag": etag}
         if etag in _tags(request.headers.get("If-None-Match", "")):
             return web.Response(status=304, headers=headers)

@@ -21,7 +21,7 @@ from didvc.credentials import CREDENTIALS_V2, check_credential, sign_vc_jwt
 from didvc.did import parse_did
 from didvc.errors import DidvcError, IssuerError
 from didvc.keys import KeySigner
-from didvc.proofs import SUITES, TransformJob, add_proof, format_datetime
+from didvc.proofs import SUITES, TransformJob, add_proof, default_cryptosuite, format_datetime
 from didvc.worker import TransformWorker
 from issuer._inventory import stored_credential
 from issuer._keys import IssuerKeys, precise
@@ -32,7 +32,9 @@ from issuer._store import Records, Store
 __all__ = ["AGENT_CONTEXT", "DEFAULT_SECURING", "Securing", "issue", "issue_group"]
 
 AGENT_CONTEXT: Final = "https://w3id.org/didvc/agent/v1"
-DEFAULT_SECURING: Final = "eddsa-rdfc-2022"
+#: The securing a credential gets when none is named: the cryptosuite for the issuer's key
+#: (eddsa-rdfc-2022 for Ed25519, ecdsa-rdfc-2019 for P-256 and P-384), vc+jwt for secp256k1.
+DEFAULT_SECURING: Final = "default"
 _JWT: Final = "vc+jwt"
 
 
@@ -47,18 +49,33 @@ class Securing:
 
     @classmethod
     def named(cls, name: str | Securing) -> Securing:
-        """``"vc+jwt"`` or a cryptosuite name (``"eddsa-rdfc-2022"``, ``"ecdsa-jcs-2019"``, ...)."""
+        """``"vc+jwt"``, a cryptosuite name (``"eddsa-rdfc-2022"``, ``"ecdsa-jcs-2019"``, ...),
+        or ``"default"``: the one for the signing key, decided when it signs (:meth:`for_key`)."""
         if isinstance(name, Securing):
             return name
         if name == _JWT:
             return cls("jwt", None)
+        if name == DEFAULT_SECURING:
+            return cls(DEFAULT_SECURING, None)
         if name in SUITES:
             return cls("ldp", name)
         raise IssuerError(f"unknown securing {str(name)[:60]!r}: 'vc+jwt' or one of {', '.join(SUITES)}")
 
     @property
     def name(self) -> str:
-        return self.cryptosuite or _JWT
+        return self.cryptosuite or (_JWT if self.format == "jwt" else DEFAULT_SECURING)
+
+    @property
+    def transforms(self) -> bool:
+        """Whether it costs a canonicalization (everything but vc+jwt)."""
+        return self.format != "jwt"
+
+    def for_key(self, key_type: str) -> Securing:
+        """What the default means for a ``key_type`` key; any other securing is itself."""
+        if self.format != DEFAULT_SECURING:
+            return self
+        suite = default_cryptosuite(key_type)
+        return Securing("ldp", suite) if suite is not None else Securing("jwt", None)
 
     async def secure(
         self,
@@ -68,9 +85,10 @@ class Securing:
         run: Callable[[TransformJob], Awaitable[bytes]] | None = None,
     ) -> dict[str, Any] | str:
         """``body`` secured; a proof's transformation computed by ``run`` if given (a worker)."""
-        if self.cryptosuite is None:
+        securing = self.for_key(signer.algorithm)
+        if securing.cryptosuite is None:
             return await sign_vc_jwt(body, signer)
-        return await add_proof(body, signer, cryptosuite=self.cryptosuite, created=created, run=run)
+        return await add_proof(body, signer, cryptosuite=securing.cryptosuite, created=created, run=run)
 
 
 class Request(NamedTuple):
@@ -143,6 +161,10 @@ async def issue_group(
             bodies.append(None)
             outcomes.append(error)
     signer = await keys.signer()
+    bodies = [  # "default" is what the active key signs with
+        None if p is None else (p[0]._replace(securing=p[0].securing.for_key(signer.algorithm)), p[1])
+        for p in bodies
+    ]
     try:
         async with store.transaction() as tx:
             row_keys = [p[0].batch_key for p in bodies if p is not None and p[0].batch_key is not None]

@@ -22,7 +22,7 @@ from typing import Any
 from didvc.did import DidDocument
 from didvc.errors import IssuerError
 from didvc.keys import KeyPair, KeySigner, KeyType
-from didvc.proofs import format_datetime
+from didvc.proofs import default_cryptosuite, format_datetime
 from didvc.sealing import Vault
 from issuer._rows import KeyRow
 from issuer._store import Records, Store
@@ -47,12 +47,23 @@ def new_identity(pair: KeyPair, did_web: str | None) -> tuple[str, str, str | No
     """(DID, id of its first key, default base URL for the status lists) of a new issuer: a
     did:web at ``did_web`` (its https origin and path), else the did:key of ``pair`` (no
     default: a did:key has no web presence)."""
+    signing_key(str(pair.key_type))
     if did_web:
         did = did_web_for(did_web)
         base = did_web_url(did).removesuffix("/did.json").removesuffix("/.well-known")
         return did, f"{did}#key-1", base
     did = did_key_from_public_key(pair.public_key)
     return did, f"{did}#{did.removeprefix('did:key:')}", None
+
+
+def signing_key(key_type: str) -> None:
+    """An issuer's key must sign its status lists, which need a Data Integrity proof: refused
+    up front for a key type no cryptosuite takes (secp256k1), not at the first list."""
+    if default_cryptosuite(key_type) is None:
+        raise IssuerError(
+            f"an issuer cannot use a {key_type} key: its status lists need a Data Integrity proof,"
+            " and no cryptosuite signs with one (Ed25519, P-256 or P-384)"
+        )
 
 
 async def add_key(tx: Records, vault: Vault, key_id: str, pair: KeyPair, *, active: bool) -> None:
@@ -179,6 +190,7 @@ class IssuerKeys:
         if not self.is_did_web:
             raise IssuerError("a did:key issuer cannot rotate: its DID is its key (create a did:web issuer)")
         current = await self.signer()
+        signing_key(str(key_type or current.algorithm))
         pair = KeyPair.generate(key_type or current.algorithm)
         async with self._store.transaction() as tx:
             key_id = f"{self.did}#key-{await tx.count_keys_for_rotation() + 1}"

@@ -142,7 +142,9 @@ def run_cli(group: str, location: tuple[str, Path], passphrase_file: Path, *args
 
 
 @contextlib.asynccontextmanager
-async def issuer_site(tmp_path: Path, **app_options: Any) -> AsyncIterator[tuple[Any, Any]]:
+async def issuer_site(
+    tmp_path: Path, *, key_type: str = "Ed25519", **app_options: Any
+) -> AsyncIterator[tuple[Any, Any]]:
     """A did:web issuer (store ``tmp_path/issuer.db``, passphrase "pw") served by ``create_app``
     on a free loopback port, as ``didvc issuer serve`` would: (issuer, server)."""
     import socket
@@ -160,6 +162,7 @@ async def issuer_site(tmp_path: Path, **app_options: Any) -> AsyncIterator[tuple
         kdf=KdfParams.new(memory_kib=8192, iterations=1, lanes=1),
         did_web=f"127.0.0.1:{port}",
         base_url=f"http://127.0.0.1:{port}",
+        key_type=key_type,
     )
     server = TestServer(create_app(issuer, **app_options), host="127.0.0.1", port=port)
     await server.start_server()

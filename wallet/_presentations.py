@@ -114,7 +114,7 @@ async def data_integrity_presentation(
     *,
     challenge: str,
     domain: str,
-    cryptosuite: str,
+    cryptosuite: str | None,
 ) -> dict[str, Any]:
     return await add_proof(
         make_presentation(holder, credentials),

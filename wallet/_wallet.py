@@ -372,7 +372,7 @@ class Wallet:
         challenge: str,
         domain: str,
         did: str | None = None,
-        cryptosuite: str = "eddsa-rdfc-2022",
+        cryptosuite: str | None = None,  # None: the one for the holder's key
         scopes: Iterable[str] | None = None,
         credential_ids: Iterable[str] | None = None,
     ) -> dict[str, Any]:

@@ -43,6 +43,7 @@ __all__ = [
     "VerifiedProof",
     "WorkLimits",
     "add_proof",
+    "default_cryptosuite",
     "format_datetime",
     "parse_datetime",
     "verify_proofs",
@@ -53,6 +54,15 @@ SUITES: Final[Mapping[str, Cryptosuite]] = {
     for module in (eddsa_rdfc_2022, eddsa_jcs_2022, ecdsa_rdfc_2019, ecdsa_jcs_2019, ed25519_signature_2020)
 }
 DEFAULT_MAX_CLOCK_SKEW: Final = timedelta(minutes=5)
+#: The cryptosuite a key signs with when none is named: RDFC-1.0, the W3C's interoperable default.
+_DEFAULT_FOR_KEY: Final = ("eddsa-rdfc-2022", "ecdsa-rdfc-2019")
+
+
+def default_cryptosuite(key_type: str) -> str | None:
+    """The cryptosuite a ``key_type`` key signs with by default (eddsa-rdfc-2022 for Ed25519,
+    ecdsa-rdfc-2019 for P-256 and P-384); None when no Data Integrity suite takes it
+    (secp256k1: JOSE's ES256K only)."""
+    return next((name for name in _DEFAULT_FOR_KEY if key_type in SUITES[name].key_types), None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,7 +183,7 @@ async def add_proof(
     document: Mapping[str, Any],
     signer: Signer,
     *,
-    cryptosuite: str = "eddsa-rdfc-2022",
+    cryptosuite: str | None = None,
     purpose: ProofPurpose | None = None,
     created: datetime | None = None,
     expires: datetime | None = None,
@@ -184,12 +194,17 @@ async def add_proof(
 ) -> dict[str, Any]:
     """Secure ``document`` with one more proof (§4.2, and §4.3 for sets and chains).
 
+    ``cryptosuite`` defaults to the one for the signer's key (:func:`default_cryptosuite`).
     An existing ``proof`` makes a proof set; ``previous_proof`` names the proofs this one chains
     to, which are then signed along with the document. ``run``, when given, computes the
     transformation and hash (a :class:`TransformJob`) elsewhere, e.g. in a worker process on
     another core. Returns a new document.
     """
     purpose = purpose or AssertionMethod()
+    if cryptosuite is None:  # the signer's key decides (default_cryptosuite)
+        cryptosuite = default_cryptosuite(signer.algorithm)
+        if cryptosuite is None:
+            raise ProofGenerationError(f"no Data Integrity cryptosuite signs with a {signer.algorithm} key")
     suite = SUITES.get(cryptosuite)
     if suite is None or suite.legacy:
         raise ProofGenerationError(f"cryptosuite {cryptosuite!r} cannot create proofs")

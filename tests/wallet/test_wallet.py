@@ -339,11 +339,16 @@ async def test_listed_credentials_are_the_callers_to_change(tmp_path: Path) -> N
         assert parse_jws(token, typ="vp+jwt").payload["verifiableCredential"] == [vc]
 
 
-async def test_data_integrity_presentation(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("key_type", "suite"), [("Ed25519", "eddsa-rdfc-2022"), ("P-256", "ecdsa-rdfc-2019")]
+)
+async def test_data_integrity_presentation(tmp_path: Path, key_type: str, suite: str) -> None:
+    """Signed with the suite of the holder's key (a P-256 DID with ecdsa-rdfc-2019)."""
     async with await _open(tmp_path / "w") as wallet:
-        await wallet.create_did()
+        await wallet.create_did("key", key_type)
         await _stored(wallet)
         vp = await wallet.data_integrity_presentation(challenge="c-7", domain=API)
+        assert vp["proof"]["cryptosuite"] == suite
         result = await _verifier().verify_presentation(
             vp, challenge="c-7", audience=API, method="GET", url=f"{API}/orders"
         )
