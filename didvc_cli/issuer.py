@@ -17,7 +17,7 @@ from didvc.encoding import strict_json_loads
 from didvc.errors import DidvcError
 from didvc_cli.issuer_batch import batch, export
 from didvc_cli.issuer_common import KEY_TYPES, SUITE, Options, emit_result, with_issuer
-from didvc_cli.support import fail, parse_duration, run
+from didvc_cli.support import NEW_PASSPHRASE_FILE, fail, new_passphrase, parse_duration, run
 from issuer import Issuer, IssuerError, Securing
 
 __all__ = ["issuer_group"]
@@ -268,25 +268,13 @@ def list_command(
 
 
 @issuer_group.command("passwd")
-@click.option(
-    "--new-passphrase-file",
-    type=click.Path(exists=True, dir_okay=False),
-    help="Read the new passphrase from a file (else a prompt, asked twice).",
-)
+@NEW_PASSPHRASE_FILE
 @click.pass_obj
 def passwd(options: Options, new_passphrase_file: str | None) -> None:
     """Change the store's passphrase: every key sealed again, in one transaction."""
-    from didvc.sealing import passphrase_from
-
-    def new() -> bytes:
-        if new_passphrase_file:
-            return passphrase_from(file=new_passphrase_file)
-        return passphrase_from(
-            click.prompt("New passphrase", hide_input=True, confirmation_prompt=True, err=True)
-        )
 
     async def work(issuer: Issuer) -> None:
-        await issuer.change_passphrase(new())
+        await issuer.change_passphrase(new_passphrase(new_passphrase_file))
 
     with_issuer(options, work)
     emit_result(options, {"changed": True}, "passphrase changed (restart other processes using this store)")

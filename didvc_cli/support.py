@@ -15,7 +15,17 @@ import click
 
 from didvc.errors import DidvcError
 
-__all__ = ["Progress", "development_warning", "emit", "fail", "forward_options", "parse_duration", "run"]
+__all__ = [
+    "NEW_PASSPHRASE_FILE",
+    "Progress",
+    "development_warning",
+    "emit",
+    "fail",
+    "forward_options",
+    "new_passphrase",
+    "parse_duration",
+    "run",
+]
 
 T = TypeVar("T")
 
@@ -30,6 +40,25 @@ def fail(error: DidvcError, as_json: bool) -> NoReturn:
     else:
         click.echo(f"error [{error.code}]: {error}", err=True)
     sys.exit(1)
+
+
+#: ``passwd``'s option: where the new passphrase is (else it is asked for twice).
+NEW_PASSPHRASE_FILE = click.option(
+    "--new-passphrase-file",
+    type=click.Path(exists=True, dir_okay=False),
+    help="Read the new passphrase from a file (else a prompt, asked twice).",
+)
+
+
+def new_passphrase(file: str | None) -> bytes:
+    """The new passphrase of ``passwd``: from ``file``, else typed twice (refused when empty)."""
+    from didvc.sealing import passphrase_from
+
+    if file:
+        return passphrase_from(file=file)
+    return passphrase_from(
+        click.prompt("New passphrase", hide_input=True, confirmation_prompt=True, err=True)
+    )
 
 
 def development_warning(what: str) -> None:

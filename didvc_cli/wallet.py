@@ -20,7 +20,7 @@ from didvc.encoding import strict_json_loads
 from didvc.errors import DidvcError
 from didvc.keys import KeyType
 from didvc.sealing import passphrase_from
-from didvc_cli.support import development_warning, emit, fail, run
+from didvc_cli.support import NEW_PASSPHRASE_FILE, development_warning, emit, fail, new_passphrase, run
 from wallet import Wallet, WalletError
 
 __all__ = ["wallet_group"]
@@ -218,24 +218,13 @@ def list_credentials(
 
 
 @wallet_group.command("passwd")
-@click.option(
-    "--new-passphrase-file",
-    type=click.Path(exists=True, dir_okay=False),
-    help="Read the new passphrase from a file (else a prompt, asked twice).",
-)
+@NEW_PASSPHRASE_FILE
 @click.pass_obj
 def passwd(options: _Options, new_passphrase_file: str | None) -> None:
     """Change the wallet's passphrase: every key sealed again, in one transaction."""
 
-    def new() -> bytes:
-        if new_passphrase_file:
-            return passphrase_from(file=new_passphrase_file)
-        return passphrase_from(
-            click.prompt("New passphrase", hide_input=True, confirmation_prompt=True, err=True)
-        )
-
     async def work(wallet: Wallet) -> None:
-        await wallet.change_passphrase(new())
+        await wallet.change_passphrase(new_passphrase(new_passphrase_file))
 
     _with_wallet(options, work)
     _emit(options, {"changed": True}, "passphrase changed")
