@@ -267,6 +267,31 @@ def _is_presentation(data: bytes) -> bool:
 
 
 @main.command()
+@click.option("--out", type=click.Path(dir_okay=False), help="Write the context to this file.")
+@click.option("--json", "as_json", is_flag=True, help="Print its URL, digest and size as JSON only.")
+def context(out: str | None, as_json: bool) -> None:
+    """The agent context every issued credential uses (https://w3id.org/didvc/agent/v1): the
+    file and its SRI digest, for a verifier that bundles it instead of fetching it."""
+    import base64
+    import hashlib
+    from importlib import resources
+
+    data = resources.files("didvc").joinpath("contexts/didvc-agent-v1.jsonld").read_bytes()
+    digest = "sha384-" + base64.b64encode(hashlib.sha384(data).digest()).decode()
+    about = {"url": "https://w3id.org/didvc/agent/v1", "digestSRI": digest, "bytes": len(data)}
+    if out:
+        with open(out, "wb") as handle:
+            handle.write(data)
+    if as_json:
+        click.echo(json.dumps(about))
+    elif out:
+        click.echo(f"wrote {out}: {about['url']}, {digest}")
+    else:
+        click.echo(data.decode(), nl=False)
+        click.echo(f"# {about['url']} {digest}", err=True)
+
+
+@main.command()
 @click.option("--json", "as_json", is_flag=True, help="Print the steps as JSON only.")
 def demo(as_json: bool) -> None:
     """Run the end-to-end demo on embedded defaults; exit 0 only if every expectation held."""

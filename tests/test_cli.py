@@ -147,3 +147,22 @@ def test_development_switches_are_refused_when_the_environment_says_production(m
     result = CliRunner().invoke(main, ["resolve", "did:web:127.0.0.1%3A1", "--allow-loopback", "--json"])
     last = result.output.strip().splitlines()[-1]  # after the switch's warning, on stderr
     assert result.exit_code == 1 and json.loads(last)["error"]["code"] == "POLICY_ERROR"
+
+
+def test_context_prints_the_agent_context_and_its_digest(tmp_path: Any) -> None:
+    import base64
+    import hashlib
+    from importlib import resources
+
+    bundled = resources.files("didvc").joinpath("contexts/didvc-agent-v1.jsonld").read_bytes()
+    about = json.loads(CliRunner().invoke(main, ["context", "--json"]).output)
+    assert about == {
+        "url": "https://w3id.org/didvc/agent/v1",
+        "digestSRI": "sha384-" + base64.b64encode(hashlib.sha384(bundled).digest()).decode(),
+        "bytes": len(bundled),
+    }
+    written = tmp_path / "agent-v1.jsonld"
+    assert CliRunner().invoke(main, ["context", "--out", str(written)]).exit_code == 0
+    assert written.read_bytes() == bundled
+    printed = CliRunner().invoke(main, ["context"]).stdout
+    assert json.loads(printed)["@context"]["AgentCredential"]

@@ -92,6 +92,22 @@ async def test_a_group_signed_on_two_cores_is_what_one_core_signs(served: Served
         assert await served.verify(credential) == []
 
 
+async def test_the_served_agent_context_is_the_one_didvc_context_documents(served: Served) -> None:
+    """What `serve` hands out at /contexts/agent/v1 has the digest `didvc context` prints."""
+    import base64
+    import hashlib
+
+    from click.testing import CliRunner
+
+    from didvc_cli import main
+
+    url = f"http://127.0.0.1:{served.server.port}/contexts/agent/v1"
+    async with aiohttp.ClientSession() as http, http.get(url) as response:
+        body = await response.read()
+    digest = "sha384-" + base64.b64encode(hashlib.sha384(body).digest()).decode()
+    assert digest == json.loads(CliRunner().invoke(main, ["context", "--json"]).output)["digestSRI"]
+
+
 async def test_issue_suspend_reinstate_revoke(served: Served) -> None:
     issuer, agent = served.issuer, Party()
     vc = await issuer.issue(
