@@ -17,6 +17,8 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import threading
 from collections.abc import Mapping
@@ -33,6 +35,7 @@ from didvc import rdfc, to_rdf
 from didvc.errors import DataLossDetectionError, ParsingError, UnknownContextError
 
 __all__ = [
+    "bundled_context_digest",
     "bundled_context_urls",
     "canonicalize",
     "document_loader",
@@ -49,6 +52,14 @@ _extra_contexts: dict[str, Any] = {}
 def _manifest() -> Mapping[str, str]:
     text = resources.files("didvc").joinpath("contexts/MANIFEST.json").read_text(encoding="utf-8")
     return {url: name for url, name in json.loads(text).items() if not url.startswith("_")}
+
+
+@cache
+def bundled_context_digest(url: str) -> str:
+    """The SRI digest (sha384) of a bundled context's file: what a credential's
+    ``relatedResource`` names (VC Data Model 2.0 §5.3, integrity of related resources)."""
+    data = resources.files("didvc").joinpath(f"contexts/{_manifest()[url]}").read_bytes()
+    return "sha384-" + base64.b64encode(hashlib.sha384(data).digest()).decode()
 
 
 @cache

@@ -272,13 +272,14 @@ def _is_presentation(data: bytes) -> bool:
 def context(out: str | None, as_json: bool) -> None:
     """The agent context every issued credential uses (https://w3id.org/didvc/agent/v1): the
     file and its SRI digest, for a verifier that bundles it instead of fetching it."""
-    import base64
-    import hashlib
     from importlib import resources
 
+    from didvc.jsonld import bundled_context_digest
+
+    url = "https://w3id.org/didvc/agent/v1"
     data = resources.files("didvc").joinpath("contexts/didvc-agent-v1.jsonld").read_bytes()
-    digest = "sha384-" + base64.b64encode(hashlib.sha384(data).digest()).decode()
-    about = {"url": "https://w3id.org/didvc/agent/v1", "digestSRI": digest, "bytes": len(data)}
+    digest = bundled_context_digest(url)
+    about = {"url": url, "digestSRI": digest, "bytes": len(data)}
     if out:
         with open(out, "wb") as handle:
             handle.write(data)

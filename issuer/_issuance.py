@@ -20,6 +20,7 @@ from typing import Any, Final, NamedTuple
 from didvc.credentials import CREDENTIALS_V2, check_credential, sign_vc_jwt
 from didvc.did import parse_did
 from didvc.errors import DidvcError, IssuerError
+from didvc.jsonld import bundled_context_digest
 from didvc.keys import KeySigner
 from didvc.proofs import SUITES, TransformJob, add_proof, default_cryptosuite, format_datetime
 from didvc.worker import TransformWorker
@@ -123,6 +124,8 @@ def body_of(request: Request, issuer: str, credential_id: str) -> dict[str, Any]
         "validFrom": format_datetime(request.valid_from),
         "validUntil": format_datetime(request.valid_from + request.valid_for),
         "credentialSubject": claims,
+        # our context is no W3C one: its digest, so a verifier bundling it knows it is the same
+        "relatedResource": [{"id": AGENT_CONTEXT, "digestSRI": bundled_context_digest(AGENT_CONTEXT)}],
     }
 
 

@@ -4,7 +4,7 @@
 // last credential issued included so that the caller can check it.
 // Run: node bench/js/issue.mjs COUNT SUITE   (after `npm ci --prefix bench/js`)
 import {readFileSync} from 'node:fs';
-import {randomUUID} from 'node:crypto';
+import {createHash, randomUUID} from 'node:crypto';
 import * as vc from '@digitalbazaar/vc';
 import {DataIntegrityProof} from '@digitalbazaar/data-integrity';
 import * as Ed25519Multikey from '@digitalbazaar/ed25519-multikey';
@@ -24,6 +24,9 @@ const documentLoader = async url => {
   if (!document) throw new Error(`no local context for ${url}`);
   return {contextUrl: null, documentUrl: url, document};
 };
+
+const agentContext = readFileSync(new URL('didvc-agent-v1.jsonld', contexts));
+const digestSRI = 'sha384-' + createHash('sha384').update(agentContext).digest('base64');
 
 const keyPair = await Ed25519Multikey.generate();
 const issuer = `did:key:${keyPair.publicKeyMultibase}`;
@@ -45,6 +48,7 @@ function credential(n) {
     validFrom: iso(now),
     validUntil: iso(until),
     credentialSubject: {id: `did:example:agent-${n}`, scope: ['orders:read'], owner: 'Acme'},
+    relatedResource: [{id: 'https://w3id.org/didvc/agent/v1', digestSRI}],
     credentialStatus: [
       {id: `${base}/1#${index}`, type: 'BitstringStatusListEntry', statusPurpose: 'revocation',
         statusListIndex: index, statusListCredential: `${base}/1`},

@@ -93,7 +93,8 @@ async def test_a_group_signed_on_two_cores_is_what_one_core_signs(served: Served
 
 
 async def test_the_served_agent_context_is_the_one_didvc_context_documents(served: Served) -> None:
-    """What `serve` hands out at /contexts/agent/v1 has the digest `didvc context` prints."""
+    """What `serve` hands out at /contexts/agent/v1 has the digest `didvc context` prints, and
+    issued credentials name it as a relatedResource (VC Data Model 2.0 §5.3)."""
     import base64
     import hashlib
 
@@ -106,6 +107,9 @@ async def test_the_served_agent_context_is_the_one_didvc_context_documents(serve
         body = await response.read()
     digest = "sha384-" + base64.b64encode(hashlib.sha384(body).digest()).decode()
     assert digest == json.loads(CliRunner().invoke(main, ["context", "--json"]).output)["digestSRI"]
+    vc = await served.issuer.issue(Party().did)  # and every credential names it, with that digest
+    assert vc["relatedResource"] == [{"id": "https://w3id.org/didvc/agent/v1", "digestSRI": digest}]  # type: ignore[index]
+    assert await served.verify(vc) == []
 
 
 async def test_issue_suspend_reinstate_revoke(served: Served) -> None:
