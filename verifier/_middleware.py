@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import re
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any, Final, Protocol
 
@@ -143,6 +144,10 @@ def middleware(
             )
         token = raw[len(prefix) :].strip()
         url = _target(request, origin)
+        if url is None:
+            return await deny(
+                request, 401, [Problem("REQUEST_BINDING_ERROR", "the Host header is not a host")], None
+            )
         try:
             body = await request.read() if request.body_exists else None
             result = await verifier.verify_presentation(
@@ -172,15 +177,23 @@ def middleware(
     return verify_request
 
 
-def _target(request: web.Request, origin: str | None) -> str:
+def _target(request: web.Request, origin: str | None) -> str | None:
     """The URL the request was sent to, as the token's ``htu`` names it: ``origin`` (or the
-    request's own scheme and host) and its path. A plain path is taken as sent: building
-    ``request.url`` (yarl's parse and normalization) cost about a tenth of a cached request;
-    a path with percent-escapes or dot segments still gets yarl's normalization."""
+    request's own scheme and host) and its path; None when the Host header is no host. A plain
+    path is taken as sent: building ``request.url`` (yarl's parse and normalization) cost about
+    a tenth of a cached request; a path with percent-escapes or dot segments still gets yarl's
+    normalization. The Host header is the client's: only a host and port may stand in the URL
+    (``api.example/orders`` on a request for ``/7`` would otherwise make ``/orders/7``)."""
+    if origin is None and not _HOST.fullmatch(request.host):
+        return None
     path = request.raw_path
     if "%" in path or "/." in path or not path.isascii():
         return (origin + request.path_qs) if origin is not None else str(request.url)
     return f"{origin or f'{request.scheme}://{request.host}'}{path}"
+
+
+#: A Host header that is a host: a name or an IPv4 or bracketed IPv6 address, and a port.
+_HOST: Final = re.compile(r"(?:[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.?|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?")
 
 
 def _audit(

@@ -309,3 +309,33 @@ async def test_the_token_is_bound_to_the_path_as_sent_or_as_normalized(
     assert await status("/orders/7", "/orders/x/../7") == 200
     assert await status("/orders/7", "/orders/8") == 401
     await server.close()
+
+
+async def test_a_host_header_that_is_no_host_cannot_move_a_token_to_another_path(agent_and_vc: Any) -> None:
+    """Without public_url the URL a token is bound to is built from the Host header, which the
+    client chooses: 'Host: 127.0.0.1:port/orders' on a request for /7 would make /orders/7, the
+    path the token was signed for. Only a host and port are taken; anything else is refused."""
+    verifier = Verifier(resolver=default_resolver(), clock=lambda: NOW, policy=trusting(ISSUER))
+
+    async def anything(request: web.Request) -> web.Response:
+        return web.json_response({"path": request.path})
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = int(probe.getsockname()[1])
+    origin = f"http://127.0.0.1:{port}"
+    app = web.Application(middlewares=[verifier.middleware(audience=origin)])
+    app.router.add_get("/{tail:.*}", anything)
+    server = TestServer(app, host="127.0.0.1", port=port)
+    await server.start_server()
+    agent, vc = agent_and_vc
+    api = Api(server, verifier)
+    for host, path, expected in (
+        (f"127.0.0.1:{port}/orders", "/7", 401),  # the trick: refused
+        (f"127.0.0.1:{port}@evil.example", "/orders/7", 401),
+        (f"127.0.0.1:{port}", "/orders/7", 200),  # a plain host and port: as before
+    ):
+        token = await request_token(agent, [vc], audience=origin, url=f"{origin}/orders/7")
+        status, _, body = await api.call("GET", path, {"Authorization": f"VP {token}", "Host": host})
+        assert status == expected, (host, body)
+    await server.close()
