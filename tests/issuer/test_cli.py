@@ -302,3 +302,20 @@ def test_passwd_seals_every_key_again_and_only_the_new_passphrase_opens(tmp_path
     assert code == 0 and after["proof"]["verificationMethod"] == before["proof"]["verificationMethod"]
     code, out = _cli(tmp_path, "log", "--verify")
     assert code == 0 and "change-passphrase" in out
+
+
+def test_a_broken_configuration_file_is_a_usage_error(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from didvc_cli import main
+
+    config = tmp_path / "didvc.toml"
+    for text, says in (
+        ("[issuer\nstore =", "cannot read the configuration file"),  # not TOML
+        ('[issuer.list]\nlimit = "many"\n', "'many' is not a valid integer"),  # the wrong type
+    ):
+        config.write_text(text)
+        result = CliRunner().invoke(
+            main, ["--config", str(config), "issuer", "--store", str(tmp_path / "none.db"), "list"]
+        )
+        assert result.exit_code == 2 and says in result.output, result.output

@@ -242,8 +242,12 @@ def test_remove_a_credential(tmp_path: Path) -> None:
 def test_passwd_seals_every_key_again_and_only_the_new_passphrase_opens(tmp_path: Path) -> None:
     (tmp_path / "pass").write_text("the old passphrase\n")
     (tmp_path / "new").write_text("the new passphrase\n")
+    (tmp_path / "empty").write_text("\n")
     first = json.loads(_cli(tmp_path, "init")[1])["did"]
     second = json.loads(_cli(tmp_path, "did", "create")[1])["did"]
+    code, out = _cli(tmp_path, "passwd", "--new-passphrase-file", str(tmp_path / "empty"))
+    assert code == 1 and json.loads(out)["error"]["code"] == "WRONG_PASSPHRASE_ERROR"  # and nothing changed:
+    assert _cli(tmp_path, "did", "list")[0] == 0
     assert _cli(tmp_path, "passwd", "--new-passphrase-file", str(tmp_path / "new")) == (
         0,
         json.dumps({"changed": True}) + "\n",
