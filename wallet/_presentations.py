@@ -62,7 +62,7 @@ def choose(
 
 def choose_holder(
     records: Sequence[CredentialRecord],
-    dids: Sequence[str],
+    dids: Iterable[str],
     did: str | None,
     *,
     audience: str | None,
@@ -70,17 +70,21 @@ def choose_holder(
     credential_ids: Iterable[str] | None,
 ) -> tuple[str, list[Credential]]:
     """The DID that speaks and what it presents: ``did`` if named; else the DID of the named
-    credentials, or the first of ``dids`` (the default first) holding credentials that fit.
-    When credentials exist but none fits, an error says why, rather than a presentation with
-    nothing in it (which proves who is calling and grants nothing)."""
+    credentials, or the first of ``dids`` (the default first; read only as far as needed)
+    holding credentials that fit. When credentials exist but none fits, an error says why,
+    rather than a presentation with nothing in it (which proves who is calling and grants
+    nothing)."""
     wanted = None if scopes is None else list(scopes)
     named = None if credential_ids is None else list(credential_ids)
-    holders: Sequence[str] = [did] if did is not None else dids
+    holders: Iterable[str] = [did] if did is not None else dids
     if did is None and named:
-        holders = sorted({r.subject for r in records if r.id in named}) or dids[:1]
-        if len(holders) > 1:
+        owners = sorted({r.subject for r in records if r.id in named})
+        if len(owners) > 1:
             raise WalletError("the named credentials belong to different DIDs: name one with did=")
+        holders = owners or dids
+    first = None
     for holder in holders:
+        first = first or holder
         chosen = choose(records, holder, audience=audience, scopes=wanted, credential_ids=named)
         if chosen:
             return holder, chosen
@@ -92,7 +96,8 @@ def choose_holder(
             f"no credential of {owner} fits this request ({asked}): "
             f"{len(held)} held, none for this audience and these scopes"
         )
-    return holders[0], []
+    assert first is not None  # a wallet has a DID, or default_did() said so
+    return first, []
 
 
 def origin(url: str) -> str:

@@ -324,7 +324,7 @@ async def create_file(
     try:
         store = WalletStore(staging, timeout=timeout)
         try:
-            vault = await Vault.create(passphrase, label=_LABEL, kdf=kdf)
+            vault = await new_vault(passphrase, kdf=kdf)
             store.initialize(vault.stored())
         finally:
             store.close()

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import copy
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
@@ -341,16 +341,21 @@ class Wallet:
         scopes: Iterable[str] | None,
         credential_ids: Iterable[str] | None,
     ) -> tuple[str, list[dict[str, Any] | str]]:
-        default = self._store.default_did()
-        dids = [default, *(d.did for d in self._store.dids() if d.did != default)]
         return _presentations.choose_holder(
             self._store.credentials(),
-            dids,
+            self._dids_default_first(),
             did,
             audience=audience,
             scopes=scopes,
             credential_ids=credential_ids,
         )
+
+    def _dids_default_first(self) -> Iterator[str]:
+        """The wallet's DIDs, the default first: the others are read only if it holds nothing
+        that fits (a request usually stops at the default)."""
+        default = self._store.default_did()
+        yield default
+        yield from (d.did for d in self._store.dids() if d.did != default)
 
     async def request_headers(
         self,
