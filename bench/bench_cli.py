@@ -25,6 +25,7 @@ COMMANDS = {
         "did:key:z6MkhaXgBZDvotDkL5257faiztiGiC2QtKLGpbnnEGta2doK",
     ],
     "didvc issuer --help": [sys.executable, "-m", "didvc_cli", "issuer", "--help"],
+    "didvc wallet --help": [sys.executable, "-m", "didvc_cli", "wallet", "--help"],
 }
 
 

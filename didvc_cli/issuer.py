@@ -9,16 +9,18 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from didvc.encoding import strict_json_loads
-from didvc.errors import DidvcError
+from didvc.errors import DidvcError, IssuerError
 from didvc_cli.issuer_batch import batch, export
 from didvc_cli.issuer_common import KEY_TYPES, SUITE, Options, emit_result, with_issuer
 from didvc_cli.support import NEW_PASSPHRASE_FILE, fail, new_passphrase, parse_duration, run
-from issuer import Issuer, IssuerError, Securing
+
+if TYPE_CHECKING:  # the component loads when a command runs: --help stays fast
+    from issuer import Issuer, Securing
 
 __all__ = ["issuer_group"]
 
@@ -80,6 +82,8 @@ def init(
     """Create an issuer identity with keys encrypted at rest."""
 
     async def go() -> dict[str, Any]:
+        from issuer import Issuer
+
         issuer = await Issuer.create(
             options.path(),
             passphrase=options.passphrase(confirm=True),
@@ -374,6 +378,8 @@ def serve(options: Options, host: str, port: int, operator_token_file: str | Non
         fail(IssuerError(f"the operator token file {operator_token_file} is empty"), options.as_json)
 
     async def make() -> web.Application:
+        from issuer import Issuer
+
         issuer = await Issuer.open(options.path(), passphrase=options.passphrase())
         app = create_app(issuer, operator_token=token)
 

@@ -15,7 +15,7 @@ import hashlib
 import json
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -23,7 +23,9 @@ from didvc.errors import DidvcError
 from didvc.storage import write_atomically
 from didvc_cli.issuer_common import SUITE, Options, emit_result, with_issuer
 from didvc_cli.support import Progress, fail, parse_duration
-from issuer import BatchRow, Issuer, Securing, batch_key, read_rows
+
+if TYPE_CHECKING:  # the component loads when a command runs: --help stays fast
+    from issuer import BatchRow, Issuer, Securing
 
 __all__ = ["batch", "export"]
 
@@ -59,6 +61,8 @@ def batch(
     options: Options, source: Path, name: str, out_file: Path | None, out_dir: Path | None, suite: Securing
 ) -> None:
     """Issue a credential for every row of a CSV or JSONL file (re-run to resume)."""
+    from issuer import batch_key, read_rows
+
     try:
         rows = list(read_rows(source))
     except (UnicodeDecodeError, csv.Error) as error:

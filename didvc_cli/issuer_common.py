@@ -5,14 +5,17 @@ from __future__ import annotations
 
 import os
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
+from didvc.errors import IssuerError
 from didvc.keys import KeyType
 from didvc.sealing import passphrase_from
 from didvc_cli.support import emit, run
-from issuer import Issuer, IssuerError, Securing
+
+if TYPE_CHECKING:  # the component loads when a command runs: --help stays fast
+    from issuer import Issuer, Securing
 
 __all__ = ["KEY_TYPES", "PASSPHRASE_ENV", "SUITE", "Options", "emit_result", "with_issuer"]
 
@@ -23,6 +26,8 @@ KEY_TYPES = [str(t) for t in KeyType if t is not KeyType.X25519]
 
 def _securing(ctx: click.Context, param: click.Parameter, value: str) -> Securing:
     try:
+        from issuer import Securing
+
         return Securing.named(value)
     except IssuerError as error:
         raise click.BadParameter(str(error)) from None
@@ -61,6 +66,8 @@ def with_issuer(options: Options, work: Callable[[Issuer], Awaitable[T]], *, par
 
     async def go() -> T:
         passphrase = options.passphrase()
+        from issuer import Issuer
+
         async with await Issuer.open(options.path(), passphrase=passphrase, parallel=parallel) as issuer:
             return await work(issuer)
 

@@ -12,16 +12,18 @@ from __future__ import annotations
 import os
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from didvc.encoding import strict_json_loads
-from didvc.errors import DidvcError
+from didvc.errors import DidvcError, WalletError
 from didvc.keys import KeyType
 from didvc.sealing import passphrase_from
 from didvc_cli.support import NEW_PASSPHRASE_FILE, development_warning, emit, fail, new_passphrase, run
-from wallet import Wallet, WalletError
+
+if TYPE_CHECKING:  # the component loads when a command runs: --help stays fast
+    from wallet import Wallet
 
 __all__ = ["wallet_group"]
 
@@ -51,6 +53,8 @@ def _with_wallet(options: _Options, work: Callable[[Wallet], Awaitable[T]], *, c
         development_warning("--allow-loopback: did:web and status lists over plain http on this machine")
 
     async def go() -> T:
+        from wallet import Wallet
+
         if not create and not options.path.exists():
             raise WalletError(f"no wallet at {options.path} (run 'didvc wallet init')")
         async with await Wallet.open(
@@ -311,6 +315,8 @@ def import_backup(options: _Options, source: Path, backup_passphrase_file: str) 
 
     async def go() -> int:
         backup_passphrase = passphrase_from(file=backup_passphrase_file)
+        from wallet import Wallet
+
         wallet = await Wallet.import_backup(
             source,
             options.path,

@@ -6,6 +6,8 @@
 ...     await issuer.revoke(vc["id"])
 """
 
+from typing import TYPE_CHECKING, Any
+
 from didvc.errors import (
     AuditLogError,
     DidvcError,
@@ -20,7 +22,6 @@ from didvc.errors import (
     WrongPassphraseError,
 )
 from didvc.sealing import KdfParams, passphrase_from
-from issuer._app import create_app
 from issuer._audit import AuditEntry
 from issuer._batch import BatchRow, batch_key, read_rows
 from issuer._inventory import InventoryEntry
@@ -53,3 +54,15 @@ __all__ = [
     "batch_key",
     "read_rows",
 ]
+
+if TYPE_CHECKING:
+    from issuer._app import create_app
+
+
+def __getattr__(name: str) -> Any:
+    """``create_app`` loads aiohttp's server on first use, not with every issuer command."""
+    if name == "create_app":
+        from issuer._app import create_app
+
+        return create_app
+    raise AttributeError(f"module 'issuer' has no attribute {name!r}")

@@ -18,16 +18,16 @@ import ipaddress
 import socket
 from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass
-from typing import Any
+from functools import cache
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin, urlsplit
-
-import aiohttp
-from aiohttp.abc import AbstractResolver, ResolveResult
-from aiohttp.resolver import DefaultResolver
 
 from didvc.development import refuse_in_production
 from didvc.errors import FetchError
 from resolvers._fetch import Fetched
+
+if TYPE_CHECKING:
+    import aiohttp
 
 __all__ = ["FetchPolicy", "GuardedFetcher", "address_allowed"]
 
@@ -62,24 +62,32 @@ def address_allowed(address: str, *, allow_loopback: bool) -> bool:
     return ip.is_global and not ip.is_multicast
 
 
-class _GuardedResolver(AbstractResolver):
-    def __init__(self, policy: FetchPolicy) -> None:
-        self._inner = DefaultResolver()
-        self._policy = policy
+@cache
+def _guarded_resolver_class() -> type:
+    """aiohttp's resolver with the address rule applied to every answer; built on first use,
+    so that importing :mod:`resolvers` (every command-line start) does not import aiohttp."""
+    from aiohttp.abc import AbstractResolver, ResolveResult
+    from aiohttp.resolver import DefaultResolver
 
-    async def resolve(
-        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
-    ) -> list[ResolveResult]:
-        results = await self._inner.resolve(host, port, family)
-        allowed = [
-            r for r in results if address_allowed(r["host"], allow_loopback=self._policy.allow_loopback)
-        ]
-        if not allowed:
-            raise FetchError(f"{host} resolves to no allowed address", reason="forbidden")
-        return allowed
+    class GuardedResolver(AbstractResolver):
+        def __init__(self, policy: FetchPolicy) -> None:
+            self._inner = DefaultResolver()
+            self._policy = policy
 
-    async def close(self) -> None:
-        await self._inner.close()
+        async def resolve(
+            self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
+        ) -> list[ResolveResult]:
+            results = await self._inner.resolve(host, port, family)
+            loopback = self._policy.allow_loopback
+            allowed = [r for r in results if address_allowed(r["host"], allow_loopback=loopback)]
+            if not allowed:
+                raise FetchError(f"{host} resolves to no allowed address", reason="forbidden")
+            return allowed
+
+        async def close(self) -> None:
+            await self._inner.close()
+
+    return GuardedResolver
 
 
 class GuardedFetcher:
@@ -91,8 +99,11 @@ class GuardedFetcher:
         self._session: aiohttp.ClientSession | None = None
 
     async def _client(self) -> aiohttp.ClientSession:
+        import aiohttp
+
         if self._session is None or self._session.closed:
-            connector = aiohttp.TCPConnector(resolver=_GuardedResolver(self.policy), use_dns_cache=False)
+            resolver = _guarded_resolver_class()(self.policy)
+            connector = aiohttp.TCPConnector(resolver=resolver, use_dns_cache=False)
             self._session = aiohttp.ClientSession(
                 connector=connector,
                 timeout=aiohttp.ClientTimeout(total=self.policy.timeout),
@@ -127,6 +138,8 @@ class GuardedFetcher:
     ) -> Fetched:
         """GET ``url`` under the policy, at most ``max_bytes`` (and the policy's own bound) long;
         with ``etag``, conditionally (a 304 comes back with no body); raises :class:`FetchError`."""
+        import aiohttp
+
         accepted = {a.lower() for a in accept}
         client = await self._client()
         headers = {"Accept": ", ".join(sorted(accepted))}
@@ -185,6 +198,8 @@ class GuardedFetcher:
         """A long-lived GET of ``url`` under the policy (an event stream): no redirects, the
         connection bounded by the policy's timeout, then by ``idle_timeout`` seconds of silence
         between reads; yields the body to read incrementally. Raises :class:`FetchError`."""
+        import aiohttp
+
         self._check_url(url)
         client = await self._client()
         timeout = aiohttp.ClientTimeout(total=None, sock_connect=self.policy.timeout, sock_read=idle_timeout)
