@@ -312,6 +312,8 @@ def export(options: _Options, destination: Path, backup_passphrase_file: str) ->
 @click.pass_obj
 def import_backup(options: _Options, source: Path, backup_passphrase_file: str) -> None:
     """Create the wallet (at --wallet) from a backup."""
+    if options.allow_loopback:
+        development_warning("--allow-loopback: did:web and status lists over plain http on this machine")
 
     async def go() -> int:
         backup_passphrase = passphrase_from(file=backup_passphrase_file)
@@ -322,6 +324,7 @@ def import_backup(options: _Options, source: Path, backup_passphrase_file: str) 
             options.path,
             backup_passphrase=backup_passphrase,
             passphrase=options.passphrase(confirm=True),
+            allow_loopback=options.allow_loopback,
         )
         async with wallet:
             return len(await wallet.list_dids())

@@ -413,17 +413,24 @@ class Wallet:
         passphrase: str | bytes,
         resolver: DidResolver | None = None,
         verifier: Verifier | None = None,
+        allow_loopback: bool = False,
     ) -> Wallet:
-        """Create a new wallet at ``wallet_path`` from a backup: all of it or nothing. The wallet
-        is built under another name and takes ``wallet_path`` only once every identity and
-        credential is in; if anything fails, no file is left and a retry starts afresh."""
+        """A new wallet at ``wallet_path`` from a backup (checked as :meth:`open` says), all or
+        nothing: built under another name, it takes ``wallet_path`` once everything is in; if
+        anything fails, no file is left and a retry starts afresh."""
         target = Path(wallet_path)
         if target.exists():
             raise WalletError(f"{wallet_path} exists; import a backup into a new wallet")
         content = await _backup.read_backup(Path(backup_path), backup_passphrase)
         staging = staging_path(target)
         try:
-            wallet = await cls.open(staging, passphrase=passphrase, resolver=resolver, verifier=verifier)
+            wallet = await cls.open(
+                staging,
+                passphrase=passphrase,
+                resolver=resolver,
+                verifier=verifier,
+                allow_loopback=allow_loopback,
+            )
             async with wallet:
                 _backup.restore_identities(wallet._store, wallet._vault, content["identities"])
                 for credential in content["credentials"]:
@@ -432,7 +439,7 @@ class Wallet:
             install(staging, target)
         finally:
             remove_database(staging)
-        return cls._opened(WalletStore(target, timeout=2.0), vault, resolver, verifier, False)
+        return cls._opened(WalletStore(target, timeout=2.0), vault, resolver, verifier, allow_loopback)
 
 
 def _strings(values: Iterable[Any]) -> tuple[str, ...]:
