@@ -1,7 +1,7 @@
 """The documentation cannot drift from the commands: every ``didvc`` command line in the README
 and docs/*.md names commands and options that exist (parsed by the command line itself, nothing
-run), and every Python block compiles. docs/quickstart.md's walk-through runs as written in
-tests/e2e/test_quickstart.py; docs/cli.md is checked in tests/test_cli.py."""
+run), and every Python block compiles: a fast first check. Every block also runs, on a
+loopback stage, in tests/e2e/test_docs_run.py; docs/cli.md is checked in tests/test_cli.py."""
 
 from __future__ import annotations
 

@@ -23,6 +23,7 @@ import asyncio
 import os
 import re
 import shlex
+import socket
 import subprocess
 import sys
 import uuid
@@ -31,7 +32,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.test_quickstart import _free_port
+from didvc.keys import KeyPair
+from resolvers import did_key_from_public_key
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
@@ -46,8 +48,8 @@ _SKIP = "skip,"
 
 # a bash function for what serves forever: start it in the background, wait for its port
 _PRELUDE = r"""
-set -euo pipefail
-trap 'kill $(jobs -p) 2>/dev/null || true' EXIT
+set -euo pipefail -m  # -m: each background job is a process group, stopped whole
+trap 'for job in $(jobs -p); do kill -- "-$job" 2>/dev/null || true; done' EXIT
 export DIDVC_ISSUER_PASSPHRASE='operator passphrase' DIDVC_WALLET_PASSPHRASE='agent passphrase'
 cat > didvc.toml <<'TOML'
 [wallet]
@@ -58,10 +60,15 @@ allow-loopback = true
 allow-loopback = true
 TOML
 declare -A SERVING
+STAGE_JOBS=()
+stage_wait() {  # every command a document sent to the background must have succeeded
+    for job in "${STAGE_JOBS[@]}"; do wait "$job"; done
+    STAGE_JOBS=()
+}
 stage_serve() {  # stage_serve PORT command...: stop what serves PORT, start command, wait for it
     local port=$1; shift
     local old=${SERVING[$port]:-}
-    if [ -n "$old" ]; then kill "$old" 2>/dev/null || true; wait "$old" 2>/dev/null || true; fi
+    if [ -n "$old" ]; then kill -- "-$old" 2>/dev/null || true; wait "$old" 2>/dev/null || true; fi
     "$@" > "serve-$port.log" 2>&1 &
     SERVING[$port]=$!
     for _ in $(seq 100); do
@@ -95,6 +102,12 @@ python() { "$PYTHON" "$@"; }
 """
 
 
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
 class Stage:
     """The ports and services one document's run maps its production names onto."""
 
@@ -102,6 +115,7 @@ class Stage:
         self.issuer_port, self.api_port, self.api_port_2 = _free_port(), _free_port(), _free_port()
         self.redis = REDIS_URL
         self.postgres = postgres
+        self.agent = did_key_from_public_key(KeyPair.generate("Ed25519").public_key)  # an agent's DID
 
     @property
     def did_host(self) -> str:
@@ -124,7 +138,9 @@ class Stage:
             "ROOT": str(ROOT),
             "ISSUER_PORT": str(self.issuer_port),
             "API_PORT": str(self.api_port),
+            "API_PORT_2": str(self.api_port_2),
             "ISSUER_DID": f"did:web:{self.did_host}",
+            "AGENT": self.agent,
             "ISSUER_URL": self.issuer,
             "API_URL": self.api,
             "REDIS_URL": self.redis,
@@ -144,7 +160,11 @@ class Stage:
             ("postgresql://issuer:pw@db.internal/didvc", "$POSTGRES_URL"),
             ("postgresql://user:pw@db/issuer", "$POSTGRES_URL"),
             ("127.0.0.1:8080", f"127.0.0.1:{self.issuer_port}"),
-            ("did:key:z6Mk...", "$AGENT"),
+            ("127.0.0.1%3A8080", self.did_host),
+            ("127.0.0.1:8081", f"127.0.0.1:{self.api_port}"),
+            ("pip install 'didvc[postgresql]'", "$PYTHON -c 'import asyncpg'  # the test extras have it"),
+            ("pip install 'didvc[redis]'", "$PYTHON -c 'import redis'  # the test extras have it"),
+            ("did:key:z6Mk...", self.agent),  # literal: it also stands inside quoted JSON
             ("urn:uuid:...", '"$(stage_credential_id)"'),
             ("python examples/", f"python {ROOT}/examples/"),
         ]
@@ -158,21 +178,20 @@ class Stage:
     def _background(self, line: str) -> str:
         stripped = line.split(" #", 1)[0].rstrip()
         words = stripped.split()
-        if words[:3] == ["didvc", "issuer", "serve"] or (
-            len(words) > 1 and words[0] == "didvc" and "serve" in words[1:4] and words[1] == "issuer"
-        ):
-            port = self.issuer_port
+        if words[:2] == ["didvc", "issuer"] and "serve" in words[2:4]:
+            port, extra = self.issuer_port, ""
         elif "examples/api_aiohttp.py" in stripped:
-            port = self.api_port if "8082" not in stripped else self.api_port_2
-            stripped = stripped.replace("--port 8081", f"--port {self.api_port}")
-            stripped = stripped.replace("--port 8082", f"--port {self.api_port_2}") + " --allow-loopback"
+            port = self.api_port_2 if "--port 8082" in stripped else self.api_port
+            extra = " --allow-loopback"
+        elif stripped.endswith("&"):  # a command the reader leaves running: its end is checked
+            return f"{stripped} STAGE_JOBS+=($!)"
         else:
             return line
-        stripped = stripped.removesuffix("&").rstrip()
+        stripped = re.sub(r"\s*&( sleep \d+)?$", "", stripped)
+        stripped = re.sub(r"--port \d+", f"--port {port}", stripped)
         if "--port" not in stripped:
             stripped += f" --port {port}"
-        stripped = re.sub(r"--port \d+", f"--port {port}", stripped)
-        return f"stage_serve {port} {stripped}"
+        return f"stage_serve {port} {stripped}{extra}"
 
 
 def _script(path: Path, stage: Stage) -> tuple[str, list[str]]:
@@ -201,7 +220,7 @@ def _script(path: Path, stage: Stage) -> tuple[str, list[str]]:
             source = _python(f"{python_setup}\n{piece['code']}\n{after}", stage)
             parts.append(f"echo '--- {path.name}, Python block {number}' >&2")
             parts.append(f"$PYTHON - <<'PY_{number}'\n{source}\nPY_{number}")
-    return "\n".join(parts) + "\n", skipped
+    return "\n".join([*parts, "stage_wait"]) + "\n", skipped
 
 
 def _python(code: str, stage: Stage) -> str:
