@@ -27,9 +27,6 @@ from importlib import resources
 from typing import Any, Final
 
 from cachetools import LRUCache
-from pyld import jsonld as pyld_jsonld
-from pyld.context_resolver import ContextResolver
-from pyld.resolved_context import ResolvedContext
 
 from didvc import rdfc, to_rdf
 from didvc.errors import DataLossDetectionError, ParsingError, UnknownContextError
@@ -131,20 +128,6 @@ def document_loader(url: str, options: Any = None) -> dict[str, Any]:
 _resolved_contexts: Final[Any] = LRUCache(maxsize=1000)
 
 
-class _ContextResolver(ContextResolver):  # type: ignore[misc]
-    """pyld's resolver, keying bundled embedded contexts by identity rather than by content."""
-
-    def resolve(self, active_ctx: Any, context: Any, base: Any, cycles: Any = None) -> Any:
-        key = _bundled_key(context)
-        if key is not None and "@context" not in context:
-            resolved = self._get(key)
-            if not resolved:
-                resolved = ResolvedContext(context)
-                self._cache_resolved_context(key, resolved, "static")
-            return [resolved]
-        return super().resolve(active_ctx, context, base, cycles)
-
-
 # Processed scoped contexts: pyld re-processes a type- or property-scoped context on every use
 # (a non-propagating context is applied to a fresh clone, so its cache never hits). Processing a
 # bundled (immutable) context against the same active-context object is deterministic; we key
@@ -153,38 +136,61 @@ _processed: Final[LRUCache[tuple[int, int, bool, bool, bool], tuple[Any, Any, An
 _processed_lock = threading.Lock()
 
 
-class _Processor(pyld_jsonld.JsonLdProcessor):  # type: ignore[misc]
-    def _process_context(
-        self,
-        active_ctx: Any,
-        local_ctx: Any,
-        options: Any,
-        override_protected: bool = False,
-        propagate: bool = True,
-        validate_scoped: bool = True,
-        cycles: Any = None,
-    ) -> Any:
-        if cycles is not None or _bundled_key(local_ctx) is None:
-            return super()._process_context(
+@cache
+def _pyld() -> tuple[Any, Any, type[Exception]]:
+    """pyld's processor and context resolver, as we extend them, and its error: pyld loads
+    (with aiohttp and lxml, 0.15 s) at the first expansion, not with every import of the core."""
+    from pyld import jsonld as pyld_jsonld
+    from pyld.context_resolver import ContextResolver
+    from pyld.resolved_context import ResolvedContext
+
+    class _ContextResolver(ContextResolver):  # type: ignore[misc]
+        """pyld's resolver, keying bundled embedded contexts by identity rather than by content."""
+
+        def resolve(self, active_ctx: Any, context: Any, base: Any, cycles: Any = None) -> Any:
+            key = _bundled_key(context)
+            if key is not None and "@context" not in context:
+                resolved = self._get(key)
+                if not resolved:
+                    resolved = ResolvedContext(context)
+                    self._cache_resolved_context(key, resolved, "static")
+                return [resolved]
+            return super().resolve(active_ctx, context, base, cycles)
+
+    class _Processor(pyld_jsonld.JsonLdProcessor):  # type: ignore[misc]
+        def _process_context(
+            self,
+            active_ctx: Any,
+            local_ctx: Any,
+            options: Any,
+            override_protected: bool = False,
+            propagate: bool = True,
+            validate_scoped: bool = True,
+            cycles: Any = None,
+        ) -> Any:
+            if cycles is not None or _bundled_key(local_ctx) is None:
+                return super()._process_context(
+                    active_ctx, local_ctx, options, override_protected, propagate, validate_scoped, cycles
+                )
+            key = (id(active_ctx), id(local_ctx), override_protected, propagate, validate_scoped)
+            with _processed_lock:
+                hit = _processed.get(key)
+            if hit is not None and hit[0] is active_ctx and hit[1] is local_ctx:
+                return hit[2]
+            result = super()._process_context(
                 active_ctx, local_ctx, options, override_protected, propagate, validate_scoped, cycles
             )
-        key = (id(active_ctx), id(local_ctx), override_protected, propagate, validate_scoped)
-        with _processed_lock:
-            hit = _processed.get(key)
-        if hit is not None and hit[0] is active_ctx and hit[1] is local_ctx:
-            return hit[2]
-        result = super()._process_context(
-            active_ctx, local_ctx, options, override_protected, propagate, validate_scoped, cycles
-        )
-        with _processed_lock:
-            _processed[key] = (active_ctx, local_ctx, result)
-        return result
+            with _processed_lock:
+                _processed[key] = (active_ctx, local_ctx, result)
+            return result
+
+    return _Processor, _ContextResolver, pyld_jsonld.JsonLdError
 
 
 def _options() -> dict[str, Any]:
     return {
         "documentLoader": document_loader,
-        "contextResolver": _ContextResolver(_resolved_contexts, document_loader),
+        "contextResolver": _pyld()[1](_resolved_contexts, document_loader),
         "base": None,
         "processingMode": "json-ld-1.1",
         "extractAllScripts": True,
@@ -211,11 +217,12 @@ _FOREIGN: Final = (ValueError, TypeError, KeyError, IndexError, AttributeError, 
 
 def expand(document: Mapping[str, Any]) -> list[Any]:
     """Expand ``document`` in safe mode; raises on anything expansion would drop or leave relative."""
+    processor_class, _, pyld_error = _pyld()
     dropped: list[str | None] = []
-    processor = _Processor(on_property_dropped=dropped.append)
+    processor = processor_class(on_property_dropped=dropped.append)
     try:
         expanded = processor.expand(document, _options())
-    except pyld_jsonld.JsonLdError as exc:
+    except pyld_error as exc:
         unknown = _unwrap(exc)
         if unknown is not None:
             raise UnknownContextError(str(unknown)) from None

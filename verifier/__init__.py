@@ -7,6 +7,8 @@
 >>> result.verified, result.holder, result.scopes, result.problems            # doctest: +SKIP
 """
 
+from typing import TYPE_CHECKING, Any
+
 from didvc.errors import (
     CredentialRevokedError,
     CredentialSuspendedError,
@@ -18,8 +20,8 @@ from didvc.errors import (
     StatusRetrievalError,
     StatusVerificationError,
 )
+from didvc.request import NONCE_HEADER
 from verifier._events import RedisStatusChannel, StatusEventStream
-from verifier._middleware import NONCE_HEADER, VERIFICATION_RESULT, middleware
 from verifier._pipeline import NonceCheck
 from verifier._policy import Policy, RouteRule
 from verifier._replay import MemoryNonceStore, MemoryReplayCache, RedisNonceStore, RedisReplayCache
@@ -56,3 +58,15 @@ __all__ = [
     "Verifier",
     "middleware",
 ]
+
+if TYPE_CHECKING:
+    from verifier._middleware import VERIFICATION_RESULT, middleware
+
+
+def __getattr__(name: str) -> Any:
+    """The aiohttp middleware loads aiohttp's server on first use, not with every verifier."""
+    if name in ("VERIFICATION_RESULT", "middleware"):
+        from verifier import _middleware
+
+        return getattr(_middleware, name)
+    raise AttributeError(f"module 'verifier' has no attribute {name!r}")

@@ -12,15 +12,12 @@ import asyncio
 import logging
 from collections.abc import Callable, Coroutine, Iterable
 from datetime import UTC, datetime
-from typing import Any
-
-from aiohttp.typedefs import Middleware
+from typing import TYPE_CHECKING, Any
 
 from didvc.did import DidDocument, DidResolver
 from resolvers import Fetcher, FetchPolicy, GuardedFetcher
 from verifier._credentials import CredentialChecker
 from verifier._events import RedisStatusChannel, StatusEventStream
-from verifier._middleware import middleware
 from verifier._pipeline import NonceCheck, Pipeline, Request
 from verifier._policy import Policy
 from verifier._replay import MemoryReplayCache, ReplayCache
@@ -28,6 +25,9 @@ from verifier._result import CredentialResult, VerificationResult
 from verifier._settled import SettledPresentations
 from verifier._status import StatusChecker
 from verifier._worker import shared_worker
+
+if TYPE_CHECKING:
+    from aiohttp.typedefs import Middleware
 
 __all__ = ["Verifier"]
 
@@ -189,6 +189,8 @@ class Verifier:
 
     def middleware(self, *, audience: str, **options: Any) -> Middleware:
         """The aiohttp middleware for this verifier (see :func:`verifier.middleware`)."""
+        from verifier._middleware import middleware  # aiohttp's server loads with it
+
         return middleware(self, audience=audience, **options)
 
     async def verify_credential(

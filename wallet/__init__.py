@@ -6,6 +6,8 @@
 ...         response = await http.get("https://api.example/orders")
 """
 
+from typing import TYPE_CHECKING, Any
+
 from didvc.errors import (
     DidvcError,
     InputTooLargeError,
@@ -17,7 +19,6 @@ from didvc.errors import (
     WrongPassphraseError,
 )
 from didvc.sealing import KdfParams, passphrase_from
-from wallet._client import WalletSession
 from wallet._store import CredentialRecord, DidRecord
 from wallet._wallet import Wallet
 
@@ -37,3 +38,15 @@ __all__ = [
     "WrongPassphraseError",
     "passphrase_from",
 ]
+
+if TYPE_CHECKING:
+    from wallet._client import WalletSession
+
+
+def __getattr__(name: str) -> Any:
+    """``WalletSession`` loads aiohttp's client on first use, not with every wallet command."""
+    if name == "WalletSession":
+        from wallet._client import WalletSession
+
+        return WalletSession
+    raise AttributeError(f"module 'wallet' has no attribute {name!r}")
