@@ -25,6 +25,15 @@ def reference() -> str:
         "test keeps it current). Every option's default can also come from a configuration file",
         "(`--config`, see `didvc --help`); a group's options go before or after its subcommand.",
         "",
+        "Shell completion (commands, options, choices), from click: add one line to your shell's",
+        "start-up file.",
+        "",
+        "```sh",
+        'eval "$(_DIDVC_COMPLETE=bash_source didvc)"                                 # ~/.bashrc',
+        'eval "$(_DIDVC_COMPLETE=zsh_source didvc)"                                  # ~/.zshrc',
+        "_DIDVC_COMPLETE=fish_source didvc > ~/.config/fish/completions/didvc.fish   # fish",
+        "```",
+        "",
     ]
     _describe(root, main, ["didvc"], parts)
     return "\n".join(parts).rstrip() + "\n"

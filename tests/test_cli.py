@@ -1,8 +1,10 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
+from pathlib import Path
 from typing import Any
 
 from click.testing import CliRunner
@@ -166,3 +168,41 @@ def test_context_prints_the_agent_context_and_its_digest(tmp_path: Any) -> None:
     assert written.read_bytes() == bundled
     printed = CliRunner().invoke(main, ["context"]).stdout
     assert json.loads(printed)["@context"]["AgentCredential"]
+
+
+def _loaded_after(args: list[str]) -> list[str]:
+    probe = (
+        "import sys; from click.testing import CliRunner; from didvc_cli import main;"
+        f"result = CliRunner().invoke(main, {args!r}); assert result.exit_code == 0, result.output;"
+        "print(' '.join(sorted(m for m in ('issuer', 'wallet', 'pyld', 'aiohttp') if m in sys.modules)))"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    return done.stdout.split()
+
+
+def test_group_help_and_core_commands_load_neither_json_ld_nor_aiohttp() -> None:
+    """The components load when one of their commands runs (bench/bench_cli.py times it)."""
+    assert _loaded_after(["issuer", "--help"]) == []
+    assert _loaded_after(["wallet", "--help"]) == []
+    assert _loaded_after(["keygen", "--json"]) == []
+
+
+def test_shell_completion_offers_commands_and_options(tmp_path: Any) -> None:
+    """The completion docs/cli.md documents: click's, through the lazily loaded groups."""
+
+    def complete(words: str, index: int) -> list[str]:
+        env = {
+            **os.environ,
+            "COMP_WORDS": words,
+            "COMP_CWORD": str(index),
+            "_DIDVC_COMPLETE": "bash_complete",
+        }
+        script = str(Path(sys.executable).parent / "didvc")  # the installed command, as a shell runs it
+        done = subprocess.run([script], env=env, capture_output=True, text=True, timeout=60)
+        return [line.split(",", 1)[1] for line in done.stdout.splitlines()]
+
+    assert complete("didvc iss", 1) == ["issuer"]
+    assert {"revoke", "revoke-all", "reinstate"} <= set(complete("didvc issuer re", 2))
+    assert {"--method", "--url", "--did"} <= set(complete("didvc wallet present --", 3))
+    assert set(complete("didvc keygen --type ", 3)) >= {"Ed25519", "P-256"}
