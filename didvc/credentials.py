@@ -127,10 +127,11 @@ def check_credential(credential: Any, *, issuing: bool = False) -> CredentialInf
     version = _version(credential, issuing=issuing)
     types = _types(credential.get("type"), "VerifiableCredential")
     credential_id = credential.get("id")
-    if credential_id is not None:
+    if "id" in credential:  # present, it is a URL: null is no identifier (§4.4)
         _url(credential_id, "id")
     issuer = credential.get("issuer")
     if isinstance(issuer, dict):
+        _check_descriptions(issuer, "issuer.")
         issuer = issuer.get("id")
     issuer_id = _url(issuer, "issuer (or issuer.id)")
     subject = credential.get("credentialSubject")
@@ -151,10 +152,10 @@ def check_credential(credential: Any, *, issuing: bool = False) -> CredentialInf
         valid_until = _optional_datetime(credential, "expirationDate")
     if valid_from and valid_until and valid_until.timestamp() < valid_from.timestamp():
         raise MalformedValueError("validUntil is before validFrom")
-    status = credential.get("credentialStatus", [])
-    statuses = status if isinstance(status, list) else [status]
-    if not all(isinstance(s, dict) and isinstance(s.get("type"), str | list) for s in statuses):
-        raise MalformedValueError("credentialStatus entries must be objects with a type")
+    _check_descriptions(credential, "")
+    _check_typed_members(credential)
+    _check_related_resources(credential.get("relatedResource"))
+    statuses = _as_list(credential.get("credentialStatus"))
     return CredentialInfo(
         id=credential_id,
         version=version,
@@ -165,6 +166,58 @@ def check_credential(credential: Any, *, issuing: bool = False) -> CredentialInf
         valid_until=valid_until,
         status=tuple(statuses),
     )
+
+
+#: Members whose every object names its type, and is identified by a URL if at all (VC DM 2.0
+#: §4.5 Types, §4.10 Status, §4.11 Data Schemas, §5.4 Refreshing, §5.5 Terms of Use, §5.6 Evidence).
+_TYPED_MEMBERS: Final = ("credentialStatus", "credentialSchema", "refreshService", "termsOfUse", "evidence")
+_LANGUAGE_VALUE_KEYS: Final = frozenset({"@value", "@language", "@direction"})
+
+
+def _as_list(value: Any) -> list[Any]:
+    if value is None:
+        return []
+    return value if isinstance(value, list) else [value]
+
+
+def _is_type(value: Any) -> bool:
+    types = value if isinstance(value, list) else [value]
+    return bool(types) and all(isinstance(t, str) and t for t in types)
+
+
+def _check_typed_members(credential: dict[str, Any]) -> None:
+    for name in _TYPED_MEMBERS:
+        for item in _as_list(credential.get(name)):
+            if not isinstance(item, dict) or not _is_type(item.get("type")):
+                raise MalformedValueError(f"each {name} object must have a type")
+            if "id" in item or name == "credentialSchema":  # a schema is named by its URL (§4.11)
+                _url(item.get("id"), f"{name}.id")
+
+
+def _check_descriptions(document: dict[str, Any], where: str) -> None:
+    """``name`` and ``description``: strings or language value objects (§4.6, §11.1)."""
+    for name in ("name", "description"):
+        for value in _as_list(document.get(name)) if name in document else ():
+            if isinstance(value, str):
+                continue
+            if (
+                not isinstance(value, dict)
+                or not isinstance(value.get("@value"), str)
+                or not _LANGUAGE_VALUE_KEYS.issuperset(value)
+                or not all(isinstance(v, str) for v in value.values())
+            ):
+                raise MalformedValueError(f"{where}{name} must be a string or a language value object")
+
+
+def _check_related_resources(value: Any) -> None:
+    """``relatedResource``: objects naming a URL and its digest (§5.3 Integrity of Related Resources)."""
+    for resource in _as_list(value):
+        if not isinstance(resource, dict):
+            raise MalformedValueError("each relatedResource must be an object")
+        _url(resource.get("id"), "relatedResource.id")
+        digests = [resource[d] for d in ("digestSRI", "digestMultibase") if d in resource]
+        if not digests or not all(isinstance(d, str) and d for d in digests):
+            raise MalformedValueError("each relatedResource needs a digestSRI or a digestMultibase")
 
 
 def check_validity_period(

@@ -347,7 +347,10 @@ async def test_a_large_credential_does_not_hold_the_event_loop() -> None:
     """Its canonicalization runs on a worker thread: a ticker on the loop keeps ticking."""
     issuer, agent = Party(), Party()
     body = agent_credential(issuer, agent.did, ["orders:read"])
-    body["evidence"] = [{"id": f"urn:evidence:{i}", "name": f"item {i}"} for i in range(3000)]
+    body["evidence"] = [
+        {"id": f"urn:evidence:{i}", "type": "https://example.org/vocab#Evidence", "name": f"item {i}"}
+        for i in range(3000)
+    ]
     vc = await signed(body, issuer)
     assert len(json.dumps(vc)) > 100_000
     verifier = _verifier(trusting(issuer, max_presentation_bytes=512 * 1024))
