@@ -22,19 +22,19 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Final
 
-from didvc.errors import DidvcError, IssuerError, MalformedValueError
-from didvc.keys import KeyPair, KeySigner, KeyType
+from didvc.errors import DidvcError, IssuerError
+from didvc.keys import KeySigner, KeyType
 from didvc.sealing import KdfParams, Vault
 from didvc.status import MIN_ENTRIES
 from didvc.worker import TransformWorker
 from issuer import _issuance
+from issuer import _setup as setup
 from issuer._audit import AuditEntry, AuditLog, default_actor
-from issuer._backends import open_store
 from issuer._inventory import Inventory, InventoryEntry
 from issuer._issuance import DEFAULT_SECURING, Securing
-from issuer._keys import IssuerKeys, add_key, new_identity, precise
+from issuer._keys import IssuerKeys, precise
 from issuer._lists import StatusLists, write_published
-from issuer._store import Records, Store
+from issuer._store import Store
 
 __all__ = ["Issuer"]
 
@@ -43,7 +43,6 @@ DEFAULT_TTL_MS: Final = 300_000
 #: Seconds verifiers may cache the DID document (served as its max-age); status lists stay
 #: signed by the previous key this long after a rotation.
 DEFAULT_DID_DOCUMENT_MAX_AGE: Final = 300
-_LABEL: Final = b"didvc issuer v1"
 
 
 def _new_worker() -> TransformWorker:
@@ -108,41 +107,18 @@ class Issuer:
         ``base_url`` is where status lists are published (default for did:web: its https origin
         and path; required for did:key).
         """
-        if list_size < MIN_ENTRIES:
-            raise MalformedValueError(f"status lists need at least {MIN_ENTRIES} entries")
-        store = open_store(path)
-        try:
-            if await store.exists():
-                raise IssuerError(f"{store.description} already holds an issuer")
-            pair = KeyPair.generate(key_type)
-            did, key_id, default_base = new_identity(pair, did_web)
-            base = (base_url or default_base or "").rstrip("/")
-            if not base.startswith(("https://", "http://")):
-                raise IssuerError("a did:key issuer needs --base-url: where its status lists are published")
-            vault = await Vault.create(passphrase, label=_LABEL, kdf=kdf)
-            await store.create_schema()
-            meta = {
-                "did": did,
-                "base_url": base,
-                **vault.stored(),
-                "list_size": str(list_size),
-                "default_validity": str(int(default_validity.total_seconds())),
-                "status_ttl_ms": str(status_ttl_ms),
-                "did_document_max_age": str(did_document_max_age),
-            }
-
-            async def first_signer(tx: Records) -> KeySigner:
-                return KeySigner(pair, key_id)
-
-            store.audit = AuditLog(store, first_signer, default_actor(), _now)
-            async with store.transaction() as tx:
-                await tx.add_meta(meta)
-                await add_key(tx, vault, key_id, pair, active=True)
-                multikey = pair.public_key.to_multikey()
-                tx.note("create", key_id, did=did, type=str(pair.key_type), publicKeyMultibase=multikey)
-        except BaseException:
-            await store.close()
-            raise
+        store, vault, meta = await setup.create(
+            path,
+            passphrase=passphrase,
+            did_web=did_web,
+            base_url=base_url,
+            key_type=key_type,
+            kdf=kdf,
+            list_size=list_size,
+            default_validity=default_validity,
+            status_ttl_ms=status_ttl_ms,
+            did_document_max_age=did_document_max_age,
+        )
         return cls(store, vault, meta)
 
     @classmethod
@@ -151,19 +127,10 @@ class Issuer:
     ) -> Issuer:
         """Open an issuer store; ``parallel`` starts the worker of :meth:`start_worker` first,
         so it boots while the passphrase is checked."""
-        is_url = str(path).startswith(("postgresql://", "postgres://"))
-        if not is_url and not Path(path).exists():
-            raise IssuerError(f"no issuer store at {path} (run 'didvc issuer init')")
         worker = _new_worker() if parallel else None
-        store = open_store(path)
         try:
-            if not await store.exists():
-                raise IssuerError(f"{store.description} holds no issuer (run 'didvc issuer init')")
-            meta = await store.meta()
-            vault = await Vault.unlock(passphrase, meta, label=_LABEL, what="this issuer store")
-            await store.upgrade_schema()
+            store, vault, meta = await setup.unlock(path, passphrase=passphrase)
         except BaseException:
-            await store.close()
             if worker is not None:
                 worker.close()
             raise
@@ -228,7 +195,7 @@ class Issuer:
 
     async def change_passphrase(self, passphrase: str | bytes, *, kdf: KdfParams | None = None) -> None:
         """Seal every key under a new passphrase, atomically (other open processes: restart)."""
-        await self._keys.change_passphrase(await Vault.create(passphrase, label=_LABEL, kdf=kdf))
+        await self._keys.change_passphrase(await Vault.create(passphrase, label=setup.LABEL, kdf=kdf))
 
     async def retire_key(self, key_id: str) -> None:
         """Take a key out of the DID document: credentials it signed stop verifying."""
