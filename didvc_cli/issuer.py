@@ -364,7 +364,7 @@ def publish(options: Options, directory: Path) -> None:
 @click.option(
     "--operator-token-file",
     type=click.Path(exists=True, dir_okay=False),
-    help="Enable POST /credentials/issue.",
+    help="Enable the VC-API (/credentials/issue, /credentials/status) and /agent-credentials.",
 )
 @click.pass_obj
 def serve(options: Options, host: str, port: int, operator_token_file: str | None) -> None:

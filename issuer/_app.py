@@ -6,23 +6,22 @@
   and a weak ``ETag`` (``If-None-Match`` gets 304 until the list changed)
 - status changes as they happen at ``/status/events`` (:mod:`issuer._events`)
 - our agent context at ``/contexts/agent/v1``
-- ``POST /credentials/issue`` (W3C VC-API) when an operator token is configured; the caller
-  sends ``Authorization: Bearer <token>``
+- the VC-API (:mod:`issuer._vcapi`) for a caller sending ``Authorization: Bearer <token>``
+  when an operator token is configured, and its OpenAPI description at ``/openapi.json``
 """
 
 from __future__ import annotations
 
-import hmac
 import logging
 from importlib import resources
-from typing import Any, Final
+from typing import Final
 
 from aiohttp import web
 
-from didvc.errors import PROBLEM_TYPE, DidvcError, UnknownCredentialError
+from didvc.errors import DidvcError, UnknownCredentialError
 from issuer._events import StatusEvents
-from issuer._issuance import DEFAULT_SECURING, Securing
 from issuer._issuer import Issuer
+from issuer._vcapi import add_routes, problem
 
 __all__ = ["EVENTS", "ISSUER", "create_app"]
 
@@ -32,26 +31,9 @@ EVENTS: Final = web.AppKey("status_events", StatusEvents)
 _MAX_BODY: Final = 256 * 1024
 
 
-def _problem(status: int, code: str, detail: str) -> web.Response:
-    body = {
-        "type": PROBLEM_TYPE + code,
-        "status": status,
-        "code": code,
-        "detail": detail,
-    }
-    return web.json_response(body, status=status, content_type="application/problem+json")
-
-
 def _tags(header: str) -> set[str]:
     """The entity tags of an ``If-None-Match`` header (weak comparison, RFC 9110 §13.1.2)."""
     return {tag.strip() if tag.strip().startswith("W/") else "W/" + tag.strip() for tag in header.split(",")}
-
-
-def _securing(options: Any) -> Securing:
-    """VC-API issue options: ``format: "vc+jwt"``, else ``cryptosuite`` (default: the key's)."""
-    if options.get("format") == "vc+jwt":
-        return Securing.named("vc+jwt")
-    return Securing.named(options.get("cryptosuite", DEFAULT_SECURING))
 
 
 def create_app(issuer: Issuer, *, operator_token: str | None = None) -> web.Application:
@@ -72,12 +54,12 @@ def create_app(issuer: Issuer, *, operator_token: str | None = None) -> web.Appl
             list_id = int(request.match_info["list_id"])
             _, body, etag = await issuer.served_status_list_tagged(list_id)
         except (ValueError, UnknownCredentialError):
-            return _problem(404, "NOT_FOUND", "no such status list")
+            return problem(404, "NOT_FOUND", "no such status list")
         except DidvcError as error:  # ours to fix, not the caller's: said as such, and logged
             _log.error(
                 "cannot serve status list %s: [%s] %s", request.match_info["list_id"][:20], error.code, error
             )
-            return _problem(500, error.code, "the status list cannot be served now")
+            return problem(500, error.code, "the status list cannot be served now")
         headers = {"Cache-Control": f"public, max-age={ttl_seconds}", "ETag": etag}
         if etag in _tags(request.headers.get("If-None-Match", "")):
             return web.Response(status=304, headers=headers)
@@ -88,35 +70,6 @@ def create_app(issuer: Issuer, *, operator_token: str | None = None) -> web.Appl
         return web.Response(
             text=text, content_type="application/ld+json", headers={"Cache-Control": "public, max-age=86400"}
         )
-
-    async def issue(request: web.Request) -> web.Response:
-        supplied = request.headers.get("Authorization", "")
-        if operator_token is None or not hmac.compare_digest(
-            supplied.encode(), f"Bearer {operator_token}".encode()
-        ):
-            return _problem(401, "UNAUTHORIZED", "an operator token is required")
-        try:
-            payload: Any = await request.json()
-            credential = payload["credential"]
-            subject = dict(credential["credentialSubject"])
-            agent = subject.pop("id")
-            types = [
-                t for t in credential.get("type", []) if t not in ("VerifiableCredential", "AgentCredential")
-            ]
-            options = payload.get("options", {}) or {}
-            issued = await issuer.issue(
-                agent,
-                claims=subject,
-                types=types,
-                securing=_securing(options),
-            )
-        except DidvcError as error:
-            return _problem(400, error.code, str(error))
-        except (ValueError, KeyError, TypeError, AttributeError):
-            return _problem(
-                400, "MALFORMED_VALUE_ERROR", "expected {credential: {credentialSubject: {id, ...}}}"
-            )
-        return web.json_response({"verifiableCredential": issued}, status=201)
 
     app.router.add_get(issuer.did_document_path, did_document)
     events = StatusEvents(issuer.store, issuer.status_list_url)
@@ -129,5 +82,5 @@ def create_app(issuer: Issuer, *, operator_token: str | None = None) -> web.Appl
     app.router.add_get(f"{issuer.base_path}/status/events", events.handle)
     app.router.add_get(f"{issuer.base_path}/status/{{list_id}}", status_list)
     app.router.add_get("/contexts/agent/v1", agent_context)
-    app.router.add_post("/credentials/issue", issue)
+    add_routes(app, issuer, operator_token)
     return app

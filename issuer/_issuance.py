@@ -19,7 +19,7 @@ from typing import Any, Final, NamedTuple
 
 from didvc.credentials import CREDENTIALS_V2, check_credential, sign_vc_jwt
 from didvc.did import parse_did
-from didvc.errors import DidvcError, IssuerError
+from didvc.errors import DidvcError, IssuerError, MalformedValueError
 from didvc.jsonld import bundled_context_digest
 from didvc.keys import KeySigner
 from didvc.proofs import SUITES, TransformJob, add_proof, default_cryptosuite, format_datetime
@@ -105,10 +105,63 @@ class Request(NamedTuple):
     credential_id: str | None
     batch_key: str | None
     status_messages: Sequence[str] | None
+    given: Mapping[str, Any] | None = None  # a caller's credential, signed as given (VC-API)
+    purposes: Sequence[str] | None = None  # status entries added; None: revocation and suspension
+
+
+def given_request(
+    credential: Any,
+    *,
+    now: datetime,
+    securing: Securing,
+    credential_id: str | None,
+    purposes: Sequence[str],
+    status_messages: Sequence[str] | None,
+) -> Request:
+    """What :meth:`issuer.Issuer.sign` issues: ``credential`` as given, plus the status entries
+    of ``purposes``. Its record is its ``id``, else ``credential_id`` (VC-API ``credentialId``),
+    else a new one the credential does not carry."""
+    if not isinstance(credential, Mapping):
+        raise MalformedValueError("a credential is a JSON object")
+    given_id = credential.get("id")
+    if credential_id is not None and given_id is not None and credential_id != given_id:
+        raise MalformedValueError("credentialId names another credential than the credential's id")
+    record_id = given_id if isinstance(given_id, str) else credential_id or f"urn:uuid:{uuid.uuid4()}"
+    subjects = credential.get("credentialSubject")
+    first = (subjects[0] if subjects else None) if isinstance(subjects, list) else subjects
+    subject = first.get("id") if isinstance(first, Mapping) else None
+    return Request(
+        subject if isinstance(subject, str) else "",
+        {},
+        (),
+        (),
+        now,
+        timedelta(0),
+        securing,
+        record_id,
+        None,
+        status_messages,
+        given=copy.deepcopy(dict(credential)),
+        purposes=tuple(purposes),
+    )
+
+
+def _given_body(request: Request, issuer: str) -> dict[str, Any]:
+    """A caller's credential, checked as VC Data Model 2.0 and never rewritten (§4)."""
+    assert request.given is not None
+    body = copy.deepcopy(dict(request.given))
+    if "proof" in body:
+        raise MalformedValueError("the credential already carries a proof")
+    info = check_credential(body, issuing=True)
+    if info.issuer != issuer:
+        raise IssuerError(f"the credential's issuer is {info.issuer[:100]}; this issuer signs as {issuer}")
+    return body
 
 
 def body_of(request: Request, issuer: str, credential_id: str) -> dict[str, Any]:
     """The unsecured credential (status entries aside)."""
+    if request.given is not None:
+        return _given_body(request, issuer)
     parse_did(request.subject)
     if request.valid_for < timedelta(seconds=1):
         raise IssuerError(f"a credential must be valid for at least a second, not {request.valid_for}")
@@ -211,11 +264,14 @@ async def _drafts(
     """The group's credentials with their status entries (allocated for the group at once)."""
     if not todo:
         return []
-    wanted = [(request.valid_from, request.status_messages) for _, request, _ in todo]
+    wanted = [(request.valid_from, request.status_messages, request.purposes) for _, request, _ in todo]
     drafts = []
     for (n, request, body), entries in zip(todo, await lists.allocate(tx, wanted), strict=True):
         body = copy.copy(body)  # a retry of the group starts from the unsigned body again
-        body["credentialStatus"] = [entry for *_, entry in entries]
+        if entries:  # after any the caller gave
+            given = body.get("credentialStatus")
+            given = [] if given is None else given if isinstance(given, list) else [given]
+            body["credentialStatus"] = [*given, *(entry for *_, entry in entries)]
         check_credential(body, issuing=True)
         placed = [(list_id, index, purpose) for list_id, index, purpose, _ in entries]
         drafts.append(_Draft(n, request, body, placed))
@@ -258,16 +314,17 @@ async def _record(tx: Records, draft: _Draft, secured: dict[str, Any] | str, iss
     """Record a signed credential in ``tx``, with its audit-log entry."""
     request, body = draft.request, draft.body
     claims = body["credentialSubject"]
+    claims = (claims[0] if claims else {}) if isinstance(claims, list) else claims
     scopes = claims.get("scope", [])
     row = CredentialRow(
-        id=body["id"],
+        id=request.credential_id if request.given is not None and request.credential_id else body["id"],
         subject=request.subject,
         owner=_text(claims.get("owner")),
         agent_name=_text(claims.get("agentName")),
         types=json.dumps(body["type"]),
         scopes=json.dumps(scopes if isinstance(scopes, list) else [scopes]),
-        valid_from=body["validFrom"],
-        valid_until=body["validUntil"],
+        valid_from=body.get("validFrom") or format_datetime(request.valid_from),
+        valid_until=body.get("validUntil"),
         status="active",
         format=request.securing.format,
     )

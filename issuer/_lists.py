@@ -66,23 +66,24 @@ class StatusLists:
     # --- entries of a new credential ---------------------------------------------------------
 
     async def allocate(
-        self, tx: Records, wanted: Sequence[tuple[datetime, Sequence[str] | None]]
+        self, tx: Records, wanted: Sequence[tuple[datetime, Sequence[str] | None, Sequence[str] | None]]
     ) -> list[list[tuple[int, int, str, dict[str, Any]]]]:
         """The status entries of each credential of a group being issued in ``tx``, one
-        ``(valid from, messages)`` each: (list id, index, purpose, the ``credentialStatus``
-        entry). With messages a ``message`` entry is added (§2.1 statusSize, statusMessage): the
-        n-th message means value n, in as few bits as fit. The group's indexes of each purpose
-        are allocated at once."""
-        plans = [_purposes(messages) for _, messages in wanted]
+        ``(valid from, messages, purposes)`` each: (list id, index, purpose, the
+        ``credentialStatus`` entry). ``purposes`` None means revocation and suspension. With
+        messages a ``message`` entry is added (§2.1 statusSize, statusMessage): the n-th message
+        means value n, in as few bits as fit. The group's indexes of each purpose are allocated
+        at once."""
+        plans = [_purposes(messages, purposes) for _, messages, purposes in wanted]
         needed = Counter(purpose for plan in plans for purpose in plan)
-        created = min(start for start, _ in wanted)
+        created = min(start for start, _, _ in wanted)
         placed = {
             (purpose, size): iter(await tx.allocate(purpose, self.list_size, size, created, count))
             for (purpose, size), count in needed.items()
         }
         return [
             [self._entry(purpose, size, *next(placed[purpose, size]), messages) for purpose, size in plan]
-            for plan, (_, messages) in zip(plans, wanted, strict=True)
+            for plan, (_, messages, _) in zip(plans, wanted, strict=True)
         ]
 
     def _entry(
@@ -116,12 +117,14 @@ class StatusLists:
                 raise UnknownCredentialError(f"no credential {credential_id} was issued here")
             if current not in allowed:
                 raise StatusChangeError(f"{credential_id} is {current}; cannot make it {status}")
+            if await tx.status_size(credential_id, purpose) is None:
+                raise StatusChangeError(f"{credential_id} has no {purpose} status entry")
             await tx.set_status(credential_id, status, purpose, value)
             tx.note(_EVENTS[status], credential_id, previously=current)
 
     async def set_message(self, credential_id: str, value: int) -> None:
         async with self._store.transaction() as tx:
-            status_size = await tx.message_status_size(credential_id)
+            status_size = await tx.status_size(credential_id, "message")
             if status_size is None:
                 raise UnknownCredentialError(f"{credential_id} has no message status")
             if not 0 <= value < (1 << status_size):
@@ -131,10 +134,13 @@ class StatusLists:
 
     async def revoke_all(self, subject: str) -> list[str]:
         async with self._store.transaction() as tx:
-            ids = await tx.unrevoked_credentials_of(subject)
-            for credential_id in ids:
+            ids = []
+            for credential_id in await tx.unrevoked_credentials_of(subject):
+                if await tx.status_size(credential_id, "revocation") is None:
+                    continue  # signed as given without a revocation entry: nothing to revoke
                 await tx.set_status(credential_id, "revoked", "revocation", 1)
                 tx.note("revoke", credential_id, agent=subject, all=True)
+                ids.append(credential_id)
         return ids
 
     # --- the signed lists --------------------------------------------------------------------
@@ -218,9 +224,15 @@ def write_published(path: Path, document: dict[str, Any]) -> Path:
     return path
 
 
-def _purposes(messages: Sequence[str] | None) -> list[tuple[str, int]]:
+def _purposes(messages: Sequence[str] | None, chosen: Sequence[str] | None) -> list[tuple[str, int]]:
     """(purpose, statusSize) of each entry a credential gets, in the order they are locked."""
-    purposes = [(purpose, 1) for purpose in PURPOSES]
+    chosen = PURPOSES if chosen is None else chosen
+    unknown = sorted(set(chosen) - {*PURPOSES, "message"})
+    if unknown:
+        raise IssuerError(f"unknown status purpose {unknown[0][:40]!r}: revocation, suspension or message")
+    if "message" in chosen and not messages:
+        raise IssuerError("a message status needs its messages")
+    purposes = [(purpose, 1) for purpose in PURPOSES if purpose in chosen]
     if messages:
         if not 2 <= len(messages) <= 256:
             raise IssuerError("status_messages needs 2 to 256 messages")

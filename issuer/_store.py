@@ -203,11 +203,13 @@ class Records:
         )
         return [r[0] for r in rows]
 
-    async def message_status_size(self, credential_id: str) -> int | None:
+    async def status_size(self, credential_id: str, purpose: str) -> int | None:
+        """The statusSize of the credential's ``purpose`` entry; None when it has none."""
         row = await self._tx.one(
             "SELECT l.status_size FROM status_entries e JOIN status_lists l ON l.id = e.list_id"
-            " WHERE e.credential_id = ? AND e.purpose = 'message'",
+            " WHERE e.credential_id = ? AND e.purpose = ?",
             credential_id,
+            purpose,
         )
         return int(row[0]) if row else None
 

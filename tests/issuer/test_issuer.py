@@ -285,27 +285,6 @@ async def test_store_from_before_list_versions_is_upgraded_on_open(tmp_path: Pat
         await reopened.close()
 
 
-async def test_vc_api_issue_needs_the_operator_token(served: Served) -> None:
-    agent = Party()
-    base = f"http://127.0.0.1:{served.server.port}"
-    request = {
-        "credential": {
-            "type": ["VerifiableCredential"],
-            "credentialSubject": {"id": agent.did, "scope": ["a"]},
-        }
-    }
-    async with aiohttp.ClientSession() as http:
-        async with http.post(f"{base}/credentials/issue", json=request) as response:
-            assert response.status == 401
-        headers = {"Authorization": "Bearer op-token"}
-        async with http.post(f"{base}/credentials/issue", json=request, headers=headers) as response:
-            assert response.status == 201
-            vc = (await response.json())["verifiableCredential"]
-        async with http.post(f"{base}/credentials/issue", data=b"{nope", headers=headers) as response:
-            assert response.status == 400
-    assert await served.verify(vc) == []
-
-
 async def test_claims_outside_any_context_are_refused(served: Served) -> None:
     with pytest.raises(DataLossDetectionError):
         await served.issuer.issue(Party().did, claims={"isAdmin": True})
