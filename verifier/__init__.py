@@ -22,6 +22,7 @@ from didvc.errors import (
 )
 from didvc.request import NONCE_HEADER
 from verifier._events import RedisStatusChannel, StatusEventStream
+from verifier._general import Mode
 from verifier._pipeline import NonceCheck
 from verifier._policy import Policy, RouteRule
 from verifier._replay import MemoryNonceStore, MemoryReplayCache, RedisNonceStore, RedisReplayCache
@@ -43,6 +44,7 @@ __all__ = [
     "VERIFICATION_RESULT",
     "CredentialResult",
     "MemoryNonceStore",
+    "Mode",
     "MemoryReplayCache",
     "NonceCheck",
     "Policy",

@@ -150,7 +150,7 @@ class CredentialChecker:
             verified = await verify_proofs(
                 loaded.document,
                 resolver=self.resolver,
-                purpose=AssertionMethod(controller=info.issuer),
+                purpose=AssertionMethod(controller=info.issuer if policy.signer_is_issuer else None),
                 now=now,
                 max_clock_skew=skew,
                 allowed_suites=policy.allowed_suites,
@@ -175,7 +175,7 @@ class CredentialChecker:
         if parsed.kid is None:
             raise ParsingError("vc+jwt header has no kid")
         method = await resolve_verification_method(self.resolver, parsed.kid, "assertionMethod")
-        if method.controller != info.issuer:
+        if policy.signer_is_issuer and method.controller != info.issuer:
             raise ProofVerificationError(
                 f"vc+jwt was signed by {method.controller}, not by the issuer {info.issuer}"
             )

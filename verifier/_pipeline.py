@@ -125,6 +125,23 @@ class Pipeline:
         self._steps_made: CredentialSteps | None = None
 
     @property
+    def resolver(self) -> Any:
+        return self._resolver
+
+    @property
+    def limits(self) -> Any:
+        """The proof limits of this policy (the canonicalization budget)."""
+        return self._checker.limits(self.policy)
+
+    async def prove_all(self, credentials: list[Checked]) -> VerificationResult:
+        """Steps 8 and 9 for credentials screened with no holder and no request."""
+        return await self._prove_all(None, credentials, Request(), settle_key=None)
+
+    @property
+    def credential_steps(self) -> CredentialSteps:
+        return self._steps
+
+    @property
     def _steps(self) -> CredentialSteps:
         """Steps 7 to 9, made when a credential is first read (a settled request reads none)."""
         if self._steps_made is None:
@@ -139,7 +156,7 @@ class Pipeline:
                 "give the challenge this server issued, or a function that consumes it; not both"
             )
         try:
-            form = self._read(presentation)
+            form = self.read(presentation)
             if isinstance(form, str):
                 return await self._vp_jwt(form, request)
             return await self._vp_ldp(form, request)
@@ -148,7 +165,7 @@ class Pipeline:
         except DidvcError as error:
             return VerificationResult(verified=False, problems=[Problem.from_error(error)])
 
-    def _read(self, presentation: Any) -> str | dict[str, Any]:
+    def read(self, presentation: Any) -> str | dict[str, Any]:
         """Step 1, bytes: a vp+jwt token, or a Data Integrity VP (object, JSON, base64url JSON)."""
         limit = self.policy.max_presentation_bytes
         if isinstance(presentation, dict):
@@ -168,7 +185,7 @@ class Pipeline:
             raise ParsingError("a presentation must be a JSON object")
         return document
 
-    def _count(self, document: dict[str, Any]) -> None:
+    def count(self, document: dict[str, Any], *, allow_empty: bool = False) -> None:
         """Step 1, counts: at most ``max_credentials``, and none only if the policy allows it."""
         entries = document.get("verifiableCredential", [])
         count = len(entries) if isinstance(entries, list) else 1
@@ -176,7 +193,7 @@ class Pipeline:
             raise InputTooLargeError(
                 f"the presentation holds {count} credentials; at most {self.policy.max_credentials}"
             )
-        if count == 0 and not self.policy.allow_authentication_only:
+        if count == 0 and not (allow_empty or self.policy.allow_authentication_only):
             raise CredentialRequiredError("the presentation holds no credential")
 
     async def _vp_jwt(self, token: str, request: Request) -> VerificationResult:
@@ -184,7 +201,7 @@ class Pipeline:
         parsed = parse_jws(token, typ="vp+jwt", max_bytes=self.policy.max_presentation_bytes)
         check_alg(parsed, self.policy)
         payload = parsed.payload
-        self._count(payload)
+        self.count(payload)
         if parsed.kid is None:
             raise ParsingError("vp+jwt header has no kid")
         holder = parse_did_url(parsed.kid).did
@@ -233,7 +250,7 @@ class Pipeline:
         return await self._prove_all(holder, credentials, request, settle_key=key)
 
     async def _vp_ldp(self, document: dict[str, Any], request: Request) -> VerificationResult:
-        self._count(document)
+        self.count(document)
         info = check_presentation(document)
         if info.holder is None:
             raise HolderBindingError("the presentation has no holder")

@@ -75,6 +75,9 @@ class Policy:
     allowed_algorithms: frozenset[str] | None = None
     holder_binding_exempt_types: frozenset[str] = frozenset()
     status_fail_open: bool = False
+    #: A credential's proof must be made by a key of its issuer (off: any key's proof that
+    #: verifies counts, as for credentials whose issuer is an https URL)
+    signer_is_issuer: bool = True
     max_token_lifetime: int = 300
     clock_skew: int = 60
     require_nonce: bool = False
@@ -141,6 +144,7 @@ class Policy:
             allowed_algorithms=optional_sets["allowed_algorithms"],
             holder_binding_exempt_types=_strings(data.get("holder_binding_exempt_types", []), "exempt types"),
             status_fail_open=_bool(data, "status_fail_open"),
+            signer_is_issuer=_bool(data, "signer_is_issuer", default=True),
             max_token_lifetime=int(
                 _number(data.get("max_token_lifetime", 300), "max_token_lifetime", 1, 86400)
             ),
@@ -192,8 +196,8 @@ def _strings(value: Any, what: str) -> frozenset[str]:
     return frozenset(value)
 
 
-def _bool(data: Mapping[str, Any], name: str) -> bool:
-    value = data.get(name, False)
+def _bool(data: Mapping[str, Any], name: str, *, default: bool = False) -> bool:
+    value = data.get(name, default)
     if not isinstance(value, bool):  # "false" must not read as true
         raise MalformedValueError(f"policy {name} must be true or false")
     return value

@@ -18,6 +18,7 @@ from didvc.did import DidDocument, DidResolver
 from resolvers import Fetcher, FetchPolicy, GuardedFetcher
 from verifier._credentials import CredentialChecker
 from verifier._events import RedisStatusChannel, StatusEventStream
+from verifier._general import Mode, general_presentation
 from verifier._pipeline import NonceCheck, Pipeline, Request
 from verifier._policy import Policy
 from verifier._replay import MemoryReplayCache, ReplayCache
@@ -216,6 +217,8 @@ class Verifier:
         body: bytes | None = None,
         challenge: str | None = None,
         consume_challenge: NonceCheck | None = None,
+        mode: Mode | str = Mode.REQUEST,
+        domain: str | None = None,
     ) -> VerificationResult:
         """Verify a request presentation: a ``vp+jwt`` token, or a Data Integrity VP (JSON object,
         JSON text or base64url JSON) whose ``authentication`` proof names the audience as its
@@ -228,6 +231,19 @@ class Verifier:
         :meth:`NonceStore.consume`: true once for a value the server issued), called only once
         the signature, request binding and replay checks passed, so a forged token cannot use
         one up. A Data Integrity VP needs one of the two.
+
+        ``mode="general"`` verifies any presentation as the W3C VC-API does (holder optional,
+        credentials about anyone, freshness from the ``challenge`` and ``domain`` the caller
+        expects, nothing remembered; :mod:`verifier._general`): give only ``challenge`` and
+        ``domain`` then. The result's ``holder`` is the presentation's signer.
         """
+        if Mode(mode) is Mode.GENERAL:
+            if (audience, method, url, body, consume_challenge) != (None,) * 5:
+                raise ValueError("general verification takes a challenge and a domain, not a request")
+            return await general_presentation(
+                self._pipeline(), presentation, challenge=challenge, domain=domain
+            )
+        if domain is not None:
+            raise ValueError("request authentication takes the audience as the domain")
         request = Request(audience, method, url, body, challenge, consume_challenge)
         return await self._pipeline().presentation(presentation, request)
