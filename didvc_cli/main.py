@@ -7,13 +7,13 @@ import importlib
 import json
 import re
 import sys
-from dataclasses import replace
 from typing import Any, Final, TypeVar
 
 import click
 
 from didvc import __version__
 from didvc_cli.support import development_warning, forward_options, run
+from didvc_cli.trust import policy_from, trust_options
 
 T = TypeVar("T")
 
@@ -33,6 +33,7 @@ class _Components(click.Group):
             "wallet_group",
             "The agent's wallet: DIDs, keys, credentials and request headers.",
         ),
+        "verifier": ("didvc_cli.verifier", "verifier_group", "A W3C VC-API verifier service."),
     }
 
     def list_commands(self, ctx: click.Context) -> list[str]:
@@ -138,26 +139,7 @@ def keygen(key_type: str, show_secret: bool, as_json: bool) -> None:
     "challenge",
     help="The value the server issued: a request token's nonce, a Data Integrity proof's challenge.",
 )
-@click.option(
-    "--policy", "policy_file", type=click.Path(exists=True, dir_okay=False), help="A policy file (TOML/JSON)."
-)
-@click.option(
-    "--trust",
-    "trusted",
-    multiple=True,
-    metavar="DID",
-    help="An issuer whose credentials count (repeatable; added to the policy's trusted issuers).",
-)
-@click.option(
-    "--trust-any-issuer",
-    is_flag=True,
-    help="DEVELOPMENT ONLY: let a credential from any issuer count.",
-)
-@click.option(
-    "--allow-loopback",
-    is_flag=True,
-    help="DEVELOPMENT ONLY: did:web and status lists on this machine over plain http.",
-)
+@trust_options
 @click.option("--json", "as_json", is_flag=True, help="Print the verification result as JSON.")
 def verify(
     source: Any,
@@ -180,7 +162,7 @@ def verify(
     never assumed: a credential counts only from an issuer named with --trust or in the
     --policy file.
     """
-    from verifier import Policy, Verifier
+    from verifier import Verifier
 
     if allow_loopback:
         development_warning("--allow-loopback: did:web and status lists over plain http on this machine")
@@ -188,16 +170,7 @@ def verify(
     body = body_file.read() if body_file is not None else None
 
     async def go() -> Any:
-        policy = Policy.load(policy_file) if policy_file else Policy()
-        if trusted:
-            issuers = {**policy.trusted_issuers}
-            issuers["*"] = issuers.get("*", frozenset()) | frozenset(trusted)
-            policy = replace(policy, trusted_issuers=issuers)
-        if trust_any_issuer:
-            click.echo(
-                "warning: --trust-any-issuer: any issuer's credential counts (development only)", err=True
-            )
-            policy = replace(policy, trust_any_issuer=True)
+        policy = policy_from(policy_file, trusted, trust_any_issuer)
         async with Verifier(  # one input the user chose: no worker process to start for it
             policy=policy,
             allow_http=allow_loopback,

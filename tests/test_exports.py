@@ -117,6 +117,7 @@ EXPECTED = {
         "StatusVerificationError",
         "VerificationResult",
         "Verifier",
+        "create_verifier_app",
         "middleware",
     },
 }
@@ -126,6 +127,7 @@ REPORTED_NOT_RAISED = {
     "verifier/_credentials.py",
     "verifier/_general.py",
     "verifier/_middleware.py",
+    "verifier/_service.py",
     "verifier/_pipeline.py",
     "verifier/_settled.py",
     "verifier/_steps.py",

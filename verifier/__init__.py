@@ -57,12 +57,14 @@ __all__ = [
     "StatusEventStream",
     "StatusOutcome",
     "VerificationResult",
+    "create_verifier_app",
     "Verifier",
     "middleware",
 ]
 
 if TYPE_CHECKING:
     from verifier._middleware import VERIFICATION_RESULT, middleware
+    from verifier._service import create_verifier_app
 
 
 def __getattr__(name: str) -> Any:
@@ -71,4 +73,8 @@ def __getattr__(name: str) -> Any:
         from verifier import _middleware
 
         return getattr(_middleware, name)
+    if name == "create_verifier_app":
+        from verifier._service import create_verifier_app
+
+        return create_verifier_app
     raise AttributeError(f"module 'verifier' has no attribute {name!r}")
