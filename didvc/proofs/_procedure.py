@@ -341,7 +341,13 @@ async def _verify_one(
         if current[: len(prefix)] != prefix:
             raise ProofVerificationError("document @context does not start with the proof's @context")
         unsecured = {**unsecured, "@context": proof_context}
-    config = _proof_config(suite, options, unsecured)
+    if suite.legacy and "@context" in options:
+        # the suite's own context in the proof (DIDKit): it defines the proof's terms, nothing else
+        if options["@context"] not in (suite.own_context, [suite.own_context]):
+            raise ProofVerificationError(f"a {suite.name} proof's @context may only be its suite's")
+        config = options
+    else:
+        config = _proof_config(suite, options, unsecured)
     job = TransformJob(suite.name, unsecured, config, str(method.public_key.key_type), limits.max_work_factor)
     hash_data = await limits.run(job) if limits.run is not None else job.compute()
     try:

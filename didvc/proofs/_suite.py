@@ -66,7 +66,9 @@ class Cryptosuite:
     (:meth:`transform` adds the key: with ``rdfc_hash_by_key``, RDFC-1.0 itself hashes with
     SHA-384 for P-384 keys, as ecdsa-rdfc-2019 requires);
     ``hash_for`` picks the hash for a key type; ``proof_context`` says whether the proof itself
-    carries ``@context`` (the JCS suites) and so whether it is checked against the document's.
+    carries ``@context`` (the JCS suites) and so whether it is checked against the document's;
+    ``own_context`` is a legacy suite's context, which some signers put in the proof instead of
+    the document (its terms define the proof's).
     """
 
     name: str
@@ -75,6 +77,7 @@ class Cryptosuite:
     canonicalize: Callable[..., bytes]
     proof_context: bool = False
     legacy: bool = False
+    own_context: str | None = None
     rdfc_hash_by_key: bool = False
     _config_memo: dict[tuple[bytes, str, float], bytes] = field(
         default_factory=dict, compare=False, repr=False
