@@ -211,10 +211,13 @@ def _check_descriptions(document: dict[str, Any], where: str) -> None:
 
 def _check_related_resources(value: Any) -> None:
     """``relatedResource``: objects naming a URL and its digest (§5.3 Integrity of Related Resources)."""
+    seen: set[str] = set()
     for resource in _as_list(value):
         if not isinstance(resource, dict):
             raise MalformedValueError("each relatedResource must be an object")
-        _url(resource.get("id"), "relatedResource.id")
+        if _url(resource.get("id"), "relatedResource.id") in seen:
+            raise MalformedValueError("each relatedResource names another resource")
+        seen.add(resource["id"])
         digests = [resource[d] for d in ("digestSRI", "digestMultibase") if d in resource]
         if not digests or not all(isinstance(d, str) and d for d in digests):
             raise MalformedValueError("each relatedResource needs a digestSRI or a digestMultibase")

@@ -29,6 +29,7 @@ __all__ = ["is_absolute_iri", "to_quads"]
 
 _RDF: Final = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
 _XSD: Final = "http://www.w3.org/2001/XMLSchema#"
+_I18N: Final = "https://www.w3.org/ns/i18n#"
 _TYPE: Final = rdfc.term_iri(_RDF + "type")
 _FIRST: Final = rdfc.term_iri(_RDF + "first")
 _REST: Final = rdfc.term_iri(_RDF + "rest")
@@ -238,8 +239,6 @@ def _literal(item: dict[str, Any]) -> str:
         _reference(datatype)
         if datatype.startswith("_:"):
             raise DataLossDetectionError("a literal's datatype cannot be a blank node")
-    if "@direction" in item:  # the reference refuses it too, in safe mode: rdfDirection is not set
-        raise DataLossDetectionError("a base direction (@direction) has no RDF form here")
     language = item.get("@language")
     if language is not None and (not isinstance(language, str) or not _LANGUAGE_TAG.fullmatch(language)):
         raise DataLossDetectionError(f"invalid language tag {str(language)[:40]!r}")
@@ -262,6 +261,13 @@ def _literal(item: dict[str, Any]) -> str:
         return rdfc.term_literal(str(integral), datatype or _XSD + "integer")
     if not isinstance(value, str):
         raise ParsingError("a JSON-LD @value must be a string, number or boolean")
+    if "@direction" in item:
+        # rdfDirection "i18n-datatype" (JSON-LD 1.1 API §8.2 step 13), as the Data Integrity
+        # cryptosuites canonicalize: https://www.w3.org/ns/i18n#<language lower-cased>_<direction>
+        direction = item["@direction"]
+        if direction not in ("ltr", "rtl"):
+            raise DataLossDetectionError(f"invalid base direction {str(direction)[:10]!r}")
+        return rdfc.term_literal(value, f"{_I18N}{(language or '').lower()}_{direction}")
     if language is not None:
         return rdfc.term_literal(value, datatype or _RDF + "langString", language)
     return rdfc.term_literal(value, datatype or _XSD + "string")

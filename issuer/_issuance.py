@@ -146,13 +146,23 @@ def given_request(
     )
 
 
+#: The context a Data Integrity proof's terms need when the VC 2.0 one is not there to define
+#: them (a VC 1.1 credential): https://www.w3.org/TR/vc-data-integrity/#contexts-and-vocabularies
+DATA_INTEGRITY_CONTEXT: Final = "https://w3id.org/security/data-integrity/v2"
+
+
 def _given_body(request: Request, issuer: str) -> dict[str, Any]:
-    """A caller's credential, checked as VC Data Model 2.0 and never rewritten (§4)."""
+    """A caller's credential, checked as VC Data Model 2.0 (or 1.1, for a Data Integrity proof)
+    and never rewritten, but for the Data Integrity context a 1.1 credential needs for its proof."""
     assert request.given is not None
     body = copy.deepcopy(dict(request.given))
     if "proof" in body:
         raise MalformedValueError("the credential already carries a proof")
-    info = check_credential(body, issuing=True)
+    info = check_credential(body, issuing=request.securing.format == "jwt")  # vc+jwt: 2.0 only
+    if info.version == "1.1":
+        contexts = body["@context"] if isinstance(body["@context"], list) else [body["@context"]]
+        if DATA_INTEGRITY_CONTEXT not in contexts:
+            body["@context"] = [*contexts, DATA_INTEGRITY_CONTEXT]
     if info.issuer != issuer:
         raise IssuerError(f"the credential's issuer is {info.issuer[:100]}; this issuer signs as {issuer}")
     return body
@@ -272,7 +282,7 @@ async def _drafts(
             given = body.get("credentialStatus")
             given = [] if given is None else given if isinstance(given, list) else [given]
             body["credentialStatus"] = [*given, *(entry for *_, entry in entries)]
-        check_credential(body, issuing=True)
+        check_credential(body, issuing=request.given is None)  # a given one was checked as its version
         placed = [(list_id, index, purpose) for list_id, index, purpose, _ in entries]
         drafts.append(_Draft(n, request, body, placed))
     return drafts
@@ -323,8 +333,8 @@ async def _record(tx: Records, draft: _Draft, secured: dict[str, Any] | str, iss
         agent_name=_text(claims.get("agentName")),
         types=json.dumps(body["type"]),
         scopes=json.dumps(scopes if isinstance(scopes, list) else [scopes]),
-        valid_from=body.get("validFrom") or format_datetime(request.valid_from),
-        valid_until=body.get("validUntil"),
+        valid_from=body.get("validFrom") or body.get("issuanceDate") or format_datetime(request.valid_from),
+        valid_until=body.get("validUntil") or body.get("expirationDate"),
         status="active",
         format=request.securing.format,
     )

@@ -22,7 +22,7 @@ from typing import Any, Final
 from aiohttp import web
 
 from didvc.encoding import strict_json_loads
-from didvc.errors import PROBLEM_TYPE, DidvcError, MalformedValueError, UseNonceError
+from didvc.errors import PROBLEM_TYPE, DidvcError, MalformedValueError, ParsingError, UseNonceError
 from verifier._replay import MemoryNonceStore
 from verifier._result import Problem, VerificationResult
 from verifier._verifier import Verifier
@@ -70,6 +70,14 @@ async def _body(request: web.Request, member: str) -> tuple[Any, dict[str, Any]]
     return payload[member], options
 
 
+def _check_document(value: Any, member: str, token: str) -> None:
+    """A document is a JSON object (a map), or a compact JWS: JSON text in a string is neither."""
+    if isinstance(value, str) and value.count(".") == 2 and not value.lstrip().startswith(("{", "[")):
+        return
+    if not isinstance(value, dict):
+        raise ParsingError(f"{member} must be a JSON object or a {token}")
+
+
 def _text(options: dict[str, Any], name: str) -> str | None:
     value = options.get(name)
     if value is not None and not isinstance(value, str):
@@ -86,8 +94,7 @@ def create_verifier_app(verifier: Verifier, *, nonces: MemoryNonceStore | None =
     async def verify_credential(request: web.Request) -> web.Response:
         try:
             credential, _ = await _body(request, "verifiableCredential")
-            if not isinstance(credential, dict | str):
-                raise MalformedValueError("verifiableCredential is a JSON object or a vc+jwt")
+            _check_document(credential, "verifiableCredential", "vc+jwt")
             result = await verifier.verify_credential(credential)
         except DidvcError as error:
             return _refusal(error)
@@ -98,8 +105,7 @@ def create_verifier_app(verifier: Verifier, *, nonces: MemoryNonceStore | None =
     async def verify_presentation(request: web.Request) -> web.Response:
         try:
             presentation, options = await _body(request, "verifiablePresentation")
-            if not isinstance(presentation, dict | str):
-                raise MalformedValueError("verifiablePresentation is a JSON object or a vp+jwt")
+            _check_document(presentation, "verifiablePresentation", "vp+jwt")
             challenge, domain = _text(options, "challenge"), _text(options, "domain")
             result = await verifier.verify_presentation(
                 presentation, mode="general", challenge=challenge, domain=domain

@@ -59,6 +59,12 @@ REFUSED = {
     ),
     "a relatedResource without a digest": _with(relatedResource=[{"id": "https://example.org/context"}]),
     "a relatedResource without an id": _with(relatedResource=[{"digestSRI": "sha384-abc"}]),
+    "two relatedResources with one id": _with(
+        relatedResource=[
+            {"id": "https://example.org/a", "digestSRI": "sha384-abc"},
+            {"id": "https://example.org/a", "digestMultibase": "uEiAbc"},
+        ]
+    ),
     "an empty credentialSubject": _with(credentialSubject={}),
 }
 

@@ -217,3 +217,32 @@ async def test_an_ec_issuer_signs_given_credentials_with_its_own_suite(tmp_path:
         assert status == 201 and body["verifiableCredential"]["proof"]["cryptosuite"] == "ecdsa-rdfc-2019"
         assert await site.problems(body["verifiableCredential"]) == []
         await site.verifier.close()
+
+
+async def test_a_vc_1_1_credential_gets_the_data_integrity_context_its_proof_needs(site: Site) -> None:
+    given = site.credential(
+        **{"@context": ["https://www.w3.org/2018/credentials/v1"]},
+        validFrom=None,
+        issuanceDate="2026-01-01T00:00:00Z",
+    )
+    status, body = await site.post("/credentials/issue", {"credential": given})
+    assert status == 201, body
+    issued = body["verifiableCredential"]
+    assert issued["@context"] == [*given["@context"], "https://w3id.org/security/data-integrity/v2"]
+    assert {k: v for k, v in issued.items() if k not in ("proof", "@context")} == {
+        k: v for k, v in given.items() if k != "@context"
+    }
+    assert await site.problems(issued) == []
+    status, problem = await site.post(
+        "/credentials/issue", {"credential": given, "options": {"format": "vc+jwt"}}
+    )
+    assert (status, problem["code"]) == (400, "MALFORMED_VALUE_ERROR")  # a vc+jwt is VC 2.0 only
+
+
+async def test_names_with_a_language_and_a_direction_are_signed_as_the_reference_canonicalizes(
+    site: Site,
+) -> None:
+    given = site.credential(name={"@value": "Example", "@language": "en", "@direction": "ltr"})
+    status, body = await site.post("/credentials/issue", {"credential": given})
+    assert status == 201, body
+    assert await site.problems(body["verifiableCredential"]) == []

@@ -104,6 +104,7 @@ HOSTILE = {
     "nesting past the parser": b'{"verifiableCredential": ' + b"[" * 30_000 + b"]" * 30_000 + b"}",
     "nesting within it": b'{"verifiableCredential": {"a": ' + b"[" * 900 + b"]" * 900 + b"}}",
     "a duplicate member": b'{"verifiableCredential": {}, "verifiableCredential": {}}',
+    "JSON text, not a map": b'{"verifiableCredential": "{\\"type\\": [\\"VerifiableCredential\\"]}"}',
 }
 
 
