@@ -286,6 +286,19 @@ class UntrustedIssuerError(PolicyError):
     code = "UNTRUSTED_ISSUER_ERROR"
 
 
+class DelegationError(PolicyError):
+    """A delegation chain that breaks a rule: a link wider than its parent (scopes, audiences,
+    validity), hops not decreasing, a broken or forged parent reference, too deep (ours)."""
+
+    code = "DELEGATION_ERROR"
+
+
+class UntrustedPrincipalError(PolicyError):
+    """A delegation chain that starts at a principal the policy does not accept (ours)."""
+
+    code = "UNTRUSTED_PRINCIPAL_ERROR"
+
+
 class MissingCredentialTypeError(PolicyError):
     code = "MISSING_CREDENTIAL_TYPE_ERROR"
 

@@ -345,3 +345,30 @@ async def _record(tx: Records, draft: _Draft, secured: dict[str, Any] | str, iss
 
 def _text(value: Any) -> str | None:
     return value if isinstance(value, str) else None
+
+
+async def register_delegation(
+    store: Store, lists: StatusLists, principal: str, delegation_id: str, *, issued: datetime
+) -> list[dict[str, Any]]:
+    """A revocation entry for a delegation ``principal`` signs (docs/delegation.md: principals
+    host no status list; the operator's issuer does). Recorded under ``delegation_id``, so
+    revoking that id revokes the delegation, and every link below it with it."""
+    parse_did(principal)
+    async with store.transaction() as tx:
+        (entries,) = await lists.allocate(tx, [(issued, None, ("revocation",))])
+        row = CredentialRow(
+            id=delegation_id,
+            subject=principal,
+            owner=None,
+            agent_name=None,
+            types=json.dumps(["VerifiableCredential", "DelegationCredential"]),
+            scopes="[]",
+            valid_from=format_datetime(issued),
+            valid_until=None,
+            status="active",
+            format="registration",
+        )
+        record = json.dumps({"registered": delegation_id, "principal": principal})
+        await tx.add_credential(row, record, precise(issued), None, [(i, n, p) for i, n, p, _ in entries])
+        tx.note("register-delegation", delegation_id, principal=principal)
+    return [entry for *_, entry in entries]

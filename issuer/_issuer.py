@@ -17,6 +17,7 @@ statement, with a module per backend), identity and keys (:mod:`issuer._keys`), 
 from __future__ import annotations
 
 import os
+import uuid
 from collections.abc import Coroutine, Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -283,6 +284,15 @@ class Issuer:
             status_messages=status_messages,
         )
         return await _issuance.issue(self.store, self._keys, self._lists, request, issued=self.clock())
+
+    async def register_delegation(self, principal: str, delegation_id: str | None = None) -> dict[str, Any]:
+        """Host the revocation of a delegation ``principal`` will sign: ``{"id", "credentialStatus"}``
+        for ``didvc wallet delegate --registration``; :meth:`revoke` of that id revokes it."""
+        registered = delegation_id or f"urn:uuid:{uuid.uuid4()}"
+        entries = await _issuance.register_delegation(
+            self.store, self._lists, principal, registered, issued=self.clock()
+        )
+        return {"id": registered, "principal": principal, "credentialStatus": entries}
 
     # --- status changes ----------------------------------------------------------------------
 

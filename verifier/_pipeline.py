@@ -41,6 +41,7 @@ from didvc.credentials import (
     check_jose_payload,
     check_presentation,
 )
+from didvc.delegation import Chain
 from didvc.did import parse_did_url, resolve_verification_method
 from didvc.encoding import b64url_decode, bounded_text, strict_json_loads
 from didvc.errors import (
@@ -59,12 +60,13 @@ from didvc.jose import parse_jws, verify_jws
 from didvc.proofs import Authentication, parse_datetime, verify_proofs
 from didvc.request import RequestClaims, check_request_claims
 from verifier._credentials import CredentialChecker, check_alg, exact_bytes
+from verifier._delegation import delegation_chain, granted_scopes
 from verifier._policy import Policy
 from verifier._replay import ReplayCache
 from verifier._result import CredentialResult, Problem, VerificationResult
 from verifier._settled import Settled, SettledPresentations, settled_key
 from verifier._status import StatusChecker
-from verifier._steps import Checked, CredentialSteps, Refused, as_list, refuse, scopes_of
+from verifier._steps import Checked, CredentialSteps, Refused, as_list, refuse
 
 __all__ = ["NonceCheck", "Pipeline", "Request"]
 
@@ -91,6 +93,7 @@ class Pipeline:
     """One verification under one policy, at one moment, for one request."""
 
     __slots__ = (
+        "_chain",
         "_checker",
         "_replay",
         "_resolver",
@@ -123,6 +126,7 @@ class Pipeline:
         self._settled = settled
         self._resolver = resolver
         self._steps_made: CredentialSteps | None = None
+        self._chain: Chain | None = None  # the holder's delegation chain, once its route is checked
 
     @property
     def resolver(self) -> Any:
@@ -335,9 +339,14 @@ class Pipeline:
             return refused.result
 
     def _refuse_route(self, holder: str, credentials: list[Checked], request: Request) -> None:
-        """Once the holder is authenticated and before any proof: the route's scopes must be among
-        what the credentials claim (403 material: who calls is known, what it asks is not allowed)."""
-        problems = self._route_problems(scopes_of(holder, credentials), request)
+        """Once the holder is authenticated and before any proof: a delegation chain must hold,
+        and the route's scopes must be among what the credentials grant (403 material: who calls
+        is known, what it asks is not allowed)."""
+        try:
+            self._chain = delegation_chain(holder, credentials, self.policy)
+        except DidvcError as error:
+            refuse(holder, credentials, [Problem.from_error(error)])
+        problems = self._route_problems(granted_scopes(holder, credentials, self._chain), request)
         if problems:
             refuse(holder, credentials, problems)
 
@@ -372,7 +381,8 @@ class Pipeline:
         warnings = [w for c in credentials for w in c.result.warnings]
         problems = [p for c in credentials for p in c.result.problems]
         verified = [c for c in credentials if c.result.verified]
-        scopes = sorted(scopes_of(holder, verified)) if holder is not None else []
+        chain = self._chain
+        scopes = sorted(granted_scopes(holder, verified, chain)) if holder is not None else []
         verdict = VerificationResult(
             verified=not problems,
             holder=holder,
@@ -380,6 +390,8 @@ class Pipeline:
             scopes=scopes,
             problems=problems,
             warnings=warnings,
+            principal=chain.principal if chain is not None else None,
+            delegation=[link.id for link in chain.links] if chain is not None else [],
         )
         if verdict.verified and not warnings and settle_key is not None and holder is not None:
             assert request.audience is not None
@@ -389,11 +401,18 @@ class Pipeline:
                 audience=request.audience,
                 holder=holder,
                 checked=[
-                    (c.result, c.info, c.proof, self._status.memo(c.info) if c.info.status else None)
+                    (
+                        c.result,
+                        c.info,
+                        c.proof,
+                        self._status.memo(c.info, self.policy) if c.info.status else None,
+                    )
                     for c in credentials
                     if c.proof is not None and c.info is not None
                 ],
                 scopes=scopes,
+                principal=verdict.principal,
+                delegation=verdict.delegation,
             )
         return verdict
 

@@ -78,6 +78,9 @@ class Policy:
     #: A credential's proof must be made by a key of its issuer (off: any key's proof that
     #: verifies counts, as for credentials whose issuer is an https URL)
     signer_is_issuer: bool = True
+    #: The DIDs a delegation chain may start from (docs/delegation.md), and its longest chain
+    trusted_principals: frozenset[str] = frozenset()
+    max_delegation_depth: int = 3
     max_token_lifetime: int = 300
     clock_skew: int = 60
     require_nonce: bool = False
@@ -100,6 +103,11 @@ class Policy:
             if rule.matches(method, path):
                 return rule.scopes
         return None if self.routes and not self.allow_unlisted_routes else frozenset()
+
+    @cached_property
+    def status_hosts(self) -> frozenset[str]:
+        """Who may sign a delegation's status list (docs/delegation.md): the issuers it trusts."""
+        return frozenset(did for dids in self.trusted_issuers.values() for did in dids)
 
     def trusts(self, issuer: str | None, types: Iterable[str]) -> bool:
         """Whether a credential of these types from ``issuer`` may count at all."""
@@ -145,6 +153,10 @@ class Policy:
             holder_binding_exempt_types=_strings(data.get("holder_binding_exempt_types", []), "exempt types"),
             status_fail_open=_bool(data, "status_fail_open"),
             signer_is_issuer=_bool(data, "signer_is_issuer", default=True),
+            trusted_principals=_strings(data.get("trusted_principals", []), "trusted_principals"),
+            max_delegation_depth=int(
+                _number(data.get("max_delegation_depth", 3), "max_delegation_depth", 1, 8)
+            ),
             max_token_lifetime=int(
                 _number(data.get("max_token_lifetime", 300), "max_token_lifetime", 1, 86400)
             ),

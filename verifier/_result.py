@@ -88,6 +88,10 @@ class VerificationResult:
     scopes: list[str] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     warnings: list[Problem] = field(default_factory=list)
+    #: The DID the holder acts for, through a delegation chain (None: for itself)
+    principal: str | None = None
+    #: The chain's credential ids, from the principal's link down to the holder's
+    delegation: list[str] = field(default_factory=list)
 
     @property
     def could_not_check(self) -> bool:
@@ -97,6 +101,8 @@ class VerificationResult:
         return {
             "verified": self.verified,
             "holder": self.holder,
+            "principal": self.principal,
+            "delegation": self.delegation,
             "scopes": self.scopes,
             "couldNotCheck": self.could_not_check,
             "credentials": [c.to_json() for c in self.credentials],

@@ -81,10 +81,17 @@ class Settled:
     not_after: float  # ... to here, with the clock skew and the policy's maximum age applied
     expires: float  # monotonic: when the cached proof results must be checked again
     statused: tuple[StatusMemo, ...]  # the status entries, checked again when a list changes
+    principal: str | None = None  # through a delegation chain
+    delegation: tuple[str, ...] = ()
 
     def result(self) -> VerificationResult:
         return VerificationResult(
-            True, self.holder, [c.result() for c in self.credentials], list(self.scopes)
+            True,
+            self.holder,
+            [c.result() for c in self.credentials],
+            list(self.scopes),
+            principal=self.principal,
+            delegation=list(self.delegation),
         )
 
 
@@ -121,6 +128,8 @@ class SettledPresentations:
         holder: str,
         checked: Sequence[tuple[CredentialResult, CredentialInfo, ProofCheck, StatusMemo | None]],
         scopes: Sequence[str],
+        principal: str | None = None,
+        delegation: Sequence[str] = (),
     ) -> None:
         skew = float(policy.clock_skew)
         age_limit = policy.max_credential_age.total_seconds() if policy.max_credential_age else None
@@ -165,6 +174,8 @@ class SettledPresentations:
             not_after,
             expires,
             tuple(statused),
+            principal,
+            tuple(delegation),
         )
         self._entries.put(key, settled, size)
 

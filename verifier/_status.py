@@ -20,6 +20,7 @@ from typing import Any, Final
 
 from didvc.cache import TtlCache
 from didvc.credentials import CredentialInfo, check_validity_period
+from didvc.delegation import is_delegation
 from didvc.errors import (
     CredentialRevokedError,
     CredentialSuspendedError,
@@ -82,6 +83,7 @@ class StatusMemo:
     issuer: str
     entries: tuple[StatusEntry, ...]
     lists: tuple[object, ...] = ()
+    hosts: frozenset[str] = frozenset()  # who else may sign the lists (a delegation's: docs/delegation.md)
 
 
 class StatusChecker:
@@ -119,14 +121,16 @@ class StatusChecker:
         """Check every status entry of a verified credential; raises the first problem. A list
         is verified (under ``policy``'s suites and work budget, at ``now``) when fetched."""
         outcomes = []
+        hosts = _hosts(info, policy)
         for raw in info.status:
             entry = StatusEntry.parse(raw)
-            outcomes.append(_read(entry, await self._list(entry, policy, now), info.issuer))
+            outcomes.append(_read(entry, await self._list(entry, policy, now), info.issuer, hosts))
         return outcomes
 
-    def memo(self, info: CredentialInfo) -> StatusMemo:
+    def memo(self, info: CredentialInfo, policy: Policy) -> StatusMemo:
         """The status entries of a credential whose :meth:`check` passed, to :meth:`recheck`."""
-        return StatusMemo(info.issuer, tuple(StatusEntry.parse(raw) for raw in info.status))
+        entries = tuple(StatusEntry.parse(raw) for raw in info.status)
+        return StatusMemo(info.issuer, entries, hosts=_hosts(info, policy))
 
     async def recheck(self, memo: StatusMemo, *, policy: Policy, now: datetime) -> None:
         """:meth:`check` again, unless every list is still the one the entries were read from."""
@@ -137,7 +141,7 @@ class StatusChecker:
         read = []
         for entry in memo.entries:
             verified = await self._list(entry, policy, now)
-            _read(entry, verified, memo.issuer)
+            _read(entry, verified, memo.issuer, memo.hosts)
             read.append(verified)
         memo.lists = tuple(read)
 
@@ -199,9 +203,15 @@ class StatusChecker:
         return ttl if max_age is None else min(ttl, max_age)
 
 
-def _read(entry: StatusEntry, verified: _VerifiedList, issuer: str) -> StatusOutcome:
+def _hosts(info: CredentialInfo, policy: Policy) -> frozenset[str]:
+    """Who besides its issuer may sign a credential's status lists: for a delegation, whose
+    principal hosts no list, the issuers the policy trusts (docs/delegation.md)."""
+    return policy.status_hosts if is_delegation(info.types) else frozenset()
+
+
+def _read(entry: StatusEntry, verified: _VerifiedList, issuer: str, hosts: frozenset[str]) -> StatusOutcome:
     """https://www.w3.org/TR/vc-bitstring-status-list/#validate-algorithm steps 6-14."""
-    if verified.issuer != issuer:
+    if verified.issuer != issuer and verified.issuer not in hosts:
         raise StatusVerificationError(
             "the status list was issued by someone other than the credential's issuer"
         )

@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from didvc.credentials import CredentialInfo, check_validity_period
+from didvc.delegation import is_delegation
 from didvc.errors import (
     CredentialAudienceError,
     CredentialTooOldError,
@@ -102,7 +103,13 @@ class CredentialSteps:
             return item
         problems = item.result.problems
         policy = self.policy
-        if not policy.trusts(info.issuer, info.types):
+        # a delegation in a presentation is trusted through its chain's principal (checked once the
+        # holder is known); on its own, its issuer must be a principal or a trusted issuer
+        link = holder is not None and is_delegation(info.types)
+        trusted = policy.trusts(info.issuer, info.types) or (
+            is_delegation(info.types) and info.issuer in policy.trusted_principals
+        )
+        if not link and not trusted:
             problems.append(
                 Problem.from_error(
                     UntrustedIssuerError(f"{info.issuer} is not trusted for {', '.join(info.types)}")
@@ -111,7 +118,7 @@ class CredentialSteps:
             return item  # nothing else about an untrusted credential matters
         label = info.id or "(no id)"
         exempt = policy.holder_binding_exempt_types.intersection(info.types)
-        if holder is not None and holder not in info.subject_ids and not exempt:
+        if holder is not None and holder not in info.subject_ids and not exempt and not link:
             problems.append(
                 Problem.from_error(HolderBindingError(f"credential {label} is not about the holder {holder}"))
             )

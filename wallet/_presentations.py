@@ -17,11 +17,13 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from didvc.credentials import make_presentation
+from didvc.delegation import is_delegation
 from didvc.encoding import b64url_encode
 from didvc.errors import WalletError
 from didvc.keys import KeySigner
 from didvc.proofs import Authentication, add_proof
 from didvc.request import sign_request_token
+from wallet._delegations import chain_for
 from wallet._store import CredentialRecord
 
 __all__ = [
@@ -44,7 +46,9 @@ def choose(
     scopes: Iterable[str] | None,
     credential_ids: Iterable[str] | None,
 ) -> list[Credential]:
-    """Least disclosure: only what this audience and these scopes need, never expired ones."""
+    """Least disclosure: only what this audience and these scopes need, never expired ones; with
+    them, the first delegation chain to ``holder`` that fits (docs/delegation.md)."""
+    records = list(records)
     candidates = [r for r in records if r.subject == holder and not r.expired()]
     if credential_ids is not None:
         wanted = set(credential_ids)
@@ -57,7 +61,10 @@ def choose(
     if scopes is not None:
         needed = set(scopes)
         candidates = [c for c in candidates if needed & set(c.scopes)]
-    return [c.credential for c in candidates]
+    own = [c for c in candidates if not is_delegation(c.types)]
+    leaf = next((c for c in candidates if is_delegation(c.types)), None)
+    chain = chain_for(records, leaf) if leaf is not None and own else []
+    return [c.credential for c in own] + chain
 
 
 def choose_holder(

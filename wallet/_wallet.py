@@ -4,11 +4,10 @@
 ...     did = await wallet.create_did()
 ...     await wallet.store_credential(vc)
 ...     headers = await wallet.request_headers("POST", "https://api.example/orders", body=b"{}")
-
-The wallet is a front over its parts: the file (:mod:`wallet._store`, every SQL statement),
-the passphrase protocol (:class:`didvc.sealing.Vault`: keys never written in the clear, the
-passphrase checked before anything else is read or changed), presentations
-(:mod:`wallet._presentations`) and backups (:mod:`wallet._backup`). Credentials are checked on
+A front over its parts: the file (:mod:`wallet._store`, every SQL statement), the passphrase
+protocol (:class:`didvc.sealing.Vault`: keys never written in the clear, the passphrase checked
+before anything else is read or changed), presentations (:mod:`wallet._presentations`), backups
+(:mod:`wallet._backup`) and delegations (:mod:`wallet._delegations`). Credentials are checked on
 the way in by one :class:`~verifier.Verifier`, passed in or made once per open wallet.
 """
 
@@ -37,6 +36,7 @@ from didvc.storage import remove_database, staging_path
 from resolvers import did_jwk_from_public_key, did_key_from_public_key
 from verifier import Verifier
 from wallet import _backup, _presentations
+from wallet._delegations import Delegations, hosted_elsewhere
 from wallet._store import (
     CredentialRecord,
     DidRecord,
@@ -51,7 +51,7 @@ from wallet._store import (
 __all__ = ["Wallet"]
 
 
-class Wallet:
+class Wallet(Delegations):
     """An open wallet. Use :meth:`open` (an async context manager closes it)."""
 
     def __init__(
@@ -250,7 +250,7 @@ class Wallet:
         for problem in result.problems:
             if problem.could_not_check and not strict:
                 warnings.append(f"{problem.code}: {problem.message}")
-            elif problem.code not in ("CREDENTIAL_EXPIRED_ERROR",):
+            elif problem.code != "CREDENTIAL_EXPIRED_ERROR" and not hosted_elsewhere(info, problem):
                 raise WalletError(
                     f"the credential does not verify [{problem.code}] {problem.message}", code=problem.code
                 )
