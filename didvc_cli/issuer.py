@@ -17,6 +17,7 @@ from didvc.encoding import strict_json_loads
 from didvc.errors import DidvcError, IssuerError
 from didvc_cli.issuer_batch import batch, export
 from didvc_cli.issuer_common import KEY_TYPES, SUITE, Options, emit_result, with_issuer
+from didvc_cli.issuer_delegation import register_delegation
 from didvc_cli.support import NEW_PASSPHRASE_FILE, fail, new_passphrase, parse_duration, run
 
 if TYPE_CHECKING:  # the component loads when a command runs: --help stays fast
@@ -432,3 +433,4 @@ def log(options: Options, since: str | None, verify: bool) -> None:
 
 issuer_group.add_command(batch)
 issuer_group.add_command(export)
+issuer_group.add_command(register_delegation)

@@ -150,6 +150,7 @@ def verify(
     challenge: str | None,
     policy_file: str | None,
     trusted: tuple[str, ...],
+    principals: tuple[str, ...],
     trust_any_issuer: bool,
     allow_loopback: bool,
     as_json: bool,
@@ -170,7 +171,7 @@ def verify(
     body = body_file.read() if body_file is not None else None
 
     async def go() -> Any:
-        policy = policy_from(policy_file, trusted, trust_any_issuer)
+        policy = policy_from(policy_file, trusted, trust_any_issuer, principals)
         async with Verifier(  # one input the user chose: no worker process to start for it
             policy=policy,
             allow_http=allow_loopback,
@@ -194,6 +195,8 @@ def verify(
     else:
         if result.holder:
             click.echo(f"holder:  {result.holder}")
+            if result.principal:
+                click.echo(f"for:     {result.principal} (a delegation chain of {len(result.delegation)})")
             click.echo(f"scopes:  {', '.join(result.scopes) or '(none)'}")
         for credential in result.credentials:
             click.echo(f"credential {credential.id or '(no id)'}")

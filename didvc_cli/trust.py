@@ -35,6 +35,13 @@ def trust_options(command: F) -> F:
                 help="An issuer whose credentials count (repeatable; added to the policy's trusted issuers).",
             ),
             click.option(
+                "--trust-principal",
+                "principals",
+                multiple=True,
+                metavar="DID",
+                help="A principal delegation chains may start from (repeatable; docs/delegation.md).",
+            ),
+            click.option(
                 "--trust-any-issuer",
                 is_flag=True,
                 help="DEVELOPMENT ONLY: let a credential from any issuer count.",
@@ -50,8 +57,14 @@ def trust_options(command: F) -> F:
     return command
 
 
-def policy_from(policy_file: str | None, trusted: tuple[str, ...], trust_any_issuer: bool) -> Policy:
-    """The policy file's policy (or the default), the --trust issuers added for every type."""
+def policy_from(
+    policy_file: str | None,
+    trusted: tuple[str, ...],
+    trust_any_issuer: bool,
+    principals: tuple[str, ...] = (),
+) -> Policy:
+    """The policy file's policy (or the default), the --trust issuers added for every type and
+    the --trust-principal DIDs to its principals."""
     from verifier import Policy
 
     policy = Policy.load(policy_file) if policy_file else Policy()
@@ -59,6 +72,8 @@ def policy_from(policy_file: str | None, trusted: tuple[str, ...], trust_any_iss
         issuers = {**policy.trusted_issuers}
         issuers["*"] = issuers.get("*", frozenset()) | frozenset(trusted)
         policy = replace(policy, trusted_issuers=issuers)
+    if principals:
+        policy = replace(policy, trusted_principals=policy.trusted_principals | frozenset(principals))
     if trust_any_issuer:
         click.echo("warning: --trust-any-issuer: any issuer's credential counts (development only)", err=True)
         policy = replace(policy, trust_any_issuer=True)

@@ -25,6 +25,7 @@ def serve(
     port: int,
     policy_file: str | None,
     trusted: tuple[str, ...],
+    principals: tuple[str, ...],
     trust_any_issuer: bool,
     allow_loopback: bool,
 ) -> None:
@@ -44,7 +45,7 @@ def serve(
     if allow_loopback:
         development_warning("--allow-loopback: did:web and status lists over plain http on this machine")
     try:
-        policy = policy_from(policy_file, trusted, trust_any_issuer)
+        policy = policy_from(policy_file, trusted, trust_any_issuer, principals)
     except DidvcError as error:
         fail(error, False)
 

@@ -9,6 +9,7 @@ a prompt. ``present`` prints a header line, so a shell user can write::
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -20,7 +21,16 @@ from didvc.encoding import strict_json_loads
 from didvc.errors import DidvcError, WalletError
 from didvc.keys import KeyType
 from didvc.sealing import passphrase_from
-from didvc_cli.support import NEW_PASSPHRASE_FILE, development_warning, emit, fail, new_passphrase, run
+from didvc.storage import write_atomically
+from didvc_cli.support import (
+    NEW_PASSPHRASE_FILE,
+    development_warning,
+    emit,
+    fail,
+    new_passphrase,
+    parse_duration,
+    run,
+)
 
 if TYPE_CHECKING:  # the component loads when a command runs: --help stays fast
     from wallet import Wallet
@@ -160,18 +170,21 @@ def did_list(options: _Options) -> None:
 @click.option("--strict", is_flag=True, help="Refuse a credential whose issuer cannot be resolved now.")
 @click.pass_obj
 def import_credential(options: _Options, source: Any, strict: bool) -> None:
-    """Store a credential (Data Integrity JSON or vc+jwt) issued to one of the wallet's DIDs."""
+    """Store a credential (Data Integrity JSON or vc+jwt) issued to one of the wallet's DIDs, or
+    a delegation chain (a JSON list, as 'wallet delegate' writes it) ending with one."""
     data = source.read(2 * 1024 * 1024).strip()
     try:
         credential: Any = (
             strict_json_loads(data, what="credential")
-            if data.startswith(b"{")
+            if data.startswith((b"{", b"["))
             else data.decode("ascii", "replace")
         )
     except DidvcError as error:
         fail(error, options.as_json)
 
     async def work(wallet: Wallet) -> Any:
+        if isinstance(credential, list):
+            return await wallet.store_chain(credential, strict=strict)
         return await wallet.store_credential(credential, strict=strict)
 
     record = _with_wallet(options, work)
@@ -185,6 +198,67 @@ def import_credential(options: _Options, source: Any, strict: bool) -> None:
         },
         f"stored {record.id} from {record.issuer}" + "".join(f"\nwarning: {w}" for w in record.warnings),
     )
+
+
+@wallet_group.command("delegate")
+@click.argument("delegate")
+@click.option("--scope", "scopes", multiple=True, required=True, help="A scope to grant (repeatable).")
+@click.option("--audience", "audiences", multiple=True, help="Only for this API (repeatable; default: any).")
+@click.option("--valid-for", default="24h", show_default=True, help="How long it holds: 30m, 8h, 7d.")
+@click.option("--hops", default=0, show_default=True, type=click.IntRange(0, 8), help="Further hops allowed.")
+@click.option("--parent", help="The id of a delegation this wallet holds, which this one narrows.")
+@click.option("--did", help="Sign as this DID (default: the default DID, or the parent's delegate).")
+@click.option(
+    "--registration",
+    type=click.File("rb"),
+    help="The issuer's registration ('didvc issuer register-delegation'): its id and revocation entry.",
+)
+@click.option("--out", "out_file", type=click.Path(dir_okay=False, path_type=Path), help="Write the chain.")
+@click.pass_obj
+def delegate(
+    options: _Options,
+    delegate: str,
+    scopes: tuple[str, ...],
+    audiences: tuple[str, ...],
+    valid_for: str,
+    hops: int,
+    parent: str | None,
+    did: str | None,
+    registration: Any,
+    out_file: Path | None,
+) -> None:
+    """Delegate scopes to the agent DELEGATE (a DID): the chain to hand it, for 'wallet import'."""
+    lifetime = parse_duration(valid_for)  # a usage error when it is none
+    try:
+        registered = strict_json_loads(registration.read(65536), what="registration") if registration else {}
+        if not isinstance(registered, dict):
+            raise WalletError(
+                "a registration is a JSON object: what 'didvc issuer register-delegation' writes"
+            )
+    except DidvcError as error:
+        fail(error, options.as_json)
+
+    async def work(wallet: Wallet) -> list[Any]:
+        return await wallet.delegate(
+            delegate,
+            scopes=scopes,
+            audiences=audiences,
+            valid_for=lifetime,
+            hops=hops,
+            parent=parent,
+            did=did,
+            credential_id=registered.get("id"),
+            status=registered.get("credentialStatus", []),
+        )
+
+    chain = _with_wallet(options, work)
+    text = json.dumps(chain, indent=2)
+    if out_file is not None:
+        write_atomically(out_file, (text + "\n").encode())
+    link, granted = chain[-1], sorted(set(scopes))
+    data = {"id": link["id"], "delegate": delegate, "scopes": granted, "links": len(chain)}
+    where = f" (a chain of {len(chain)}, written to {out_file})" if out_file else f"\n{text}"
+    _emit(options, data, f"delegated {', '.join(granted)} to {delegate}: {link['id']}{where}")
 
 
 @wallet_group.command("list")

@@ -211,6 +211,7 @@ def _audit(
         "verdict": "allow" if result is not None and result.verified else "deny",
         "status": status,
         "holder": result.holder if result else None,
+        "principal": result.principal if result else None,  # whom the holder acts for
         "issuers": sorted({c.issuer for c in result.credentials if c.issuer}) if result else [],
         "credentials": [c.id for c in result.credentials if c.id] if result else [],
         "problems": [p.code for p in problems],
