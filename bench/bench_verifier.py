@@ -17,7 +17,7 @@ import statistics
 import sys
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -26,6 +26,8 @@ from _harness import agent_credential, party
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from didvc.credentials import make_presentation
+from didvc.delegation import delegation_body
+from didvc.proofs import add_proof, format_datetime
 from didvc.request import sign_request_token
 from resolvers import default_resolver
 from verifier import Policy, Verifier
@@ -33,6 +35,44 @@ from verifier import Policy, Verifier
 NOW = datetime.now(UTC)
 CACHED, COLD = 100 * 200, 40 * 20  # requests: 100 batches of 200, 40 batches of 20
 API = {"audience": "https://api.example", "method": "GET", "url": "https://api.example/orders"}
+
+
+async def _delegated(count: int) -> tuple[list[str], str, str]:
+    """Tokens of an agent acting for a principal through a two-link chain (principal → an
+    intermediate agent → this agent), each link an eddsa-rdfc-2022 DelegationCredential."""
+    issuer, issuer_signer = party()
+    principal, principal_signer = party()
+    middle, middle_signer = party()
+    agent, agent_signer = party()
+    vc = await agent_credential(issuer, issuer_signer, agent)
+    start, end = format_datetime(NOW - timedelta(hours=1)), format_datetime(NOW + timedelta(hours=2))
+    first = await add_proof(
+        delegation_body(
+            principal,
+            middle,
+            scopes=["orders:read"],
+            valid_from=start,
+            valid_until=end,
+            credential_id="urn:uuid:00000000-0000-4000-8000-00000000d001",
+            hops=1,
+        ),
+        principal_signer,
+    )
+    second = await add_proof(
+        delegation_body(
+            middle,
+            agent,
+            scopes=["orders:read"],
+            valid_from=start,
+            valid_until=end,
+            credential_id="urn:uuid:00000000-0000-4000-8000-00000000d002",
+            parent=first,
+        ),
+        middle_signer,
+    )
+    presentation = make_presentation(agent, [vc, first, second])
+    tokens = [await sign_request_token(presentation, agent_signer, **API, lifetime=300) for _ in range(count)]
+    return tokens, issuer, principal
 
 
 async def _setup(count: int) -> tuple[list[str], str]:
@@ -95,6 +135,17 @@ def main() -> None:
         cold=True,
         batch=20,
     )
+    delegated_tokens, delegated_issuer, principal = asyncio.run(_delegated(CACHED + 1))
+    delegating = Verifier(
+        resolver=default_resolver(),
+        policy=Policy(
+            trusted_issuers={"AgentCredential": frozenset({delegated_issuer})},
+            trusted_principals=frozenset({principal}),
+        ),
+    )
+    first = asyncio.run(delegating.verify_presentation(delegated_tokens[0], **API))
+    assert first.principal == principal and first.scopes == ["orders:read"], first.problems
+    delegated = _interleaved(delegated_tokens[1:], delegating, raw_verify, cold=False, batch=200)
     print("## Verifier (bench/bench_verifier.py)\n")
     print("| operation | µs | × raw Ed25519 verify |")
     print("| --- | ---: | ---: |")
@@ -102,6 +153,7 @@ def main() -> None:
     for name, (seconds, ratio, _) in (
         ("verify_presentation, vp+jwt + cached eddsa-rdfc-2022 VC", cached),
         ("verify_presentation, vp+jwt + cold eddsa-rdfc-2022 VC", cold),
+        ("verify_presentation, vp+jwt + cached VC + two-link delegation chain", delegated),
     ):
         print(f"| {name} | {seconds * 1e6:,.1f} | {ratio:.2f} |")
 
