@@ -27,7 +27,13 @@ def delegation_chain(holder: str, credentials: Sequence[Checked], policy: Policy
             links.append(read_link(presented, item.info))
     if not links:
         return None
-    return check_chain(links, holder, policy.trusted_principals, policy.max_delegation_depth)
+    vouched = {  # principals by a presented credential (its issuer trusted: screened already)
+        subject
+        for item in credentials
+        if item.info is not None and policy.principal_credential_types.intersection(item.info.types)
+        for subject in item.info.subject_ids
+    }
+    return check_chain(links, holder, policy.trusted_principals | vouched, policy.max_delegation_depth)
 
 
 def granted_scopes(holder: str | None, credentials: Sequence[Checked], chain: Chain | None) -> set[str]:

@@ -80,6 +80,8 @@ class Policy:
     signer_is_issuer: bool = True
     #: The DIDs a delegation chain may start from (docs/delegation.md), and its longest chain
     trusted_principals: frozenset[str] = frozenset()
+    #: ... or whoever a presented credential of one of these types from a trusted issuer is about
+    principal_credential_types: frozenset[str] = frozenset()
     max_delegation_depth: int = 3
     max_token_lifetime: int = 300
     clock_skew: int = 60
@@ -154,6 +156,9 @@ class Policy:
             status_fail_open=_bool(data, "status_fail_open"),
             signer_is_issuer=_bool(data, "signer_is_issuer", default=True),
             trusted_principals=_strings(data.get("trusted_principals", []), "trusted_principals"),
+            principal_credential_types=_strings(
+                data.get("principal_credential_types", []), "principal types"
+            ),
             max_delegation_depth=int(
                 _number(data.get("max_delegation_depth", 3), "max_delegation_depth", 1, 8)
             ),

@@ -117,7 +117,9 @@ class CredentialSteps:
             )
             return item  # nothing else about an untrusted credential matters
         label = info.id or "(no id)"
-        exempt = policy.holder_binding_exempt_types.intersection(info.types)
+        exempt = (policy.holder_binding_exempt_types | policy.principal_credential_types).intersection(
+            info.types
+        )
         if holder is not None and holder not in info.subject_ids and not exempt and not link:
             problems.append(
                 Problem.from_error(HolderBindingError(f"credential {label} is not about the holder {holder}"))

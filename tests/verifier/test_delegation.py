@@ -185,3 +185,42 @@ async def test_an_expired_or_tampered_link_is_refused(world: World) -> None:
     result = await later.verify_presentation(token, audience=API, method="GET", url=f"{API}/orders")
     assert not result.verified
     await later.close()
+
+
+async def test_a_principal_can_be_vouched_for_by_a_credential_from_a_trusted_issuer(world: World) -> None:
+    (link,) = await _grant(world)
+    person = await world.did(world.principal)
+    employee = await world.issuer.sign(
+        {
+            "@context": [
+                "https://www.w3.org/ns/credentials/v2",
+                {"EmployeeCredential": "https://example.org/vocab#EmployeeCredential"},
+            ],
+            "type": ["VerifiableCredential", "EmployeeCredential"],
+            "issuer": world.issuer.did,
+            "credentialSubject": {"id": person},
+        }
+    )
+    agent_did = await world.did(world.agent)
+    own = next(r.credential for r in await world.agent.list_credentials() if "AgentCredential" in r.types)
+
+    async def verify(credentials: list[Any], **settings: Any) -> Any:
+        token = await sign_request_token(
+            make_presentation(agent_did, credentials),
+            world.agent.signer(agent_did),
+            audience=API,
+            method="GET",
+            url=f"{API}/orders",
+        )
+        policy = trusting(world.issuer.did, **settings)
+        async with Verifier(policy=policy, allow_http=True, allow_loopback=True) as verifier:
+            return await verifier.verify_presentation(token, audience=API, method="GET", url=f"{API}/orders")
+
+    vouched = await verify(
+        [own, employee, link], principal_credential_types=frozenset({"EmployeeCredential"})
+    )
+    assert vouched.verified and vouched.principal == person and vouched.scopes == ["orders:read"], (
+        vouched.problems
+    )
+    unvouched = await verify([own, link], principal_credential_types=frozenset({"EmployeeCredential"}))
+    assert [p.code for p in unvouched.problems] == ["UNTRUSTED_PRINCIPAL_ERROR"]
