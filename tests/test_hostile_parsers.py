@@ -272,3 +272,34 @@ def test_verify_credential_and_presentation(value: Any) -> None:
             assert all(isinstance(code, str) and code for code, _ in result.problems)
 
     asyncio.run(both())
+
+
+_LINK_SUBJECT = st.fixed_dictionaries(
+    {"id": st.sampled_from(["did:example:a", "did:example:b"])},
+    optional={
+        "scope": json_values,
+        "audience": json_values,
+        "delegationHops": json_values,
+        "parentDelegation": st.one_of(json_values, st.fixed_dictionaries({"id": texts, "digestSRI": texts})),
+    },
+)
+
+
+@given(st.lists(_LINK_SUBJECT, max_size=4), st.sampled_from(["did:example:a", "did:example:b"]))
+def test_delegation_links_and_chains(subjects: list[dict[str, Any]], holder: str) -> None:
+    from didvc.delegation import check_chain, read_link
+
+    links = []
+    for n, subject in enumerate(subjects):
+        credential = {
+            "@context": ["https://www.w3.org/ns/credentials/v2", "https://w3id.org/didvc/delegation/v1"],
+            "id": f"urn:x:{n}",
+            "type": ["VerifiableCredential", "DelegationCredential"],
+            "issuer": "did:example:a" if n % 2 else "did:example:b",
+            "validFrom": "2026-01-01T00:00:00Z",
+            "validUntil": "2026-01-02T00:00:00Z",
+            "credentialSubject": subject,
+        }
+        with contextlib.suppress(DidvcError):
+            links.append(read_link(credential, check_credential(credential)))
+    _safely(lambda: check_chain(links, holder, frozenset({"did:example:b"}), 3))
