@@ -1,0 +1,70 @@
+"""``requests``: :class:`WalletAuth`, an ``AuthBase`` that gives every request a fresh header
+bound to its method, URL and exact body, and retries once with the nonce a 401 hands out.
+
+>>> auth = WalletAuth.open("agent.wallet", passphrase=secret)                   # doctest: +SKIP
+>>> requests.get("https://api.example/orders", auth=auth)
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import requests
+from requests.auth import AuthBase
+
+from didvc.blocking import LoopThread
+from didvc.request import NONCE_HEADER
+from wallet._wallet import Wallet
+
+__all__ = ["WalletAuth"]
+
+
+class WalletAuth(AuthBase):
+    """Sign each request with a wallet living in a helper loop (``audience``, ``scopes``,
+    ``did``: as for :meth:`~wallet.Wallet.request_headers`); make it with :meth:`open`."""
+
+    def __init__(self, wallet: Wallet, runner: LoopThread, **options: Any) -> None:
+        self.wallet = wallet
+        self.runner = runner
+        self.options = options
+
+    @classmethod
+    def open(cls, path: str | os.PathLike[str], *, passphrase: str | bytes, **options: Any) -> WalletAuth:
+        runner = LoopThread("didvc-wallet")
+        opening = {k: options.pop(k) for k in ("allow_loopback", "resolver", "verifier") if k in options}
+        wallet = runner.run(Wallet.open(path, passphrase=passphrase, **opening))
+        return cls(wallet, runner, **options)
+
+    def close(self) -> None:
+        self.runner.run(self.wallet.close())
+        self.runner.close()
+
+    def _sign(self, request: requests.PreparedRequest, nonce: str | None) -> None:
+        raw = request.body
+        if raw is not None and not isinstance(raw, str | bytes):
+            raise TypeError("a streamed body cannot be bound to a request token: send bytes")
+        body = raw.encode() if isinstance(raw, str) else raw
+        options = {**self.options, **({"nonce": nonce} if nonce else {})}
+        method, url = request.method or "GET", request.url or ""
+        request.headers.update(
+            self.runner.run(self.wallet.request_headers(method, url, body=body or None, **options))
+        )
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        self._sign(request, None)
+        request.register_hook("response", self._retry_with_nonce)
+        return request
+
+    def _retry_with_nonce(self, response: requests.Response, **send: Any) -> requests.Response:
+        nonce = response.headers.get(NONCE_HEADER)
+        if response.status_code != 401 or not nonce or getattr(response.request, "didvc_retried", False):
+            return response
+        response.close()
+        again = response.request.copy()
+        again.didvc_retried = True  # type: ignore[attr-defined]
+        self._sign(again, nonce)
+        retried: requests.Response = response.connection.send(again, **send)
+        retried.history.append(response)
+        retried.request = again
+        return retried
