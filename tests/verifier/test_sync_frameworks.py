@@ -1,0 +1,178 @@
+"""Flask and Django over the synchronous gate: real apps (Flask's test client, Django's request
+factory and middleware), real wallets and signatures; the same answers as the aiohttp and ASGI
+middlewares, hostile input included."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from didvc.blocking import LoopThread
+from tests.helpers import Party, lasting_agent_credential, trusting
+from verifier import Verifier
+from wallet import KdfParams, Wallet
+
+FAST = KdfParams.new(memory_kib=8192, iterations=1, lanes=1)
+HOST = "http://testserver"
+
+
+class Agent:
+    """A wallet living in a loop of its own, signing headers for sync tests."""
+
+    def __init__(self, path: Path, issuer: Party) -> None:
+        self.runner = LoopThread("agent")
+        self.host = HOST  # where the requests go: Django's test server; Flask's is localhost
+
+        async def make() -> Wallet:
+            wallet = await Wallet.open(path, passphrase="pw", kdf=FAST)
+            did = await wallet.create_did()
+            await wallet.store_credential(await lasting_agent_credential(issuer, did, ["orders:read"]))
+            return wallet
+
+        self.wallet = self.runner.run(make())
+
+    def header(self, method: str, path: str, body: bytes | None = None) -> str:
+        headers = self.runner.run(self.wallet.request_headers(method, self.host + path, body=body))
+        return headers["Authorization"]
+
+    def close(self) -> None:
+        self.runner.run(self.wallet.close())
+        self.runner.close()
+
+
+@pytest.fixture
+def agent(tmp_path: Path) -> Iterator[tuple[Agent, Party]]:
+    issuer = Party()
+    made = Agent(tmp_path / "agent.wallet", issuer)
+    yield made, issuer
+    made.close()
+
+
+HOSTILE = ["", "VP ...", "Bearer x", "VP " + "a" * 70_000, "VP \x01\x02"]
+
+
+def test_flask(agent: tuple[Agent, Party]) -> None:
+    from flask import Flask, request
+
+    from verifier.flask import AgentAuth
+
+    wallet, issuer = agent
+    wallet.host = "http://localhost"
+    app = Flask(__name__)
+    auth = AgentAuth(
+        app, verifier=Verifier(policy=trusting(issuer)), audience=wallet.host, public_paths=["/health"]
+    )
+
+    @app.get("/orders")
+    @auth.require("orders:read")
+    def orders() -> Any:
+        result = auth.result()
+        return {"agent": result.holder if result else None, "scopes": result.scopes if result else []}
+
+    @app.post("/orders")
+    def order() -> Any:
+        return {"echo": json.loads(request.get_data())}
+
+    @app.post("/admin")
+    @auth.require("admin")
+    def admin() -> Any:
+        return {"done": True}
+
+    @app.get("/health")
+    def health() -> Any:
+        return {"ok": True}
+
+    client = app.test_client()
+    ok = client.get("/orders", headers={"Authorization": wallet.header("GET", "/orders")})
+    assert ok.status_code == 200 and ok.get_json()["scopes"] == ["orders:read"], ok.get_data()
+    body = b'{"item": 1}'
+    posted = client.post(
+        "/orders", data=body, headers={"Authorization": wallet.header("POST", "/orders", body)}
+    )
+    assert posted.status_code == 200 and posted.get_json()["echo"] == {"item": 1}
+    changed = client.post(
+        "/orders", data=b'{"item": 2}', headers={"Authorization": wallet.header("POST", "/orders", body)}
+    )
+    assert (changed.status_code, changed.get_json()["problems"][0]["code"]) == (401, "REQUEST_BINDING_ERROR")
+    assert (
+        changed.headers["WWW-Authenticate"].startswith("VP ")
+        and changed.mimetype == "application/problem+json"
+    )
+    once = wallet.header("GET", "/orders")
+    assert client.get("/orders", headers={"Authorization": once}).status_code == 200
+    assert client.get("/orders", headers={"Authorization": once}).get_json()["problems"][0]["code"] == (
+        "REPLAY_DETECTED_ERROR"
+    )
+    forbidden = client.post("/admin", headers={"Authorization": wallet.header("POST", "/admin")})
+    assert forbidden.status_code == 403 and "admin" in forbidden.get_data(as_text=True)
+    assert client.get("/health").status_code == 200
+    for hostile in HOSTILE:
+        answer = client.get("/orders", headers={"Authorization": hostile} if hostile else {})
+        assert answer.status_code == 401 and answer.get_json()["problems"], hostile[:20]
+    auth.gate.close()
+
+
+def test_django(agent: tuple[Agent, Party]) -> None:
+    from django.conf import settings
+
+    if not settings.configured:
+        settings.configure(ALLOWED_HOSTS=["*"], DEFAULT_CHARSET="utf-8")
+    import django
+
+    django.setup()
+    from django.http import HttpRequest, HttpResponse, JsonResponse
+    from django.test import RequestFactory
+
+    from verifier.django import AgentAuthMiddleware, require_agent
+
+    wallet, issuer = agent
+    settings.DIDVC = {
+        "verifier": Verifier(policy=trusting(issuer)),
+        "audience": HOST,
+        "public_paths": ["/health"],
+    }
+
+    @require_agent("orders:read")
+    def orders(request: HttpRequest) -> HttpResponse:
+        result = request.didvc  # type: ignore[attr-defined]
+        return JsonResponse({"agent": result.holder, "scopes": result.scopes, "body": request.body.decode()})
+
+    @require_agent("admin")
+    def admin(request: HttpRequest) -> HttpResponse:
+        return JsonResponse({"done": True})
+
+    factory = RequestFactory()
+    through = AgentAuthMiddleware(orders)
+    ok = through(factory.get("/orders", HTTP_AUTHORIZATION=wallet.header("GET", "/orders")))
+    assert ok.status_code == 200 and json.loads(ok.content)["scopes"] == ["orders:read"], ok.content
+    body = b'{"item": 1}'
+    signed = wallet.header("POST", "/orders", body)
+    posted = through(
+        factory.post("/orders", data=body, content_type="application/json", HTTP_AUTHORIZATION=signed)
+    )
+    assert posted.status_code == 200 and json.loads(posted.content)["body"] == body.decode()
+    changed = through(
+        factory.post(
+            "/orders",
+            data=b'{"item": 2}',
+            content_type="application/json",
+            HTTP_AUTHORIZATION=wallet.header("POST", "/orders", body),
+        )
+    )
+    assert changed.status_code == 401 and changed["WWW-Authenticate"].startswith("VP ")
+    assert json.loads(changed.content)["problems"][0]["code"] == "REQUEST_BINDING_ERROR"
+    once = wallet.header("GET", "/orders")
+    assert through(factory.get("/orders", HTTP_AUTHORIZATION=once)).status_code == 200
+    assert through(factory.get("/orders", HTTP_AUTHORIZATION=once)).status_code == 401
+    forbidden = AgentAuthMiddleware(admin)(
+        factory.post("/admin", HTTP_AUTHORIZATION=wallet.header("POST", "/admin"))
+    )
+    assert forbidden.status_code == 403 and b"admin" in forbidden.content
+    for hostile in HOSTILE:
+        extra = {"HTTP_AUTHORIZATION": hostile} if hostile else {}
+        answer = through(factory.get("/orders", **extra))
+        assert answer.status_code == 401 and json.loads(answer.content)["problems"], hostile[:20]
