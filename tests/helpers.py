@@ -17,6 +17,17 @@ from resolvers import did_key_from_public_key
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 
+#: Hostile Authorization headers every web integration answers 401 with a problem, never a 500.
+HOSTILE_HEADERS = {
+    "empty": "VP ",
+    "garbage": "VP garbage",
+    "wrong scheme": "Bearer abc.def.ghi",
+    "oversized": "VP " + "A" * 70_000,
+    "deep json": "VP W1tbW1tbW1tb" + "W1tb" * 10_000,
+    "alg none": "VP eyJhbGciOiJub25lIiwidHlwIjoidnArand0In0.e30.",
+    "jwe": "VP a.b.c.d.e",
+}
+
 
 class Party:
     """Someone with a did:key: an issuer, an agent, an attacker."""

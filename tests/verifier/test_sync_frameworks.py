@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from didvc.blocking import LoopThread
-from tests.helpers import Party, lasting_agent_credential, trusting
+from tests.helpers import HOSTILE_HEADERS, Party, lasting_agent_credential, trusting
 from verifier import Verifier
 from wallet import KdfParams, Wallet
 
@@ -52,7 +52,7 @@ def agent(tmp_path: Path) -> Iterator[tuple[Agent, Party]]:
     made.close()
 
 
-HOSTILE = ["", "VP ...", "Bearer x", "VP " + "a" * 70_000, "VP \x01\x02"]
+HOSTILE = ["", *HOSTILE_HEADERS.values()]
 
 
 def test_flask(agent: tuple[Agent, Party]) -> None:
