@@ -19,6 +19,14 @@ WITHOUT = {k: v for k, v in os.environ.items() if not k.endswith("_PASSPHRASE")}
     [
         ("agent_client.py", ["GET", "http://127.0.0.1:9/orders"], {}, 2, "set DIDVC_WALLET_PASSPHRASE"),
         ("operator_script.py", ["--agent", "did:key:z6Mk"], {}, 2, "set DIDVC_ISSUER_PASSPHRASE"),
+        ("agent_requests.py", ["GET", "http://127.0.0.1:9/orders"], {}, 2, "set DIDVC_WALLET_PASSPHRASE"),
+        (
+            "agent_requests.py",
+            ["GET", "http://127.0.0.1:9/orders"],
+            {"DIDVC_WALLET_PASSPHRASE": "pw"},
+            1,
+            "error [WALLET_ERROR]: no wallet at agent.wallet",
+        ),
         (
             "agent_client.py",
             ["GET", "http://127.0.0.1:9/orders"],

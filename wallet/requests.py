@@ -33,7 +33,11 @@ class WalletAuth(AuthBase):
     def open(cls, path: str | os.PathLike[str], *, passphrase: str | bytes, **options: Any) -> WalletAuth:
         runner = LoopThread("didvc-wallet")
         opening = {k: options.pop(k) for k in ("allow_loopback", "resolver", "verifier") if k in options}
-        wallet = runner.run(Wallet.open(path, passphrase=passphrase, **opening))
+        try:  # an existing wallet: a typo in the path must not make a new, empty one
+            wallet = runner.run(Wallet.open(path, passphrase=passphrase, create=False, **opening))
+        except BaseException:
+            runner.close()
+            raise
         return cls(wallet, runner, **options)
 
     def close(self) -> None:
