@@ -92,3 +92,39 @@ def test_a_sync_httpx_client_with_the_wallet_auth(api: tuple[str, Path]) -> None
             assert client.post(f"{base}/orders", json={"item": 7}).status_code == 200
     finally:
         auth.close()
+
+
+def test_requests_against_the_flask_example_served_on_loopback(tmp_path: Path) -> None:
+    from wallet.requests import WalletAuth
+
+    issuer = Party()
+
+    async def make_wallet() -> None:
+        wallet = await Wallet.open(tmp_path / "agent.wallet", passphrase="pw", kdf=FAST)
+        agent = await wallet.create_did()
+        await wallet.store_credential(await lasting_agent_credential(issuer, agent, ["orders:read"]))
+        await wallet.close()
+
+    asyncio.run(make_wallet())
+    port = _free_port()
+    base = f"http://127.0.0.1:{port}"
+    command = [sys.executable, str(ROOT / "examples" / "api_flask.py"), "--port", str(port)]
+    server = subprocess.Popen(
+        [*command, "--audience", base, "--trust", issuer.did], stderr=subprocess.DEVNULL
+    )
+    auth = WalletAuth.open(tmp_path / "agent.wallet", passphrase="pw")
+    try:
+        for _ in range(100):
+            try:
+                httpx.get(f"{base}/health", timeout=1)
+                break
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        response = requests.get(f"{base}/orders", auth=auth, timeout=10)
+        assert response.status_code == 200 and response.json()["scopes"] == ["orders:read"], response.text
+        refused = requests.post(f"{base}/orders", data=b"x", auth=auth, timeout=10)  # no orders:write
+        assert refused.status_code == 403 and "orders:write" in refused.text
+    finally:
+        auth.close()
+        server.terminate()
+        server.wait(timeout=10)

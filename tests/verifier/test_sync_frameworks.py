@@ -176,3 +176,65 @@ def test_django(agent: tuple[Agent, Party]) -> None:
         extra = {"HTTP_AUTHORIZATION": hostile} if hostile else {}
         answer = through(factory.get("/orders", **extra))
         assert answer.status_code == 401 and json.loads(answer.content)["problems"], hostile[:20]
+
+
+def test_a_revoked_credential_is_refused_through_the_sync_gate(tmp_path: Path) -> None:
+    """The issuer served on loopback (in a loop of its own); Flask's app and Django's
+    middleware each refuse the agent's next request once its credential is revoked."""
+    from django.conf import settings
+    from django.test import RequestFactory
+    from flask import Flask
+
+    from tests.helpers import issuer_site
+    from verifier.django import AgentAuthMiddleware, require_agent
+    from verifier.flask import AgentAuth
+
+    if not settings.configured:
+        settings.configure(ALLOWED_HOSTS=["*"], DEFAULT_CHARSET="utf-8")
+    import django
+
+    django.setup()
+    from django.http import HttpRequest, HttpResponse, JsonResponse
+
+    loops = LoopThread("stage")
+    site = issuer_site(tmp_path)
+    issuer, _ = loops.run(site.__aenter__())
+    try:
+        wallet = loops.run(
+            Wallet.open(tmp_path / "agent.wallet", passphrase="pw", kdf=FAST, allow_loopback=True)
+        )
+        did = loops.run(wallet.create_did())
+        vc = loops.run(issuer.issue(did, claims={"scope": ["orders:read"]}))
+        loops.run(wallet.store_credential(vc))
+
+        def header(host: str) -> str:
+            return str(loops.run(wallet.request_headers("GET", f"{host}/orders"))["Authorization"])
+
+        verifier = Verifier(policy=trusting(issuer.did), allow_http=True, allow_loopback=True)
+        app = Flask("revocation")
+        auth = AgentAuth(app, verifier=verifier, audience="http://localhost")
+        app.add_url_rule("/orders", "orders", auth.require("orders:read")(lambda: {"ok": True}))
+        client = app.test_client()
+
+        @require_agent("orders:read")
+        def orders(request: HttpRequest) -> HttpResponse:
+            return JsonResponse({"ok": True})
+
+        django_verifier = Verifier(policy=trusting(issuer.did), allow_http=True, allow_loopback=True)
+        settings.DIDVC = {"verifier": django_verifier, "audience": HOST}
+        through, factory = AgentAuthMiddleware(orders), RequestFactory()
+
+        assert client.get("/orders", headers={"Authorization": header("http://localhost")}).status_code == 200
+        assert through(factory.get("/orders", HTTP_AUTHORIZATION=header(HOST))).status_code == 200
+        loops.run(issuer.revoke(vc["id"]))
+        verifier.status.clear()
+        django_verifier.status.clear()
+        flask_answer = client.get("/orders", headers={"Authorization": header("http://localhost")})
+        assert flask_answer.get_json()["problems"][0]["code"] == "CREDENTIAL_REVOKED_ERROR"
+        django_answer = through(factory.get("/orders", HTTP_AUTHORIZATION=header(HOST)))
+        assert json.loads(django_answer.content)["problems"][0]["code"] == "CREDENTIAL_REVOKED_ERROR"
+        auth.gate.close()
+        loops.run(wallet.close())
+    finally:
+        loops.run(site.__aexit__(None, None, None))
+        loops.close()
