@@ -24,7 +24,8 @@ from verifier._sync import BlockingGate, missing_scopes
 __all__ = ["AgentAuthMiddleware", "require_agent"]
 
 F = TypeVar("F", bound=Callable[..., Any])
-_GATES: dict[int, BlockingGate] = {}  # one per verifier: its caches are shared by every request
+#: One gate per verifier (held, so its id is never reused): its caches are shared by every request
+_GATES: dict[int, tuple[Any, BlockingGate]] = {}
 
 
 def _response(denial: Denial) -> HttpResponse:
@@ -42,9 +43,10 @@ class AgentAuthMiddleware:
         self.get_response = get_response
         options = dict(settings.DIDVC)
         verifier = options.pop("verifier")
-        self.gate = _GATES.get(id(verifier)) or _GATES.setdefault(
-            id(verifier), BlockingGate(verifier, **options)
-        )
+        known = _GATES.get(id(verifier))
+        if known is None or known[0] is not verifier:
+            known = _GATES[id(verifier)] = (verifier, BlockingGate(verifier, **options))
+        self.gate = known[1]
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         if self.gate.is_public(request.path):
