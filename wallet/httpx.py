@@ -17,6 +17,7 @@ import httpx
 
 from didvc.blocking import LoopThread
 from didvc.request import NONCE_HEADER
+from wallet._looped import open_looped
 from wallet._wallet import Wallet
 
 __all__ = ["WalletAuth"]
@@ -37,13 +38,7 @@ class WalletAuth(httpx.Auth):
     @classmethod
     def open(cls, path: str | os.PathLike[str], *, passphrase: str | bytes, **options: Any) -> WalletAuth:
         """Open the wallet at ``path`` in a helper loop, for sync (and async) clients."""
-        runner = LoopThread("didvc-wallet")
-        opening = {k: options.pop(k) for k in ("allow_loopback", "resolver", "verifier") if k in options}
-        try:  # an existing wallet: a typo in the path must not make a new, empty one
-            wallet = runner.run(Wallet.open(path, passphrase=passphrase, create=False, **opening))
-        except BaseException:
-            runner.close()
-            raise
+        wallet, runner = open_looped(path, passphrase, options)
         return cls(wallet, runner=runner, **options)
 
     def close(self) -> None:

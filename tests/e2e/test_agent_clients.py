@@ -15,12 +15,22 @@ import httpx
 import pytest
 import requests
 
-from tests.e2e.test_docs_run import _free_port
+from tests.e2e.services import free_port as _free_port
 from tests.helpers import Party, lasting_agent_credential
 from wallet import KdfParams, Wallet
 
 ROOT = Path(__file__).resolve().parents[2]
 FAST = KdfParams.new(memory_kib=8192, iterations=1, lanes=1)
+
+
+def _wait_for(base: str) -> None:
+    """Until the API answers its health check (ten seconds at most)."""
+    for _ in range(100):
+        try:
+            httpx.get(f"{base}/health", timeout=1)
+            return
+        except httpx.HTTPError:
+            time.sleep(0.1)
 
 
 @pytest.fixture
@@ -50,12 +60,7 @@ def api(tmp_path: Path) -> Iterator[tuple[str, Path]]:
         [*command, "--audience", base, "--policy", str(tmp_path / "policy.toml")], stderr=subprocess.DEVNULL
     )
     try:
-        for _ in range(100):
-            try:
-                httpx.get(f"{base}/health", timeout=1)
-                break
-            except httpx.HTTPError:
-                time.sleep(0.1)
+        _wait_for(base)
         yield base, tmp_path / "agent.wallet"
     finally:
         server.terminate()
@@ -114,12 +119,7 @@ def test_requests_against_the_flask_example_served_on_loopback(tmp_path: Path) -
     )
     auth = WalletAuth.open(tmp_path / "agent.wallet", passphrase="pw")
     try:
-        for _ in range(100):
-            try:
-                httpx.get(f"{base}/health", timeout=1)
-                break
-            except httpx.HTTPError:
-                time.sleep(0.1)
+        _wait_for(base)
         response = requests.get(f"{base}/orders", auth=auth, timeout=10)
         assert response.status_code == 200 and response.json()["scopes"] == ["orders:read"], response.text
         refused = requests.post(f"{base}/orders", data=b"x", auth=auth, timeout=10)  # no orders:write

@@ -6,21 +6,20 @@ header says, and the issuer survives a restart without creating a new identity."
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import re
 import subprocess
 import sys
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.e2e.test_docs_run import ADMIN_URL, REDIS_URL, _free_port
+from tests.e2e.services import REDIS_URL, new_database
+from tests.e2e.services import free_port as _free_port
 
 yaml = pytest.importorskip("yaml")
 
@@ -43,26 +42,7 @@ def test_the_stack_names_its_four_services_on_the_host_network() -> None:
 
 @pytest.fixture
 def database() -> Iterator[str]:
-    asyncpg, redis = pytest.importorskip("asyncpg"), pytest.importorskip("redis")
-    name = f"didvc_compose_{uuid.uuid4().hex[:10]}"
-
-    async def admin(statement: str) -> None:
-        connection = await asyncpg.connect(ADMIN_URL, timeout=3)
-        try:
-            await connection.execute(statement)
-        finally:
-            await connection.close()
-
-    try:
-        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2).ping()
-        asyncio.run(admin(f'CREATE DATABASE "{name}"'))
-    except Exception as exc:
-        message = f"compose.yaml needs PostgreSQL and Redis, and one is not reachable ({type(exc).__name__})"
-        if os.environ.get("DIDVC_REQUIRE_SERVICES"):
-            pytest.fail(message)
-        pytest.skip(message)
-    yield f"{ADMIN_URL.rpartition('/')[0]}/{name}"
-    asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    yield from new_database("didvc_compose", "compose.yaml")
 
 
 class _Stack:

@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from tests.e2e.test_docs_run import _free_port
+from tests.e2e.services import free_port as _free_port
 
 API = "https://api.example"
 

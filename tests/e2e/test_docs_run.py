@@ -19,14 +19,11 @@ Python blocks run with top-level await after the document's hidden ``<!-- docs-t
 
 from __future__ import annotations
 
-import asyncio
 import os
 import re
 import shlex
-import socket
 import subprocess
 import sys
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -34,11 +31,12 @@ import pytest
 
 from didvc.keys import KeyPair
 from resolvers import did_key_from_public_key
+from tests.e2e.services import REDIS_URL, new_database
+from tests.e2e.services import free_port as _free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
-ADMIN_URL = os.environ.get("DIDVC_POSTGRES_URL", "postgresql://didvc:didvc@127.0.0.1:5432/didvc")
-REDIS_URL = os.environ.get("DIDVC_REDIS_URL", "redis://127.0.0.1:6379/0")
+
 _PIECE = re.compile(
     r"<!-- docs-test: (?P<setup>.*?)-->|<!-- docs-test-python(?P<when>-after)?:\n(?P<python>.*?)-->|"
     r"```(?P<lang>sh|python)\n(?P<code>.*?)```",
@@ -100,12 +98,6 @@ json_field() { "$PYTHON" -c "import json, sys; print(json.load(sys.stdin)$1)"; }
 python3() { "$PYTHON" "$@"; }
 python() { "$PYTHON" "$@"; }
 """
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 class Stage:
@@ -251,26 +243,7 @@ def database(request: pytest.FixtureRequest) -> Iterator[str]:
     if not _needs_services(request.node.callspec.params["path"]):
         yield ""
         return
-    asyncpg, redis = pytest.importorskip("asyncpg"), pytest.importorskip("redis")
-    name = f"didvc_docs_{uuid.uuid4().hex[:10]}"
-
-    async def admin(statement: str) -> None:
-        connection = await asyncpg.connect(ADMIN_URL, timeout=3)
-        try:
-            await connection.execute(statement)
-        finally:
-            await connection.close()
-
-    try:
-        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2).ping()
-        asyncio.run(admin(f'CREATE DATABASE "{name}"'))
-    except Exception as exc:
-        message = f"the document shows PostgreSQL and Redis, and one is not reachable ({type(exc).__name__})"
-        if os.environ.get("DIDVC_REQUIRE_SERVICES"):
-            pytest.fail(message)
-        pytest.skip(message)
-    yield f"{ADMIN_URL.rpartition('/')[0]}/{name}"
-    asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    yield from new_database("didvc_docs", "the document")
 
 
 @pytest.mark.parametrize("path", RUNNABLE, ids=lambda p: p.name)

@@ -16,7 +16,7 @@ from aiohttp.test_utils import TestServer
 
 from didvc.credentials import make_presentation
 from didvc.proofs import Authentication, add_proof
-from tests.e2e.test_docs_run import _free_port
+from tests.e2e.services import free_port as _free_port
 from tests.helpers import NOW, Party, agent_credential, signed, trusting
 from tests.verifier.test_hostile import _poisoned
 from verifier import Verifier, create_verifier_app
