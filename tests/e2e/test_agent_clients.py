@@ -5,6 +5,7 @@ the nonce round trip included (changed bodies, methods and URLs: tests/verifier/
 from __future__ import annotations
 
 import asyncio
+import os
 import subprocess
 import sys
 import time
@@ -124,6 +125,35 @@ def test_requests_against_the_flask_example_served_on_loopback(tmp_path: Path) -
         assert response.status_code == 200 and response.json()["scopes"] == ["orders:read"], response.text
         refused = requests.post(f"{base}/orders", data=b"x", auth=auth, timeout=10)  # no orders:write
         assert refused.status_code == 403 and "orders:write" in refused.text
+    finally:
+        auth.close()
+        server.terminate()
+        server.wait(timeout=10)
+
+
+def test_requests_against_the_django_example_served_on_loopback(tmp_path: Path) -> None:
+    from wallet.requests import WalletAuth
+
+    issuer = Party()
+
+    async def make_wallet() -> None:
+        wallet = await Wallet.open(tmp_path / "agent.wallet", passphrase="pw", kdf=FAST)
+        agent = await wallet.create_did()
+        await wallet.store_credential(await lasting_agent_credential(issuer, agent, ["orders:read"]))
+        await wallet.close()
+
+    asyncio.run(make_wallet())
+    port = _free_port()
+    base = f"http://127.0.0.1:{port}"
+    env = {**os.environ, "DIDVC_TRUST": issuer.did, "DIDVC_AUDIENCE": base}
+    command = [sys.executable, str(ROOT / "examples" / "api_django.py"), "runserver", f"127.0.0.1:{port}"]
+    server = subprocess.Popen([*command, "--noreload"], env=env, stderr=subprocess.DEVNULL)
+    auth = WalletAuth.open(tmp_path / "agent.wallet", passphrase="pw")
+    try:
+        _wait_for(base)
+        response = requests.get(f"{base}/orders", auth=auth, timeout=10)
+        assert response.status_code == 200 and response.json()["scopes"] == ["orders:read"], response.text
+        assert requests.get(f"{base}/orders", timeout=10).status_code == 401
     finally:
         auth.close()
         server.terminate()

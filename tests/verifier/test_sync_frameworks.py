@@ -102,6 +102,14 @@ def test_flask(agent: tuple[Agent, Party]) -> None:
         changed.headers["WWW-Authenticate"].startswith("VP ")
         and changed.mimetype == "application/problem+json"
     )
+    other_method = client.post(
+        "/orders", data=body, headers={"Authorization": wallet.header("PUT", "/orders", body)}
+    )
+    assert other_method.get_json()["problems"][0]["code"] == "REQUEST_BINDING_ERROR"
+    other_url = client.post(
+        "/orders", data=body, headers={"Authorization": wallet.header("POST", "/admin", body)}
+    )
+    assert other_url.get_json()["problems"][0]["code"] == "REQUEST_BINDING_ERROR"
     once = wallet.header("GET", "/orders")
     assert client.get("/orders", headers={"Authorization": once}).status_code == 200
     assert client.get("/orders", headers={"Authorization": once}).get_json()["problems"][0]["code"] == (
@@ -165,6 +173,9 @@ def test_django(agent: tuple[Agent, Party]) -> None:
     )
     assert changed.status_code == 401 and changed["WWW-Authenticate"].startswith("VP ")
     assert json.loads(changed.content)["problems"][0]["code"] == "REQUEST_BINDING_ERROR"
+    for method, path in (("PUT", "/orders"), ("GET", "/admin")):  # another method, another URL
+        moved = through(factory.get("/orders", HTTP_AUTHORIZATION=wallet.header(method, path)))
+        assert json.loads(moved.content)["problems"][0]["code"] == "REQUEST_BINDING_ERROR"
     once = wallet.header("GET", "/orders")
     assert through(factory.get("/orders", HTTP_AUTHORIZATION=once)).status_code == 200
     assert through(factory.get("/orders", HTTP_AUTHORIZATION=once)).status_code == 401
