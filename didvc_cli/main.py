@@ -139,6 +139,12 @@ def keygen(key_type: str, show_secret: bool, as_json: bool) -> None:
     "challenge",
     help="The value the server issued: a request token's nonce, a Data Integrity proof's challenge.",
 )
+@click.option(
+    "--general",
+    is_flag=True,
+    help="Verify a presentation as the VC-API does (no request; --challenge and --domain if expected).",
+)
+@click.option("--domain", help="With --general: the domain the presentation's proof must name.")
 @trust_options
 @click.option("--json", "as_json", is_flag=True, help="Print the verification result as JSON.")
 def verify(
@@ -148,6 +154,8 @@ def verify(
     url: str | None,
     body_file: Any,
     challenge: str | None,
+    general: bool,
+    domain: str | None,
     policy_file: str | None,
     trusted: tuple[str, ...],
     principals: tuple[str, ...],
@@ -178,6 +186,10 @@ def verify(
             allow_loopback=allow_loopback,
             isolate_canonicalization=False,
         ) as verifier:
+            if _is_presentation(data) and general:
+                return await verifier.verify_presentation(
+                    data, mode="general", challenge=challenge, domain=domain
+                )
             if _is_presentation(data):
                 return await verifier.verify_presentation(
                     data,

@@ -206,3 +206,30 @@ def test_shell_completion_offers_commands_and_options(tmp_path: Any) -> None:
     assert {"revoke", "revoke-all", "reinstate"} <= set(complete("didvc issuer re", 2))
     assert {"--method", "--url", "--did"} <= set(complete("didvc wallet present --", 3))
     assert set(complete("didvc keygen --type ", 3)) >= {"Ed25519", "P-256"}
+
+
+def test_verify_general_takes_a_presentation_someone_handed_over(tmp_path: Any) -> None:
+    """``verify --general``: the VC-API's question on the command line (no request binding)."""
+    import asyncio
+
+    from didvc.credentials import make_presentation
+    from didvc.proofs import Authentication, add_proof
+    from tests.helpers import Party, agent_credential, signed
+
+    issuer, holder = Party(), Party()
+
+    async def make() -> Any:
+        vc = await signed(
+            agent_credential(issuer, holder.did, ["orders:read"], validUntil="2099-01-01T00:00:00Z"), issuer
+        )
+        return await add_proof(
+            make_presentation(holder.did, [vc]), holder.signer, purpose=Authentication(challenge="c-9")
+        )
+
+    (tmp_path / "vp.json").write_text(json.dumps(asyncio.run(make())))
+    runner = CliRunner()
+    base = ["verify", str(tmp_path / "vp.json"), "--general", "--trust", issuer.did, "--json"]
+    ok = runner.invoke(main, [*base, "--challenge", "c-9"])
+    assert ok.exit_code == 0 and json.loads(ok.output)["holder"] == holder.did, ok.output
+    wrong = runner.invoke(main, [*base, "--challenge", "c-10"])
+    assert wrong.exit_code == 1 and "INVALID_CHALLENGE_ERROR" in wrong.output
