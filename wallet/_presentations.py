@@ -47,7 +47,8 @@ def choose(
     credential_ids: Iterable[str] | None,
 ) -> list[Credential]:
     """Least disclosure: only what this audience and these scopes need, never expired ones; with
-    them, the first delegation chain to ``holder`` that fits (docs/delegation.md)."""
+    them, when scopes are named, the first delegation chain to ``holder`` that fits them
+    (docs/delegation.md)."""
     records = list(records)
     candidates = [r for r in records if r.subject == holder and not r.expired()]
     if credential_ids is not None:
@@ -62,7 +63,8 @@ def choose(
         needed = set(scopes)
         candidates = [c for c in candidates if needed & set(c.scopes)]
     own = [c for c in candidates if not is_delegation(c.types)]
-    leaf = next((c for c in candidates if is_delegation(c.types)), None)
+    # acting for a principal is asked for by naming the scopes: without them, for itself
+    leaf = next((c for c in candidates if is_delegation(c.types)), None) if scopes is not None else None
     chain = chain_for(records, leaf) if leaf is not None and own else []
     return [c.credential for c in own] + chain
 
