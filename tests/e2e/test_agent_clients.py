@@ -24,6 +24,18 @@ ROOT = Path(__file__).resolve().parents[2]
 FAST = KdfParams.new(memory_kib=8192, iterations=1, lanes=1)
 
 
+def _reading_wallet(path: Path, issuer: Party) -> None:
+    """A wallet at ``path`` whose agent ``issuer`` lets read orders."""
+
+    async def make() -> None:
+        wallet = await Wallet.open(path, passphrase="pw", kdf=FAST)
+        agent = await wallet.create_did()
+        await wallet.store_credential(await lasting_agent_credential(issuer, agent, ["orders:read"]))
+        await wallet.close()
+
+    asyncio.run(make())
+
+
 def _wait_for(base: str) -> None:
     """Until the API answers its health check (ten seconds at most)."""
     for _ in range(100):
@@ -104,14 +116,7 @@ def test_requests_against_the_flask_example_served_on_loopback(tmp_path: Path) -
     from wallet.requests import WalletAuth
 
     issuer = Party()
-
-    async def make_wallet() -> None:
-        wallet = await Wallet.open(tmp_path / "agent.wallet", passphrase="pw", kdf=FAST)
-        agent = await wallet.create_did()
-        await wallet.store_credential(await lasting_agent_credential(issuer, agent, ["orders:read"]))
-        await wallet.close()
-
-    asyncio.run(make_wallet())
+    _reading_wallet(tmp_path / "agent.wallet", issuer)
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
     command = [sys.executable, str(ROOT / "examples" / "api_flask.py"), "--port", str(port)]
@@ -135,14 +140,7 @@ def test_requests_against_the_django_example_served_on_loopback(tmp_path: Path) 
     from wallet.requests import WalletAuth
 
     issuer = Party()
-
-    async def make_wallet() -> None:
-        wallet = await Wallet.open(tmp_path / "agent.wallet", passphrase="pw", kdf=FAST)
-        agent = await wallet.create_did()
-        await wallet.store_credential(await lasting_agent_credential(issuer, agent, ["orders:read"]))
-        await wallet.close()
-
-    asyncio.run(make_wallet())
+    _reading_wallet(tmp_path / "agent.wallet", issuer)
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
     env = {**os.environ, "DIDVC_TRUST": issuer.did, "DIDVC_AUDIENCE": base}
