@@ -31,6 +31,7 @@ T = TypeVar("T")
 
 _DURATION = re.compile(r"(\d+)\s*([smhdw])")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+_LONGEST = 100 * 366 * 86400  # seconds: no lifetime or window is longer, and dates stay in range
 
 
 def fail(error: DidvcError, as_json: bool) -> NoReturn:
@@ -86,7 +87,10 @@ def parse_duration(text: str) -> timedelta:
     parts = _DURATION.findall(text.strip().lower())
     if not parts or _DURATION.sub("", text.strip().lower()).strip():
         raise click.BadParameter(f"{text!r} is not a duration like 30m, 24h or 7d")
-    duration = timedelta(seconds=sum(int(n) * _UNITS[u] for n, u in parts))
+    seconds = sum(int(n) * _UNITS[u] for n, u in parts)
+    if seconds > _LONGEST:
+        raise click.BadParameter(f"{text!r} is longer than a hundred years")
+    duration = timedelta(seconds=seconds)
     if not duration:
         raise click.BadParameter(f"{text!r} is no time at all: give a duration like 30m, 24h or 7d")
     return duration

@@ -128,9 +128,8 @@ class Inventory:
         if (batch is None) == (agent is None):
             raise IssuerError("name a batch or an agent")
         prefix = None if batch is None else f"{batch}/"
-        return [
-            stored_credential(*row) for row in await self._store.bodies(batch_prefix=prefix, subject=agent)
-        ]
+        rows = await self._store.bodies(batch_prefix=prefix, subject=agent)
+        return [stored_credential(*row) for row in rows if row[1] != "registration"]  # no delegation record
 
 
 def _position(cursor: str) -> tuple[str, str]:

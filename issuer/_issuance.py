@@ -36,6 +36,7 @@ AGENT_CONTEXT: Final = "https://w3id.org/didvc/agent/v1"
 #: The securing a credential gets when none is named: the cryptosuite for the issuer's key
 #: (eddsa-rdfc-2022 for Ed25519, ecdsa-rdfc-2019 for P-256 and P-384), vc+jwt for secp256k1.
 DEFAULT_SECURING: Final = "default"
+_LONGEST: Final = timedelta(days=100 * 366)  # past it, validUntil would leave the calendar
 _JWT: Final = "vc+jwt"
 
 
@@ -173,8 +174,8 @@ def body_of(request: Request, issuer: str, credential_id: str) -> dict[str, Any]
     if request.given is not None:
         return _given_body(request, issuer)
     parse_did(request.subject)
-    if request.valid_for < timedelta(seconds=1):
-        raise IssuerError(f"a credential must be valid for at least a second, not {request.valid_for}")
+    if not timedelta(seconds=1) <= request.valid_for <= _LONGEST:
+        raise IssuerError(f"a credential is valid for a second to a hundred years, not {request.valid_for}")
     claims = {"id": request.subject, **dict(request.claims)}
     if claims["id"] != request.subject:
         raise IssuerError("claims may not change the subject id")

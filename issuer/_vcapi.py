@@ -149,8 +149,10 @@ def add_routes(app: web.Application, issuer: Issuer, operator_token: str | None)
         agent, valid_for = payload.get("agent"), payload.get("validFor")
         if not isinstance(agent, str):
             raise MalformedValueError("the body is {agent, claims?, validFor?, options?}")
-        if valid_for is not None and (not isinstance(valid_for, int) or isinstance(valid_for, bool)):
-            raise MalformedValueError("validFor is a number of seconds")
+        if valid_for is not None and (
+            not isinstance(valid_for, int) or isinstance(valid_for, bool) or not 0 < valid_for < 10**10
+        ):
+            raise MalformedValueError("validFor is a number of seconds")  # timedelta's own range, bounded
         options = _object(payload.get("options"), "options")
         issued = await issuer.issue(
             agent,

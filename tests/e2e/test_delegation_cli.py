@@ -93,6 +93,9 @@ def test_a_person_delegates_to_an_agent_and_revokes_it(tmp_path: Path) -> None:
         _didvc(tmp_path, "wallet", "import", "chain.json", "--allow-loopback")
         listed = _json(tmp_path, "issuer", "--json", "list")
         assert any(e["id"] == registered["id"] and "DelegationCredential" in e["types"] for e in listed)
+        assert (
+            _didvc(tmp_path, "issuer", "export", "--agent", person) == ""
+        )  # a registration is no credential
 
         def call() -> Any:
             header = _didvc(

@@ -184,6 +184,8 @@ def test_no_lifetime_is_refused_not_replaced_by_the_default(tmp_path: Path) -> N
     assert _cli(tmp_path, "init", "--base-url", "https://status.example")[0] == 0
     code, out = _cli(tmp_path, "issue", Party().did, "--valid-for", "0s")
     assert code == 2 and "no time at all" in out
+    code, out = _cli(tmp_path, "issue", Party().did, "--valid-for", "99999999999d")  # past the calendar
+    assert code == 2 and "hundred years" in out
     code, out = _cli(tmp_path, "issue", Party().did, "--valid-for", "90s")
     credential = json.loads(out)["credential"]
     assert code == 0 and credential["validUntil"] != credential["validFrom"]

@@ -197,7 +197,11 @@ async def test_agent_credentials_have_their_own_route(site: Site) -> None:
     assert "AgentCredential" in vc["type"] and vc["credentialSubject"]["scope"] == ["orders:read"]
     assert [e["statusPurpose"] for e in vc["credentialStatus"]] == ["revocation", "suspension"]
     assert await site.problems(vc) == []
-    for bad in ({"agent": 7}, {"agent": agent, "validFor": "1h"}, {"agent": agent, "claims": []}):
+    huge = (
+        {"agent": agent, "validFor": 10**20},
+        {"agent": agent, "validFor": 9_999_999_999},
+    )  # past the calendar
+    for bad in ({"agent": 7}, {"agent": agent, "validFor": "1h"}, {"agent": agent, "claims": []}, *huge):
         assert (await site.post("/agent-credentials", bad))[0] == 400
 
 
