@@ -117,11 +117,15 @@ class StatusChecker:
         """Forget every list whose URL starts with ``prefix`` (events from there were missed)."""
         self._lists.discard_where(lambda url: url.startswith(prefix))
 
-    async def check(self, info: CredentialInfo, *, policy: Policy, now: datetime) -> list[StatusOutcome]:
+    async def check(
+        self, info: CredentialInfo, *, policy: Policy, now: datetime, trusting: bool = True
+    ) -> list[StatusOutcome]:
         """Check every status entry of a verified credential; raises the first problem. A list
-        is verified (under ``policy``'s suites and work budget, at ``now``) when fetched."""
+        is verified (under ``policy``'s suites and work budget, at ``now``) when fetched.
+        ``trusting=False`` is a holder's check, which judges no trust: a delegation's list may
+        then be signed by anyone (its signature is still checked)."""
         outcomes = []
-        hosts = _hosts(info, policy)
+        hosts = _hosts(info, policy) if trusting or not is_delegation(info.types) else _ANYONE
         for raw in info.status:
             entry = StatusEntry.parse(raw)
             outcomes.append(_read(entry, await self._list(entry, policy, now), info.issuer, hosts))
@@ -201,6 +205,16 @@ class StatusChecker:
         """The list's own ``ttl``, or the response's ``max-age`` if shorter."""
         max_age = cache_lifetime(fetched.headers.get("cache-control", ""))
         return ttl if max_age is None else min(ttl, max_age)
+
+
+class _Anyone(frozenset[str]):
+    """Every signer: the hosts of a delegation's list in a holder's check."""
+
+    def __contains__(self, item: object) -> bool:
+        return True
+
+
+_ANYONE: Final = _Anyone()
 
 
 def _hosts(info: CredentialInfo, policy: Policy) -> frozenset[str]:

@@ -157,7 +157,7 @@ class CredentialSteps:
         if problems:
             refuse(holder, credentials, problems)
 
-    async def prove(self, item: Checked) -> None:
+    async def prove(self, item: Checked, *, trusting: bool = True) -> None:
         """Steps 8 and 9 for one credential: its proof (and the proof's expiry), its status."""
         assert item.loaded is not None and item.info is not None  # loaded, or refused before
         result = item.result
@@ -176,7 +176,7 @@ class CredentialSteps:
             return
         if item.info.status:
             try:
-                await self._status.check(item.info, policy=self.policy, now=self.now)
+                await self._status.check(item.info, policy=self.policy, now=self.now, trusting=trusting)
             except DidvcError as error:
                 problem = Problem.from_error(error)
                 failing_open = problem.could_not_check and self.policy.status_fail_open
@@ -189,7 +189,7 @@ class CredentialSteps:
         item = self.load(credential)
         if item.info is None:
             return item.result
-        await self.prove(item)
+        await self.prove(item, trusting=False)
         try:
             check_validity_period(item.info, now=self.now, max_clock_skew=self.skew)
         except DidvcError as error:

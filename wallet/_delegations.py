@@ -22,12 +22,11 @@ from didvc.proofs import add_proof, format_datetime
 from wallet._store import CredentialRecord
 
 if TYPE_CHECKING:
-    from didvc.credentials import CredentialInfo
     from didvc.keys import KeySigner
-    from verifier import Problem, Verifier
+    from verifier import Verifier
     from wallet._store import WalletStore
 
-__all__ = ["Delegations", "chain_for", "hosted_elsewhere"]
+__all__ = ["Delegations", "chain_for"]
 
 Credential = dict[str, Any] | str
 
@@ -40,17 +39,6 @@ def _parent_id(record: CredentialRecord) -> str | None:
     subject = _document(record.credential).get("credentialSubject")
     parent = subject.get("parentDelegation") if isinstance(subject, dict) else None
     return parent.get("id") if isinstance(parent, dict) else None
-
-
-def hosted_elsewhere(info: CredentialInfo, problem: Problem) -> bool:
-    """A delegation's status list signed by another than its issuer: the operator's issuer hosts
-    a principal's (docs/delegation.md). Whether that host counts is each verifier's policy; the
-    wallet keeps the link, with a warning."""
-    return (
-        is_delegation(info.types)
-        and problem.code == "STATUS_VERIFICATION_ERROR"
-        and "issued by" in problem.message
-    )
 
 
 def chain_for(records: Sequence[CredentialRecord], leaf: CredentialRecord) -> list[Credential]:
@@ -71,11 +59,13 @@ class Delegations:
     _store: WalletStore
     _verifier: Verifier | None
 
-    def signer(self, did: str) -> KeySigner:  # Wallet's
-        raise NotImplementedError
+    if TYPE_CHECKING:  # Wallet's, declared for the type checker only
 
-    async def store_credential(self, credential: Credential, *, strict: bool = False) -> CredentialRecord:
-        raise NotImplementedError  # Wallet's
+        def signer(self, did: str) -> KeySigner: ...
+
+        async def store_credential(
+            self, credential: Credential, *, strict: bool = False
+        ) -> CredentialRecord: ...
 
     async def delegate(
         self,
@@ -138,10 +128,7 @@ class Delegations:
             if not is_delegation(info.types) or len(info.subject_ids) != 1:
                 raise WalletError("a chain holds delegations, each to one delegate")
             result = await self._verifier.check_credential(credential)
-            tolerated = [
-                p for p in result.problems if (p.could_not_check and not strict) or hosted_elsewhere(info, p)
-            ]
-            refused = [p for p in result.problems if p not in tolerated]
+            refused = [p for p in result.problems if not (p.could_not_check and not strict)]
             if refused:
                 raise WalletError(f"a link above does not verify [{refused[0].code}] {refused[0].message}")
             self._store.put_credential(

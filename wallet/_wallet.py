@@ -36,7 +36,7 @@ from didvc.storage import remove_database, staging_path
 from resolvers import did_jwk_from_public_key, did_key_from_public_key
 from verifier import Verifier
 from wallet import _backup, _presentations
-from wallet._delegations import Delegations, hosted_elsewhere
+from wallet._delegations import Delegations
 from wallet._store import (
     CredentialRecord,
     DidRecord,
@@ -250,7 +250,7 @@ class Wallet(Delegations):
         for problem in result.problems:
             if problem.could_not_check and not strict:
                 warnings.append(f"{problem.code}: {problem.message}")
-            elif problem.code != "CREDENTIAL_EXPIRED_ERROR" and not hosted_elsewhere(info, problem):
+            elif problem.code != "CREDENTIAL_EXPIRED_ERROR":
                 raise WalletError(
                     f"the credential does not verify [{problem.code}] {problem.message}", code=problem.code
                 )

@@ -224,3 +224,21 @@ async def test_a_principal_can_be_vouched_for_by_a_credential_from_a_trusted_iss
     )
     unvouched = await verify([own, link], principal_credential_types=frozenset({"EmployeeCredential"}))
     assert [p.code for p in unvouched.problems] == ["UNTRUSTED_PRINCIPAL_ERROR"]
+
+
+async def test_a_delegations_status_list_must_be_signed_by_an_issuer_the_policy_trusts(
+    world: World, tmp_path: Path
+) -> None:
+    (tmp_path / "elsewhere").mkdir()
+    async with issuer_site(tmp_path / "elsewhere") as (stranger, _):
+        registration = await stranger.register_delegation(await world.did(world.principal))
+        chain = await world.principal.delegate(
+            await world.did(world.agent),
+            scopes=["orders:read"],
+            audiences=[API],
+            credential_id=registration["id"],
+            status=registration["credentialStatus"],
+        )
+        await world.agent.store_chain(chain)  # the holder judges no trust: it keeps the link
+        result = await world.call(world.agent)
+        assert [p.code for p in result.problems] == ["STATUS_VERIFICATION_ERROR"]
