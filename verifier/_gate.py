@@ -26,14 +26,14 @@ from typing import Any, Final, Protocol
 
 from yarl import URL
 
-from didvc.errors import PROBLEM_TYPE, DidvcError
+from didvc.errors import PROBLEM_TYPE, DidvcError, InsufficientScopeError
 from didvc.request import NONCE_HEADER
 from verifier._pipeline import NonceCheck
 from verifier._policy import Policy
 from verifier._replay import MemoryNonceStore, NonceStore
 from verifier._result import Problem, VerificationResult
 
-__all__ = ["Denial", "Gate", "RequestFacts"]
+__all__ = ["Denial", "Gate", "RequestFacts", "missing_scopes", "problem_denial"]
 
 _log = logging.getLogger("didvc.verifier")
 
@@ -43,7 +43,7 @@ _FORBIDDEN: Final = frozenset({"INSUFFICIENT_SCOPE_ERROR", "UNLISTED_ROUTE_ERROR
 _UNAVAILABLE: Final = frozenset(
     {"VERIFIER_BUSY_ERROR", "REPLAY_CACHE_UNAVAILABLE_ERROR", "REPLAY_CACHE_FULL_ERROR"}
 )
-_TITLES: Final = {401: "Unauthorized", 403: "Forbidden", 503: "Service Unavailable"}
+_TITLES: Final = {401: "Unauthorized", 403: "Forbidden", 413: "Content Too Large", 503: "Service Unavailable"}
 #: A Host header that is a host: a name or an IPv4 or bracketed IPv6 address, and a port.
 _HOST: Final = re.compile(r"(?:[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.?|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?")
 
@@ -171,17 +171,7 @@ class Gate:
     def _problem(
         self, status: int, problems: list[Problem], result: VerificationResult | None = None
     ) -> Denial:
-        first = problems[0].code if problems else "MISSING_PRESENTATION"
-        headers = {"Retry-After": "1"} if status == 503 else {}
-        if status == 401:
-            headers["WWW-Authenticate"] = f'{self.scheme or "VP"} error="invalid_token", error_code="{first}"'
-        body: dict[str, Any] = {
-            "type": PROBLEM_TYPE + first,
-            "title": _TITLES[status],
-            "status": status,
-            "problems": [p.to_json() for p in problems],
-        }
-        return Denial(status, headers, body, problems, result)
+        return problem_denial(status, problems, result, scheme=self.scheme)
 
     def target(self, facts: RequestFacts) -> str | None:
         """The URL the request was sent to, as the token's ``htu`` names it: the public origin
@@ -218,3 +208,35 @@ class Gate:
             "problems": [p.code for p in problems],
         }
         self.audit.info(json.dumps(line, separators=(",", ":")))
+
+
+def problem_denial(
+    status: int,
+    problems: list[Problem],
+    result: VerificationResult | None = None,
+    *,
+    scheme: str | None = "VP",
+) -> Denial:
+    """The answer with ``status`` and an RFC 9457 body listing ``problems`` (a 401 says how to
+    authenticate, a 503 when to come back)."""
+    first = problems[0].code if problems else "MISSING_PRESENTATION"
+    headers = {"Retry-After": "1"} if status == 503 else {}
+    if status == 401:
+        headers["WWW-Authenticate"] = f'{scheme or "VP"} error="invalid_token", error_code="{first}"'
+    body: dict[str, Any] = {
+        "type": PROBLEM_TYPE + first,
+        "title": _TITLES[status],
+        "status": status,
+        "problems": [p.to_json() for p in problems],
+    }
+    return Denial(status, headers, body, problems, result)
+
+
+def missing_scopes(result: VerificationResult, scopes: Iterable[str]) -> Denial | None:
+    """The 403 for a route whose own ``scopes`` the request was not granted (naming them, so the
+    agent can ask for exactly those), else None."""
+    missing = sorted(set(scopes) - set(result.scopes))
+    if not missing:
+        return None
+    error = InsufficientScopeError(f"this route needs scope(s): {', '.join(missing)}")
+    return problem_denial(403, [Problem.from_error(error)], result)

@@ -7,11 +7,10 @@ from __future__ import annotations
 from typing import Any
 
 from didvc.blocking import LoopThread
-from didvc.errors import PROBLEM_TYPE
 from verifier._gate import Denial, Gate, RequestFacts, VerifierLike
 from verifier._result import VerificationResult
 
-__all__ = ["BlockingGate", "missing_scopes"]
+__all__ = ["BlockingGate"]
 
 
 class BlockingGate:
@@ -46,22 +45,3 @@ class BlockingGate:
         closing = getattr(self.gate.verifier, "close", None)
         if closing is not None:
             await closing()
-
-
-def missing_scopes(result: VerificationResult, scopes: tuple[str, ...]) -> Denial | None:
-    """The 403 for a route whose own ``scopes`` the request was not granted."""
-    missing = sorted(set(scopes) - set(result.scopes))
-    if not missing:
-        return None
-    problem = {
-        "code": "INSUFFICIENT_SCOPE_ERROR",
-        "message": f"this route needs scope(s): {', '.join(missing)}",
-    }
-
-    body = {
-        "type": PROBLEM_TYPE + "INSUFFICIENT_SCOPE_ERROR",
-        "title": "Forbidden",
-        "status": 403,
-        "problems": [problem],
-    }
-    return Denial(403, {}, body)

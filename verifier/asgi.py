@@ -15,7 +15,7 @@ import logging
 from collections.abc import Awaitable, Callable, Iterable, MutableMapping
 from typing import Any, Final
 
-from verifier._gate import Denial, Gate, RequestFacts, VerifierLike
+from verifier._gate import Denial, Gate, RequestFacts, VerifierLike, problem_denial
 from verifier._replay import NonceStore
 from verifier._result import Problem, VerificationResult
 
@@ -98,9 +98,7 @@ class AgentAuthMiddleware:
             problem = Problem("INPUT_TOO_LARGE_ERROR", f"the body is larger than {self.max_body_bytes} bytes")
             await self._answer(
                 send,
-                Denial(
-                    413, {}, {"title": "Content Too Large", "status": 413, "problems": [problem.to_json()]}
-                ),
+                problem_denial(413, [problem]),
             )
             return
         decided = await self.gate.check(facts, token, body or None)

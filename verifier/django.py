@@ -18,8 +18,8 @@ from typing import Any, TypeVar
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
-from verifier._gate import Denial, RequestFacts
-from verifier._sync import BlockingGate, missing_scopes
+from verifier._gate import Denial, RequestFacts, missing_scopes
+from verifier._sync import BlockingGate
 
 __all__ = ["AgentAuthMiddleware", "require_agent"]
 

@@ -18,7 +18,7 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Request
 from fastapi.security import APIKeyHeader
 
-from didvc.errors import PROBLEM_TYPE
+from verifier._gate import missing_scopes
 from verifier._result import VerificationResult
 from verifier.asgi import verification_result
 
@@ -40,20 +40,9 @@ def require_agent(*scopes: str) -> Callable[..., Awaitable[VerificationResult]]:
         result = verification_result(request)
         if result is None:  # a configuration error, not the caller's
             raise RuntimeError("require_agent needs verifier.asgi.AgentAuthMiddleware on the app")
-        missing = sorted(needed - set(result.scopes))
-        if missing:
-            detail = {
-                "type": PROBLEM_TYPE + "INSUFFICIENT_SCOPE_ERROR",
-                "title": "Forbidden",
-                "status": 403,
-                "problems": [
-                    {
-                        "code": "INSUFFICIENT_SCOPE_ERROR",
-                        "message": f"this route needs scope(s): {', '.join(missing)}",
-                    }
-                ],
-            }
-            raise HTTPException(status_code=403, detail=detail)
+        denial = missing_scopes(result, needed)
+        if denial is not None:
+            raise HTTPException(status_code=denial.status, detail=denial.body)
         return result
 
     return agent

@@ -18,9 +18,9 @@ from urllib.parse import quote
 
 from flask import Flask, Response, g, request
 
-from verifier._gate import Denial, RequestFacts, VerifierLike
+from verifier._gate import Denial, RequestFacts, VerifierLike, missing_scopes
 from verifier._result import VerificationResult
-from verifier._sync import BlockingGate, missing_scopes
+from verifier._sync import BlockingGate
 
 __all__ = ["AgentAuth"]
 
