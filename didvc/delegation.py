@@ -16,8 +16,6 @@ Proofs and status of each link are checked like any credential's, by the verifie
 
 from __future__ import annotations
 
-import base64
-import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -26,6 +24,7 @@ from typing import Any, Final
 import rfc8785
 
 from didvc.credentials import CREDENTIALS_V2, CredentialInfo
+from didvc.encoding import sri_sha384
 from didvc.errors import DelegationError, MalformedValueError, UntrustedPrincipalError
 
 __all__ = [
@@ -54,7 +53,7 @@ def link_digest(credential: dict[str, Any] | str) -> str:
     """The SRI digest (sha384) a child link names its parent by: of the secured JSON's JCS form
     (RFC 8785), or of a vc+jwt's token."""
     data = credential.encode() if isinstance(credential, str) else rfc8785.dumps(credential)
-    return "sha384-" + base64.b64encode(hashlib.sha384(data).digest()).decode()
+    return sri_sha384(data)
 
 
 def delegation_body(

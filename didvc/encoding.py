@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import json
 from typing import Any, Final
 
@@ -22,6 +23,7 @@ from multiformats import varint
 from didvc.errors import InputTooLargeError, MalformedValueError, ParsingError
 
 __all__ = [
+    "sri_sha384",
     "MULTICODEC",
     "b64url_decode",
     "b64url_encode",
@@ -195,3 +197,9 @@ _STRICT_DECODER: Final = json.JSONDecoder(
     parse_constant=_no_constant,
     parse_float=_finite_float,
 )
+
+
+def sri_sha384(data: bytes) -> str:
+    """The Subresource Integrity digest of ``data`` (``sha384-`` and base64), as ``digestSRI``
+    names a resource (VC Data Model 2.0 §5.3)."""
+    return "sha384-" + base64.b64encode(hashlib.sha384(data).digest()).decode()

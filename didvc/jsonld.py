@@ -17,8 +17,6 @@
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import json
 import threading
 from collections.abc import Mapping
@@ -29,6 +27,7 @@ from typing import Any, Final
 from cachetools import LRUCache
 
 from didvc import rdfc, to_rdf
+from didvc.encoding import sri_sha384
 from didvc.errors import DataLossDetectionError, ParsingError, UnknownContextError
 
 __all__ = [
@@ -56,7 +55,7 @@ def bundled_context_digest(url: str) -> str:
     """The SRI digest (sha384) of a bundled context's file: what a credential's
     ``relatedResource`` names (VC Data Model 2.0 §5.3, integrity of related resources)."""
     data = resources.files("didvc").joinpath(f"contexts/{_manifest()[url]}").read_bytes()
-    return "sha384-" + base64.b64encode(hashlib.sha384(data).digest()).decode()
+    return sri_sha384(data)
 
 
 @cache

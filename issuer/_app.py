@@ -65,8 +65,9 @@ def create_app(issuer: Issuer, *, operator_token: str | None = None) -> web.Appl
             return web.Response(status=304, headers=headers)
         return web.Response(body=body, content_type="application/vc+ld+json", headers=headers)
 
-    async def agent_context(request: web.Request) -> web.Response:
-        text = resources.files("didvc").joinpath("contexts/didvc-agent-v1.jsonld").read_text(encoding="utf-8")
+    text = resources.files("didvc").joinpath("contexts/didvc-agent-v1.jsonld").read_text(encoding="utf-8")
+
+    async def agent_context(request: web.Request) -> web.Response:  # read once, served as is
         return web.Response(
             text=text, content_type="application/ld+json", headers={"Cache-Control": "public, max-age=86400"}
         )
