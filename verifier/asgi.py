@@ -11,12 +11,10 @@ Starlette), and route scopes come from the verifier's policy.
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Awaitable, Callable, Iterable, MutableMapping
+from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any, Final
 
 from verifier._gate import Denial, Gate, RequestFacts, VerifierLike, problem_denial
-from verifier._replay import NonceStore
 from verifier._result import Problem, VerificationResult
 
 __all__ = ["STATE_KEY", "AgentAuthMiddleware", "verification_result"]
@@ -48,28 +46,14 @@ class AgentAuthMiddleware:
         *,
         verifier: VerifierLike,
         audience: str,
-        header: str = "Authorization",
-        scheme: str | None = "VP",
-        public_url: str | None = None,
-        public_paths: Iterable[str] = (),
-        nonces: NonceStore | None = None,
-        max_header_bytes: int = 64 * 1024,
         max_body_bytes: int = 1024 * 1024,
-        audit: logging.Logger | None = None,
+        **options: Any,
     ) -> None:
+        """``options``: those of :func:`verifier.middleware` (``header``, ``scheme``,
+        ``public_url``, ``public_paths``, ``nonces``, ``max_header_bytes``, ``audit``)."""
         self.app = app
         self.max_body_bytes = max_body_bytes
-        self.gate = Gate(
-            verifier,
-            audience=audience,
-            header=header,
-            scheme=scheme,
-            public_url=public_url,
-            public_paths=public_paths,
-            nonces=nonces,
-            max_header_bytes=max_header_bytes,
-            audit=audit,
-        )
+        self.gate = Gate(verifier, audience=audience, **options)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope.get("path") in self.gate.public_paths:
