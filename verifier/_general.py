@@ -47,15 +47,16 @@ async def general_presentation(
     """``presentation`` (a Data Integrity VP or a vp+jwt) verified in general mode."""
     try:
         form = pipeline.read(presentation)
+        screen = pipeline.credential_steps.screen
         if isinstance(form, str):
             signer, entries = await _vp_jwt(pipeline, form, challenge, domain)
+            checked = screen(entries, None, None)
         else:
             pipeline.count(form, allow_empty=True)
             entries = check_presentation(form).credentials
             if "proof" not in form:
                 raise ProofVerificationError("the presentation has no proof")
-            steps = pipeline.credential_steps
-            checked = steps.screen(entries, None, None)  # every cheap refusal before any key
+            checked = screen(entries, None, None)  # every cheap refusal before any key
             verified = await verify_proofs(
                 form,
                 resolver=pipeline.resolver,
@@ -66,8 +67,6 @@ async def general_presentation(
                 limits=pipeline.limits,
             )
             signer = verified[0].method.controller
-            return dataclasses.replace(await pipeline.prove_all(checked), holder=signer)
-        checked = pipeline.credential_steps.screen(entries, None, None)
         return dataclasses.replace(await pipeline.prove_all(checked), holder=signer)
     except Refused as refused:
         return refused.result
@@ -98,13 +97,13 @@ async def _vp_jwt(
         raise ProofVerificationError("the token's nonce is not the expected challenge")
     if domain is not None and domain not in as_list(payload.get("aud")):
         raise ProofVerificationError("the token's aud does not name the expected domain")
-    for claim, late in (("exp", False), ("nbf", True)):
+    skew = policy.clock_skew
+    for claim in ("exp", "nbf"):
         value = payload.get(claim)
-        if value is None:
-            continue
-        if not isinstance(value, int | float) or isinstance(value, bool):
+        if value is not None and (not isinstance(value, int | float) or isinstance(value, bool)):
             raise ParsingError(f"vp+jwt {claim} must be a number")
-        skew = policy.clock_skew
-        if (pipeline.timestamp > value + skew) if not late else (pipeline.timestamp + skew < value):
-            raise RangeError(f"the token is {'expired' if not late else 'not yet valid'}")
+    if payload.get("exp") is not None and pipeline.timestamp > payload["exp"] + skew:
+        raise RangeError("the token is expired")
+    if payload.get("nbf") is not None and pipeline.timestamp + skew < payload["nbf"]:
+        raise RangeError("the token is not yet valid")
     return signer, info.credentials

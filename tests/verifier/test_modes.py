@@ -130,3 +130,25 @@ async def test_the_signer_must_be_the_issuer_unless_the_policy_says_otherwise() 
     assert _codes(await strict.verify_credential(vc)) == ["PROOF_VERIFICATION_ERROR"]
     relaxed = Verifier(clock=lambda: NOW, policy=trusting("https://issuer.example/", signer_is_issuer=False))
     assert (await relaxed.verify_credential(vc)).verified
+
+
+@pytest.mark.parametrize(
+    ("claims", "code"),
+    [
+        ({"exp": None}, None),
+        ({"exp": "soon"}, "PARSING_ERROR"),
+        ({"exp": True}, "PARSING_ERROR"),
+        ({"exp": NOW.timestamp() - 3600}, "RANGE_ERROR"),
+        ({"nbf": NOW.timestamp() + 3600}, "RANGE_ERROR"),
+        ({"iss": "did:example:someone-else"}, "HOLDER_BINDING_ERROR"),
+    ],
+)
+async def test_a_vp_jwt_in_general_mode_with_hostile_claims(claims: dict[str, Any], code: str | None) -> None:
+    from didvc.jose import sign_jws
+
+    issuer, agent = Party(), Party()
+    vc = await signed(agent_credential(issuer, agent.did, ["orders:read"]), issuer)
+    payload = {**make_presentation(agent.did, [vc]), **claims}
+    token = await sign_jws(payload, agent.signer, typ="vp+jwt")
+    result = await _verifier(issuer).verify_presentation(token, mode="general")
+    assert [p.code for p in result.problems] == ([code] if code else []), result.problems
