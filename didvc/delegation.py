@@ -30,6 +30,7 @@ from didvc.errors import DelegationError, MalformedValueError, UntrustedPrincipa
 __all__ = [
     "DELEGATION_CONTEXT",
     "DELEGATION_TYPE",
+    "MAX_HOPS",
     "Chain",
     "Link",
     "check_chain",

@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from didvc.credentials import check_credential
-from didvc.delegation import delegation_body, is_delegation
+from didvc.delegation import MAX_HOPS, delegation_body, is_delegation
 from didvc.errors import WalletError
 from didvc.jose import parse_jws
 from didvc.proofs import add_proof, format_datetime
@@ -118,8 +118,8 @@ class Delegations:
     async def store_chain(self, chain: Sequence[Credential], *, strict: bool = False) -> CredentialRecord:
         """Keep a delegation chain (as :meth:`delegate` returns it): the last link must be issued
         to one of this wallet's DIDs and each one above it must verify; all are kept."""
-        if not chain:
-            raise WalletError("an empty chain")
+        if not 0 < len(chain) <= MAX_HOPS + 1:  # before any proof is checked
+            raise WalletError(f"a delegation chain has 1 to {MAX_HOPS + 1} links")
         if self._verifier is None:
             raise WalletError("the wallet is closed")
         leaf = await self.store_credential(chain[-1], strict=strict)

@@ -242,3 +242,12 @@ async def test_a_delegations_status_list_must_be_signed_by_an_issuer_the_policy_
         await world.agent.store_chain(chain)  # the holder judges no trust: it keeps the link
         result = await world.call(world.agent)
         assert [p.code for p in result.problems] == ["STATUS_VERIFICATION_ERROR"]
+
+
+async def test_a_wallet_refuses_an_empty_or_overlong_chain_before_checking_any_proof(world: World) -> None:
+    from wallet import WalletError
+
+    (link,) = await _grant(world)
+    for chain in ([], [link] * 10):
+        with pytest.raises(WalletError, match="1 to 9 links"):
+            await world.agent.store_chain(chain)
