@@ -12,7 +12,7 @@ from typing import Any, Final, TypeVar
 import click
 
 from didvc import __version__
-from didvc_cli.support import development_warning, forward_options, run
+from didvc_cli.support import LOOPBACK_WARNING, development_warning, forward_options, run
 from didvc_cli.trust import policy_from, trust_options
 
 T = TypeVar("T")
@@ -174,7 +174,7 @@ def verify(
     from verifier import Verifier
 
     if allow_loopback:
-        development_warning("--allow-loopback: did:web and status lists over plain http on this machine")
+        development_warning(LOOPBACK_WARNING)
     data = _without_header(source.read(2 * 1024 * 1024 + 1))
     body = body_file.read() if body_file is not None else None
 

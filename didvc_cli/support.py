@@ -67,6 +67,10 @@ def development_warning(what: str) -> None:
     click.echo(click.style(f"WARNING (development only): {what}", fg="yellow", bold=True), err=True)
 
 
+#: What every command with --allow-loopback says when it is on.
+LOOPBACK_WARNING = "--allow-loopback: did:web and status lists over plain http on this machine"
+
+
 def emit(as_json: bool, data: Any, text: str) -> None:
     """Print a command's result: ``data`` as JSON with ``--json``, else ``text``."""
     click.echo(json.dumps(data) if as_json else text)

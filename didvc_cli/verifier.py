@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from didvc.errors import DidvcError, PolicyError
-from didvc_cli.support import development_warning, fail
+from didvc_cli.support import LOOPBACK_WARNING, development_warning, fail
 from didvc_cli.trust import policy_from, trust_options
 
 __all__ = ["verifier_group"]
@@ -43,7 +43,7 @@ def serve(
             False,
         )
     if allow_loopback:
-        development_warning("--allow-loopback: did:web and status lists over plain http on this machine")
+        development_warning(LOOPBACK_WARNING)
     try:
         policy = policy_from(policy_file, trusted, trust_any_issuer, principals)
     except DidvcError as error:

@@ -23,6 +23,7 @@ from didvc.keys import KeyType
 from didvc.sealing import passphrase_from
 from didvc.storage import write_atomically
 from didvc_cli.support import (
+    LOOPBACK_WARNING,
     NEW_PASSPHRASE_FILE,
     development_warning,
     emit,
@@ -60,7 +61,7 @@ class _Options:
 
 def _with_wallet(options: _Options, work: Callable[[Wallet], Awaitable[T]], *, create: bool = False) -> T:
     if options.allow_loopback:  # given before or after the subcommand: said either way
-        development_warning("--allow-loopback: did:web and status lists over plain http on this machine")
+        development_warning(LOOPBACK_WARNING)
 
     async def go() -> T:
         from wallet import Wallet
@@ -387,7 +388,7 @@ def export(options: _Options, destination: Path, backup_passphrase_file: str) ->
 def import_backup(options: _Options, source: Path, backup_passphrase_file: str) -> None:
     """Create the wallet (at --wallet) from a backup."""
     if options.allow_loopback:
-        development_warning("--allow-loopback: did:web and status lists over plain http on this machine")
+        development_warning(LOOPBACK_WARNING)
 
     async def go() -> int:
         backup_passphrase = passphrase_from(file=backup_passphrase_file)
