@@ -2,7 +2,8 @@
 
 https://www.w3.org/TR/vc-jose-cose/ and RFC 7515. Verification is two steps:
 
-1. :func:`parse_jws` decodes the token and refuses, before any cryptography: anything but three
+1. :func:`parse_jws` decodes the token (:func:`split_jws`: all but the payload, which a
+   verifier that knows most of it reads itself) and refuses, before any cryptography: anything but three
    parts (a five-part JWE included), an ``alg`` outside the allow-list (``none``, HMAC, RSA...),
    a ``typ`` other than the expected one, any ``crit`` (we understand no extension), ``b64``
    (RFC 7797), keys or key references in the header (``jwk``, ``jku``, ``x5u``, ``x5c``,
@@ -34,9 +35,11 @@ from didvc.keys import KeyType, PublicKey, Signer, key_type_for_jws_alg
 __all__ = [
     "ALLOWED_ALGORITHMS",
     "MAX_TOKEN_BYTES",
+    "JwsParts",
     "ParsedJws",
     "parse_jws",
     "sign_jws",
+    "split_jws",
     "verify_jws",
 ]
 
@@ -52,11 +55,12 @@ _MEDIA_PREFIX: Final = "application/"
 
 
 @dataclass(frozen=True, slots=True)
-class ParsedJws:
-    """A compact JWS whose header passed every check; the signature is not yet verified."""
+class JwsParts:
+    """A compact JWS whose header passed every check; the payload is not yet read, the
+    signature not yet verified (:func:`split_jws`)."""
 
     header: dict[str, Any]
-    payload: dict[str, Any]
+    encoded_payload: str
     signing_input: bytes
     signature: bytes
     token: str
@@ -69,6 +73,29 @@ class ParsedJws:
     def kid(self) -> str | None:
         kid = self.header.get("kid")
         return kid if isinstance(kid, str) else None
+
+    def read_payload(self) -> dict[str, Any]:
+        """The payload: base64url, UTF-8 (RFC 7515 §3), a JSON object read strictly."""
+        try:
+            payload_bytes = b64url_decode(self.encoded_payload)
+        except MalformedValueError as exc:
+            raise ParsingError(f"token part is not base64url: {exc}") from None
+        try:
+            payload_text = payload_bytes.decode("utf-8")
+        except UnicodeDecodeError:
+            raise ParsingError("JWS payload is not UTF-8") from None
+        payload = strict_json_loads(payload_text, what="JWS payload")
+        if not isinstance(payload, dict):
+            raise ParsingError("JWS payload is not a JSON object")
+        return payload
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedJws(JwsParts):
+    """A compact JWS whose header passed every check and whose payload was read; the signature
+    is not yet verified."""
+
+    payload: dict[str, Any]
 
 
 def _typ_matches(typ: object, expected: str) -> bool:
@@ -103,7 +130,21 @@ def _checked_header(encoded_header: str, typ: str) -> tuple[tuple[str, Any], ...
 
 
 def parse_jws(token: str | bytes, *, typ: str, max_bytes: int = MAX_TOKEN_BYTES) -> ParsedJws:
-    """Decode a compact JWS and check its header; no signature work is done here."""
+    """Decode a compact JWS, check its header and read its payload; no signature work is done."""
+    parts = split_jws(token, typ=typ, max_bytes=max_bytes)
+    return ParsedJws(
+        parts.header,
+        parts.encoded_payload,
+        parts.signing_input,
+        parts.signature,
+        parts.token,
+        parts.read_payload(),
+    )
+
+
+def split_jws(token: str | bytes, *, typ: str, max_bytes: int = MAX_TOKEN_BYTES) -> JwsParts:
+    """Split a compact JWS and check its header, leaving the payload unread (a verifier that
+    knows most of it reads only the rest); no signature work is done."""
     if isinstance(token, bytes):
         try:
             token = token.decode("ascii")
@@ -121,29 +162,21 @@ def parse_jws(token: str | bytes, *, typ: str, max_bytes: int = MAX_TOKEN_BYTES)
     encoded_header, encoded_payload, encoded_signature = parts
     header = dict(_checked_header(encoded_header, typ))
     try:
-        payload_bytes = b64url_decode(encoded_payload)
         signature = b64url_decode(encoded_signature)
     except MalformedValueError as exc:
         raise ParsingError(f"token part is not base64url: {exc}") from None
     if not signature:
         raise InvalidTokenHeaderError("token has no signature")
-    try:
-        payload_text = payload_bytes.decode("utf-8")  # RFC 7515 §3: the payload is UTF-8 JSON here
-    except UnicodeDecodeError:
-        raise ParsingError("JWS payload is not UTF-8") from None
-    payload = strict_json_loads(payload_text, what="JWS payload")
-    if not isinstance(payload, dict):
-        raise ParsingError("JWS payload is not a JSON object")
-    return ParsedJws(
-        header=header,
-        payload=payload,
-        signing_input=token[: len(encoded_header) + 1 + len(encoded_payload)].encode("ascii"),
-        signature=signature,
-        token=token,
+    return JwsParts(
+        header,
+        encoded_payload,
+        token[: len(encoded_header) + 1 + len(encoded_payload)].encode("ascii"),
+        signature,
+        token,
     )
 
 
-def verify_jws(parsed: ParsedJws, key: PublicKey) -> None:
+def verify_jws(parsed: JwsParts, key: PublicKey) -> None:
     """Verify the signature with ``key`` (from a resolved DID document); raises on failure.
 
     JWS signatures are the raw forms :meth:`PublicKey.verify` checks (Ed25519; ECDSA ``r || s``

@@ -31,7 +31,7 @@ from didvc.errors import (
     ProofVerificationError,
     UnsupportedAlgorithmError,
 )
-from didvc.jose import ParsedJws, parse_jws, verify_jws
+from didvc.jose import JwsParts, ParsedJws, parse_jws, verify_jws
 from didvc.proofs import SUITES, AssertionMethod, TransformJob, WorkLimits, parse_datetime, verify_proofs
 from verifier._lru import BoundedLru
 from verifier._policy import Policy
@@ -188,7 +188,7 @@ class CredentialChecker:
             raise ProofVerificationError(f"vc+jwt signature does not verify ({error.code})") from None
 
 
-def check_alg(parsed: ParsedJws, policy: Policy) -> None:
+def check_alg(parsed: JwsParts, policy: Policy) -> None:
     """The policy's JOSE algorithm allow-list, if it has one."""
     allowed = policy.allowed_algorithms
     if allowed is not None and parsed.alg not in allowed:

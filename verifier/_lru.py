@@ -10,6 +10,7 @@ by) and the total is capped; an entry above a sixteenth of the cap is simply not
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Hashable
 from typing import Generic, TypeVar
 
 __all__ = ["BoundedLru"]
@@ -21,7 +22,7 @@ class BoundedLru(Generic[V]):
     def __init__(self, *, max_entries: int, max_bytes: int) -> None:
         self.max_entries = max_entries
         self.max_bytes = max_bytes
-        self._items: OrderedDict[bytes, tuple[V, int]] = OrderedDict()
+        self._items: OrderedDict[Hashable, tuple[V, int]] = OrderedDict()
         self._bytes = 0
 
     def __len__(self) -> int:
@@ -32,14 +33,14 @@ class BoundedLru(Generic[V]):
         """The bytes the entries stand for."""
         return self._bytes
 
-    def get(self, key: bytes) -> V | None:
+    def get(self, key: Hashable) -> V | None:
         item = self._items.get(key)
         if item is None:
             return None
         self._items.move_to_end(key)
         return item[0]
 
-    def put(self, key: bytes, value: V, size: int) -> bool:
+    def put(self, key: Hashable, value: V, size: int) -> bool:
         """Keep ``value``, evicting the least recently used entries; False when it is too large."""
         if size > self.max_bytes // 16:
             return False

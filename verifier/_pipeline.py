@@ -12,6 +12,8 @@ step's cost):
 4. **request** — ``aud``, ``htm``, ``htu``, time window, body digest, the server's challenge;
 5. **replay** — the ``jti`` unseen, then the challenge consumed;
 6. **settled** — a presentation verified before is answered from memory (:mod:`._settled`);
+   it is looked up first, before any key, and then only the token's request claims are read
+   (:mod:`._known`);
 7. **credentials, before any proof** — each one read within bounds and checked against the data
    model; its issuer trusted by the policy for its types; its subject the holder; its
    ``audience`` naming this verifier's; inside its validity period and maximum age; the
@@ -56,7 +58,7 @@ from didvc.errors import (
     UnlistedRouteError,
     UseNonceError,
 )
-from didvc.jose import parse_jws, verify_jws
+from didvc.jose import split_jws, verify_jws
 from didvc.proofs import Authentication, parse_datetime, verify_proofs
 from didvc.request import RequestClaims, check_request_claims
 from verifier._credentials import CredentialChecker, check_alg, exact_bytes
@@ -64,7 +66,7 @@ from verifier._delegation import delegation_chain, granted_scopes
 from verifier._policy import Policy
 from verifier._replay import ReplayCache
 from verifier._result import CredentialResult, Problem, VerificationResult
-from verifier._settled import Settled, SettledPresentations, settled_key
+from verifier._settled import Settled, SettledPresentations
 from verifier._status import StatusChecker
 from verifier._steps import Checked, CredentialSteps, Refused, as_list, refuse
 
@@ -74,7 +76,6 @@ __all__ = ["NonceCheck", "Pipeline", "Request"]
 NonceCheck = Callable[[str], Awaitable[bool]]
 
 _JSON_START: Final = ("{", "[")
-_PRESENTATION_MEMBERS: Final = ("@context", "type", "id", "holder", "verifiableCredential")
 
 
 class Request(NamedTuple):
@@ -201,33 +202,42 @@ class Pipeline:
             raise CredentialRequiredError("the presentation holds no credential")
 
     async def _vp_jwt(self, token: str, request: Request) -> VerificationResult:
-        # steps 1-2: the token's header, then the bounds of its payload
-        parsed = parse_jws(token, typ="vp+jwt", max_bytes=self.policy.max_presentation_bytes)
-        check_alg(parsed, self.policy)
-        payload = parsed.payload
-        self.count(payload)
-        if parsed.kid is None:
+        # steps 1-2: the token's header (the payload's bounds: the token's)
+        parts = split_jws(token, typ="vp+jwt", max_bytes=self.policy.max_presentation_bytes)
+        check_alg(parts, self.policy)
+        kid = parts.kid
+        if kid is None:
             raise ParsingError("vp+jwt header has no kid")
-        holder = parse_did_url(parsed.kid).did
-        # steps 3 (before any key): refusing on what the token claims is always safe, accepting
-        # needs every check; a presentation verified before skips this (step 6)
-        exact = exact_bytes((holder, *(payload.get(name, ()) for name in _PRESENTATION_MEMBERS)))
-        key = settled_key(exact) if exact is not None else None
-        settled = self._settled_lookup(key, holder, request)
+        holder = parse_did_url(kid).did
+        # step 6 first, before any key: refusing on what the token claims is always safe,
+        # accepting needs every check. A presentation settled before is known by the payload's
+        # first bytes, and only the request claims after it are read (verifier._known)
+        audience, timestamp = request.audience, self.timestamp
+        known = self._settled.known(holder, parts.encoded_payload, self.policy, audience, timestamp)
         credentials: list[Checked] = []
-        if settled is None:
-            check_jose_payload(payload, typ="vp+jwt")
-            info = check_presentation(payload)
-            credentials = self._steps.screen(info.credentials, holder, request.audience)
-        # step 4: the holder's key and signature
-        holder_key = await resolve_verification_method(self._resolver, parsed.kid, "authentication")
-        verify_jws(parsed, holder_key.public_key)
-        if payload.get("iss") != holder or _holder_of(payload) != holder:
+        settled: Settled | None
+        key: bytes | None
+        if known is not None:
+            settled, key, payload = known
+            cut = None
+        else:
+            payload = parts.read_payload()
+            self.count(payload)
+            key, cut = self._settled.key_of(holder, parts.encoded_payload, payload)
+            settled = self._settled.lookup(key, self.policy, audience, holder, timestamp)
+            if settled is None:
+                check_jose_payload(payload, typ="vp+jwt")
+                info = check_presentation(payload)
+                credentials = self._steps.screen(info.credentials, holder, request.audience)
+        # step 3: the holder's key and signature (a known presentation's holder member is the
+        # signer's: it was when it settled, and its bytes are the same)
+        holder_key = await resolve_verification_method(self._resolver, kid, "authentication")
+        verify_jws(parts, holder_key.public_key)
+        if payload.get("iss") != holder or (known is None and _holder_of(payload) != holder):
             raise HolderBindingError("the token's iss and the presentation's holder must be the signer's DID")
-        # step 5: bound to this request, never seen before, the server's nonce used up
+        # step 4-5: bound to this request, never seen before, the server's nonce used up
         if request.audience is None or request.method is None or request.url is None:
             raise RequestBindingError("a request token is verified against an audience, a method and a URL")
-        timestamp = self.timestamp
         jti, expires = check_request_claims(
             payload,
             RequestClaims(request.audience, request.method, request.url, request.body, request.challenge),
@@ -247,11 +257,18 @@ class Pipeline:
         if settled is not None:
             answer = await self._settled_answer(settled, request)
             if answer is not None:
+                self._settled.learn(holder, cut)
                 return answer
+            if known is not None:
+                payload = parts.read_payload()
+                self.count(payload)
             info = check_presentation(payload)
             credentials = self._steps.screen(info.credentials, holder, request.audience)
         self._refuse_route(holder, credentials, request)
-        return await self._prove_all(holder, credentials, request, settle_key=key)
+        result = await self._prove_all(holder, credentials, request, settle_key=key)
+        if result.verified:
+            self._settled.learn(holder, cut)
+        return result
 
     async def _vp_ldp(self, document: dict[str, Any], request: Request) -> VerificationResult:
         self.count(document)
@@ -303,24 +320,15 @@ class Pipeline:
             earliest = min(earliest, issued)
         return earliest
 
-    def _settled_lookup(self, key: bytes | None, holder: str, request: Request) -> Settled | None:
-        if key is None or request.audience is None:
-            return None
-        return self._settled.lookup(key, self.policy, request.audience, holder, self.timestamp)
-
     async def _settled_answer(self, settled: Settled, request: Request) -> VerificationResult | None:
         """The settled result, if its status entries (from the cache) and the route's scopes still
         hold; None sends the request down the full path, which says what is wrong."""
         assert request.method is not None and request.url is not None
-        for memo in settled.statused:
-            try:
-                await self._status.recheck(memo, policy=self.policy, now=self.now)
-            except DidvcError:
-                return None
         required = self.policy.required_scopes(request.method, _path_of(request.url))
         if required is None or not required.issubset(settled.scopes):
             return None
-        return settled.result()
+        good = await self._status.still_good(settled.statused, policy=self.policy, now=self.now)
+        return settled.result() if good else None
 
     # --- credentials -----------------------------------------------------------------------------
 

@@ -50,6 +50,7 @@ from didvc.rdfc import DEFAULT_MAX_WORK_FACTOR
 __all__ = ["Policy", "RouteRule"]
 
 _HUNDRED_YEARS: Final = 100 * 366 * 86400
+_ROUTE_MEMORY: Final = 4096  # (method, path) pairs whose required scopes are remembered
 
 
 @dataclass(frozen=True)
@@ -100,11 +101,24 @@ class Policy:
         return timedelta(seconds=self.clock_skew)
 
     def required_scopes(self, method: str, path: str) -> frozenset[str] | None:
-        """The scopes a request needs; None when the policy has routes and none matches."""
-        for rule in self.routes:
-            if rule.matches(method, path):
-                return rule.scopes
-        return None if self.routes and not self.allow_unlisted_routes else frozenset()
+        """The scopes a request needs; None when the policy has routes and none matches.
+        Remembered per method and path (every request asks; matching is a pattern per rule),
+        at most :data:`_ROUTE_MEMORY` of them: the paths are the callers'."""
+        memory = self._route_memory
+        key = (method, path)
+        if key in memory:
+            return memory[key]
+        scopes = next((rule.scopes for rule in self.routes if rule.matches(method, path)), None)
+        if scopes is None and (not self.routes or self.allow_unlisted_routes):
+            scopes = frozenset()
+        if len(memory) >= _ROUTE_MEMORY:
+            memory.clear()
+        memory[key] = scopes
+        return scopes
+
+    @cached_property
+    def _route_memory(self) -> dict[tuple[str, str], frozenset[str] | None]:
+        return {}
 
     @cached_property
     def status_hosts(self) -> frozenset[str]:

@@ -1,9 +1,10 @@
 """Settled presentations: the per-request fast path for a presentation already verified.
 
-Once a request token's presentation passed every check, the verifier remembers, under the
-SHA-256 of the exact bytes of everything the presentation checks read, what those checks
-established and the window
-in which it stays true (the latest ``validFrom`` − skew, the earliest ``validUntil`` + skew,
+Once a request token's presentation passed every check, the verifier remembers, under a
+SHA-256 of the presentation's exact bytes (:mod:`verifier._known`: of the payload's first bytes
+when the presentation is written first, so that a later token is known without parsing it;
+else of its marshalled members), what those checks established and the window in which it
+stays true (the latest ``validFrom`` − skew, the earliest ``validUntil`` + skew,
 proof ``expires`` + skew, ``validFrom`` + the policy's maximum age). A later token with the same
 presentation still gets its own signature, request binding and replay checks; then, inside the
 window, under the same policy object and audience, with its status entries still good (read
@@ -14,7 +15,6 @@ then says exactly what is wrong.
 
 from __future__ import annotations
 
-import hashlib
 import marshal
 import math
 import sys
@@ -22,10 +22,11 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Final
+from typing import Any, Final
 
 from didvc.credentials import CredentialInfo
 from verifier._credentials import ProofCheck
+from verifier._known import claims_after, cut_of, members_key, prefix_key, tail_of
 from verifier._lru import BoundedLru
 from verifier._policy import Policy
 from verifier._result import CredentialResult, VerificationResult
@@ -38,6 +39,7 @@ __all__ = ["Settled", "SettledPresentations"]
 _ENTRY_SIZE: Final = 1024
 _CREDENTIAL_SIZE: Final = 320  # each further credential
 _STATUS_SIZE: Final = 256  # each status entry
+_CUT_SIZE: Final = 160  # a holder's cut: the LRU's node and the int, beside the holder's DID
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,17 +97,12 @@ class Settled:
         )
 
 
-def settled_key(exact: bytes) -> bytes:
-    """The key of a presentation's exact bytes: their SHA-256 (a cache holds 32 bytes per
-    agent, not the presentation)."""
-    return hashlib.sha256(exact).digest()
-
-
 class SettledPresentations:
     """Bounded memory of settled presentations (entries, and the bytes they hold)."""
 
     def __init__(self, *, max_entries: int, max_bytes: int, ttl: float) -> None:
         self._entries = BoundedLru[Settled](max_entries=max_entries, max_bytes=max_bytes)
+        self._cuts = BoundedLru[int](max_entries=max_entries, max_bytes=max_entries * (_CUT_SIZE + 64))
         self._ttl = ttl
 
     def __len__(self) -> int:
@@ -113,6 +110,7 @@ class SettledPresentations:
 
     def clear(self) -> None:
         self._entries.clear()
+        self._cuts.clear()
 
     @property
     def size(self) -> int:
@@ -179,10 +177,41 @@ class SettledPresentations:
         )
         self._entries.put(key, settled, size)
 
-    def lookup(self, key: bytes, policy: Policy, audience: str, holder: str, now: float) -> Settled | None:
+    @staticmethod
+    def key_of(holder: str, encoded_payload: str, payload: dict[str, Any]) -> tuple[bytes | None, int | None]:
+        """The settled key of a parsed request token's presentation, and where it ends in the
+        payload (:mod:`verifier._known`; None when it is not written first)."""
+        cut = cut_of(encoded_payload, payload)
+        tail = tail_of(encoded_payload, cut) if cut is not None else None
+        if cut is None or tail is None:
+            return members_key(holder, payload), None
+        return prefix_key(encoded_payload, tail, cut), cut
+
+    def known(
+        self, holder: str, encoded_payload: str, policy: Policy, audience: str | None, now: float
+    ) -> tuple[Settled, bytes, dict[str, Any]] | None:
+        """A settled presentation of ``holder`` that this token's payload starts with, its key,
+        and the request claims after it, read without reading the presentation again."""
+        cut = self._cuts.get(holder) if audience is not None else None
+        tail = tail_of(encoded_payload, cut) if cut is not None else None
+        if cut is None or tail is None:
+            return None
+        key = prefix_key(encoded_payload, tail, cut)
+        settled = self.lookup(key, policy, audience, holder, now)
+        claims = claims_after(tail, cut) if settled is not None else None
+        return (settled, key, claims) if settled is not None and claims is not None else None
+
+    def learn(self, holder: str, cut: int | None) -> None:
+        """Where ``holder``'s settled presentation ends in its payloads, for :meth:`known`."""
+        if cut is not None:
+            self._cuts.put(holder, cut, _CUT_SIZE + len(holder))
+
+    def lookup(
+        self, key: bytes | None, policy: Policy, audience: str | None, holder: str, now: float
+    ) -> Settled | None:
         """The settled presentation, if it still holds at ``now`` under ``policy``; the caller
         re-checks status entries and the route's scopes."""
-        settled = self._entries.get(key)
+        settled = self._entries.get(key) if key is not None and audience is not None else None
         if (
             settled is None
             or settled.policy is not policy

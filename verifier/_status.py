@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import functools
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Final
@@ -148,6 +148,15 @@ class StatusChecker:
             _read(entry, verified, memo.issuer, memo.hosts)
             read.append(verified)
         memo.lists = tuple(read)
+
+    async def still_good(self, memos: Iterable[StatusMemo], *, policy: Policy, now: datetime) -> bool:
+        """Whether every memo's entries still hold (:meth:`recheck`), never raising."""
+        try:
+            for memo in memos:
+                await self.recheck(memo, policy=policy, now=now)
+        except DidvcError:
+            return False
+        return True
 
     async def _list(self, entry: StatusEntry, policy: Policy, now: datetime) -> _VerifiedList:
         return self._lists.get(entry.list_url) or await self._lists.get_or_load(
