@@ -20,6 +20,7 @@ from functools import lru_cache
 from typing import Any, Final, Protocol
 
 from didvc.errors import (
+    DidvcError,
     InvalidControlledIdentifierDocumentError,
     InvalidControlledIdentifierDocumentIdError,
     InvalidDidDocumentError,
@@ -261,9 +262,27 @@ class DidResolver(Protocol):
     A caching resolver may also offer ``async refresh(did) -> DidDocument | None``: the
     document resolved anew, bypassing its cache, or None when it will not now (rate-limited).
     :func:`resolve_verification_method` uses it once when a cached document lacks a method.
+    And ``cached(did) -> DidDocument | None``: the document it holds, if fresh, with no
+    resolution (:func:`cached_verification_method`, a request's fast path).
     """
 
     async def resolve(self, did: str) -> DidDocument: ...
+
+
+def cached_verification_method(
+    resolver: DidResolver, url: str, relationship: str
+) -> VerificationMethod | None:
+    """:func:`resolve_verification_method` from a document the resolver holds (its optional
+    ``cached(did)``), with no resolution; None when it holds none or the method is not in it."""
+    cached = getattr(resolver, "cached", None)
+    try:
+        parsed = parse_did_url(url)
+        document: DidDocument | None = cached(parsed.did) if cached is not None else None
+        if document is None or document.id != parsed.did:
+            return None
+        return document.verification_method(url, relationship)
+    except DidvcError:
+        return None
 
 
 async def resolve_verification_method(

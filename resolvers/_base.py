@@ -126,6 +126,10 @@ class CachingResolver:
             return document
         return await self._cache.get_or_load(did, functools.partial(self._load, did))
 
+    def cached(self, did: str) -> DidDocument | None:
+        """The document held for ``did``, if it is still fresh; no resolution."""
+        return self._cache.get(did)
+
     async def refresh(self, did: str) -> DidDocument:
         """The document resolved anew, unless it was in the last ``refresh_interval`` seconds
         (then the latest one, or the resolution under way). The cached document stays until

@@ -22,7 +22,7 @@ import logging
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any, Final, Protocol
+from typing import Any, Final, NamedTuple, Protocol
 
 from yarl import URL
 
@@ -65,9 +65,9 @@ class VerifierLike(Protocol):
     ) -> VerificationResult: ...
 
 
-@dataclass(frozen=True, slots=True)
-class RequestFacts:
-    """What a gate reads of a request, as the framework hands it over."""
+class RequestFacts(NamedTuple):
+    """What a gate reads of a request, as the framework hands it over (a tuple: one is built
+    per request)."""
 
     method: str
     scheme: str

@@ -81,8 +81,9 @@ def middleware(
     async def verify_request(request: web.Request, handler: Handler) -> web.StreamResponse:
         if request.path in gate.public_paths:
             return await handler(request)
+        headers = request.headers
         facts = RequestFacts(
-            request.method, request.scheme, request.host, request.raw_path, request.headers.get
+            request.method, request.scheme, headers.get("Host", ""), request.raw_path, headers.get
         )
         token = gate.token(facts)
         if isinstance(token, Denial):
@@ -95,7 +96,8 @@ def middleware(
             return await deny(request, decided)
         request[VERIFICATION_RESULT] = decided
         response = await handler(request)
-        gate.log(f"{request.method} {request.path}", response.status, decided, [])
+        if gate.audit is not None:
+            gate.log(f"{request.method} {request.path}", response.status, decided, [])
         return response
 
     return verify_request

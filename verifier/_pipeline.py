@@ -44,7 +44,7 @@ from didvc.credentials import (
     check_presentation,
 )
 from didvc.delegation import Chain
-from didvc.did import parse_did_url, resolve_verification_method
+from didvc.did import cached_verification_method, parse_did_url, resolve_verification_method
 from didvc.encoding import b64url_decode, bounded_text, strict_json_loads
 from didvc.errors import (
     CredentialRequiredError,
@@ -181,7 +181,7 @@ class Pipeline:
         if not isinstance(presentation, str | bytes):
             raise ParsingError("a presentation is a vp+jwt, or a JSON object or text")
         text = bounded_text(presentation, limit, what="presentation")
-        if text.count(".") == 2 and not text.startswith(_JSON_START):
+        if not text.startswith(_JSON_START) and "." in text:  # base64url has no dot
             return text
         document = strict_json_loads(
             text if text.startswith(_JSON_START) else b64url_decode(text), what="presentation"
@@ -209,9 +209,8 @@ class Pipeline:
         if kid is None:
             raise ParsingError("vp+jwt header has no kid")
         holder = parse_did_url(kid).did
-        # step 6 first, before any key: refusing on what the token claims is always safe,
-        # accepting needs every check. A presentation settled before is known by the payload's
-        # first bytes, and only the request claims after it are read (verifier._known)
+        # step 6 first, before any key (refusing on what the token claims is always safe): a
+        # settled presentation is known by the payload's first bytes, then only the claims are read
         audience, timestamp = request.audience, self.timestamp
         known = self._settled.known(holder, parts.encoded_payload, self.policy, audience, timestamp)
         credentials: list[Checked] = []
@@ -231,7 +230,8 @@ class Pipeline:
                 credentials = self._steps.screen(info.credentials, holder, request.audience)
         # step 3: the holder's key and signature (a known presentation's holder member is the
         # signer's: it was when it settled, and its bytes are the same)
-        holder_key = await resolve_verification_method(self._resolver, kid, "authentication")
+        holder_key = cached_verification_method(self._resolver, kid, "authentication")
+        holder_key = holder_key or await resolve_verification_method(self._resolver, kid, "authentication")
         verify_jws(parts, holder_key.public_key)
         if payload.get("iss") != holder or (known is None and _holder_of(payload) != holder):
             raise HolderBindingError("the token's iss and the presentation's holder must be the signer's DID")

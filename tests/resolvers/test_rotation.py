@@ -9,10 +9,17 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from didvc.did import resolve_verification_method
+from didvc.did import cached_verification_method, resolve_verification_method
 from didvc.errors import InvalidVerificationMethodError, NotFoundError
 from didvc.keys import KeyPair
-from resolvers import CachingResolver, MemoryFetcher, ResolverRegistry, WebResolver, cache_lifetime
+from resolvers import (
+    CachingResolver,
+    MemoryFetcher,
+    ResolverRegistry,
+    StaticResolver,
+    WebResolver,
+    cache_lifetime,
+)
 
 DID = "did:web:issuer.example"
 URL = "https://issuer.example/.well-known/did.json"
@@ -59,6 +66,27 @@ async def test_a_key_rotated_in_is_found_by_resolving_once_more() -> None:
     assert fetcher.hits[URL] == 2
     await resolve_verification_method(resolver, f"{DID}#key-1", "assertionMethod")  # the new one cached
     assert fetcher.hits[URL] == 2
+
+
+async def test_a_requests_fast_path_finds_only_fresh_cached_methods() -> None:
+    """cached_verification_method answers from a fresh cached document only; anything else (not
+    cached, expired, a method rotated in, another relationship) is left to the resolution."""
+    first, second = KeyPair.generate(), KeyPair.generate()
+    fetcher, clock = MemoryFetcher(), Clock()
+    fetcher.add(URL, _document(("key-1", first)), content_type="application/did+json")
+    resolver = _resolver(fetcher, clock)
+    assert cached_verification_method(resolver, f"{DID}#key-1", "assertionMethod") is None
+    await resolve_verification_method(resolver, f"{DID}#key-1", "assertionMethod")
+    method = cached_verification_method(resolver, f"{DID}#key-1", "assertionMethod")
+    assert method is not None and method.public_key.to_multikey() == first.public_key.to_multikey()
+    assert cached_verification_method(resolver, f"{DID}#key-1", "authentication") is None
+    fetcher.add(URL, _document(("key-1", first), ("key-2", second)), content_type="application/did+json")
+    assert cached_verification_method(resolver, f"{DID}#key-2", "assertionMethod") is None
+    clock.now += 301.0
+    assert cached_verification_method(resolver, f"{DID}#key-1", "assertionMethod") is None
+    static = StaticResolver({DID: _document(("key-1", first))})
+    assert cached_verification_method(static, f"{DID}#key-1", "assertionMethod") is None
+    assert cached_verification_method(resolver, "not a DID URL", "assertionMethod") is None
 
 
 async def test_unknown_keys_cost_one_resolution_per_interval() -> None:
