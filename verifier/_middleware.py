@@ -79,7 +79,7 @@ def middleware(
 
     @web.middleware
     async def verify_request(request: web.Request, handler: Handler) -> web.StreamResponse:
-        if request.path in gate.public_paths:
+        if gate.public_paths and request.path in gate.public_paths:  # request.path: a decoding
             return await handler(request)
         headers = request.headers
         facts = RequestFacts(
