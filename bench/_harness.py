@@ -106,14 +106,20 @@ def wait_for_port(port: int, *, seconds: float = 10.0) -> None:
 
 def wrk_script(lines_env: str, prefix: str = "") -> str:
     """A wrk Lua script that sends ``GET /orders`` with ``Authorization: <prefix><line>``,
-    cycling through the lines of the file named by the environment variable ``lines_env``."""
+    cycling through the lines of the file named by the environment variable ``lines_env``. The
+    requests are formatted once, before the run: formatting each one as it is sent cost wrk a
+    fifth of a core at 7,000 requests/s, which the servers it measures share (two cores here)."""
     return f"""
-local lines = {{}}
-for line in io.lines(os.getenv("{lines_env}")) do lines[#lines + 1] = line end
+local requests = {{}}
 local i = 0
+init = function(args)
+  for line in io.lines(os.getenv("{lines_env}")) do
+    requests[#requests + 1] = wrk.format("GET", "/orders", {{["Authorization"] = "{prefix}" .. line}})
+  end
+end
 request = function()
   i = i + 1
-  if i > #lines then i = 1 end
-  return wrk.format("GET", "/orders", {{["Authorization"] = "{prefix}" .. lines[i]}})
+  if i > #requests then i = 1 end
+  return requests[i]
 end
 """
