@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import socket
@@ -326,4 +327,11 @@ async def test_a_host_header_that_is_no_host_cannot_move_a_token_to_another_path
         token = await request_token(agent, [vc], audience=origin, url=f"{origin}/orders/7")
         status, _, body = await api.call("GET", path, {"Authorization": f"VP {token}", "Host": host})
         assert status == expected, (host, body)
+    # no Host header at all (HTTP/1.0): nothing the client addressed to bind the token to
+    token = await request_token(agent, [vc], audience=origin, url=f"{origin}/orders/7")
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(f"GET /orders/7 HTTP/1.0\r\nAuthorization: VP {token}\r\n\r\n".encode())
+    answer = await reader.read()
+    writer.close()
+    assert answer.split(b"\r\n")[0].split()[1] == b"401" and b"REQUEST_BINDING_ERROR" in answer
     await server.close()
