@@ -6,18 +6,21 @@ the presentation's members first, in compact JSON, so every token of one present
 with the same payload bytes P = ``{"@context":…,"verifiableCredential":[…],``. Decoding and
 parsing P again on every request was a sixth of a settled request's cost in a server.
 
-Once a presentation is settled, the verifier remembers where P ends in the holder's payloads
-(its *cut*: the base64url characters of P's whole 3-byte groups, and the 0-2 bytes left).
-A later token of that holder is keyed by the SHA-256 of those characters and bytes; only the
-rest of the payload is decoded, and it is read strictly as the object of the request claims,
-``{`` + the rest, which must name at least one member and no presentation member (the payload
-would then hold a member twice, which the full parse refuses). Equal base64url characters are
-equal bytes (a bijection on whole groups), so such a payload is exactly P followed by those
-claims: what the full parse would have read.
+Once a presentation has settled and comes again, the verifier remembers where P ends in the
+holder's payloads (its *cut*: the base64url characters of P's whole 3-byte groups and the 0-2
+bytes left), a digest of those characters and bytes, and the presentation's settled key. A later
+token of that holder whose first characters and bytes have that digest is that presentation:
+its settled entry is looked up by the key, and only the rest of the payload is decoded, read
+strictly as the object of the request claims, ``{`` + the rest, which must name at least one
+member and no presentation member (the payload would then hold a member twice, which the full
+parse refuses). Equal base64url characters are equal bytes (a bijection on whole groups), so
+such a payload is exactly P followed by those claims: what the full parse would have read.
 
-A presentation written otherwise (another wallet's member order or spacing) has no cut and is
-keyed by its marshalled members. Nothing is accepted here that the full parse would refuse:
-whatever does not fit falls back to it, and it says what is wrong.
+Settled entries keep one key, the SHA-256 of the presentation's marshalled members
+(:func:`members_key`), whichever way a token was read; a presentation written otherwise
+(another wallet's member order or spacing) has no cut and is simply always read in full.
+Nothing is accepted here that the full parse would refuse: whatever does not fit falls back to
+it, and it says what is wrong.
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ from didvc.encoding import b64url_decode, b64url_encode, strict_json_loads
 from didvc.errors import DidvcError
 from verifier._credentials import exact_bytes
 
-__all__ = ["PRESENTATION_MEMBERS", "claims_after", "cut_of", "members_key", "prefix_key", "tail_of"]
+__all__ = ["PRESENTATION_MEMBERS", "claims_after", "cut_of", "members_key", "prefix_digest", "tail_of"]
 
 #: The payload members that are the presentation (the rest are the request's claims).
 PRESENTATION_MEMBERS: Final = frozenset({"@context", "type", "id", "holder", "verifiableCredential"})
@@ -39,8 +42,8 @@ _PREFIX_TAG: Final = b"didvc:vp-prefix\x00"
 
 
 def members_key(holder: str, payload: dict[str, Any]) -> bytes | None:
-    """The settled key of a presentation with no cut: the SHA-256 of its holder's DID and its
-    members' exact (marshalled) values."""
+    """The settled key of a presentation: the SHA-256 of its holder's DID and its members'
+    exact (marshalled) values."""
     get = payload.get
     exact = exact_bytes((holder, *[get(name, ()) for name in _ORDER]))
     return hashlib.sha256(exact).digest() if exact is not None else None
@@ -78,14 +81,14 @@ def tail_of(encoded_payload: str, cut: int) -> bytes | None:
         return None
 
 
-def prefix_key(encoded_payload: str, tail: bytes, cut: int) -> bytes:
-    """The settled key of the presentation before ``cut``: the SHA-256 of its characters and
-    the bytes left of it (so it is the same key whichever way the payload was read)."""
+def prefix_digest(encoded_payload: str, tail: bytes, cut: int) -> bytes:
+    """A digest of the payload before ``cut``: 16 bytes of the SHA-256 of its characters and
+    the bytes left of it (the same whichever way the payload was read)."""
     chars, rest = cut - cut % 4, cut % 4
     digest = hashlib.sha256(_PREFIX_TAG)
     digest.update(encoded_payload[:chars].encode("ascii"))
     digest.update(tail[:rest])
-    return digest.digest()
+    return digest.digest()[:16]
 
 
 def claims_after(tail: bytes, cut: int) -> dict[str, Any] | None:

@@ -12,8 +12,8 @@ step's cost):
 4. **request** — ``aud``, ``htm``, ``htu``, time window, body digest, the server's challenge;
 5. **replay** — the ``jti`` unseen, then the challenge consumed;
 6. **settled** — a presentation verified before is answered from memory (:mod:`._settled`);
-   it is looked up first, before any key, and then only the token's request claims are read
-   (:mod:`._known`);
+   it is looked up first, before any key; once known, by the token's first bytes, and then only
+   the request claims are read (:mod:`._known`);
 7. **credentials, before any proof** — each one read within bounds and checked against the data
    model; its issuer trusted by the policy for its types; its subject the holder; its
    ``audience`` naming this verifier's; inside its validity period and maximum age; the
@@ -63,6 +63,7 @@ from didvc.proofs import Authentication, parse_datetime, verify_proofs
 from didvc.request import RequestClaims, check_request_claims
 from verifier._credentials import CredentialChecker, check_alg, exact_bytes
 from verifier._delegation import delegation_chain, granted_scopes
+from verifier._known import members_key
 from verifier._policy import Policy
 from verifier._replay import ReplayCache
 from verifier._result import CredentialResult, Problem, VerificationResult
@@ -218,11 +219,10 @@ class Pipeline:
         key: bytes | None
         if known is not None:
             settled, key, payload = known
-            cut = None
         else:
             payload = parts.read_payload()
             self.count(payload)
-            key, cut = self._settled.key_of(holder, parts.encoded_payload, payload)
+            key = members_key(holder, payload)
             settled = self._settled.lookup(key, self.policy, audience, holder, timestamp)
             if settled is None:
                 check_jose_payload(payload, typ="vp+jwt")
@@ -257,7 +257,8 @@ class Pipeline:
         if settled is not None:
             answer = await self._settled_answer(settled, request)
             if answer is not None:
-                self._settled.learn(holder, cut)
+                if known is None and key is not None:  # its second token: known from the third on
+                    self._settled.learn(holder, parts.encoded_payload, payload, key)
                 return answer
             if known is not None:
                 payload = parts.read_payload()
@@ -265,10 +266,7 @@ class Pipeline:
             info = check_presentation(payload)
             credentials = self._steps.screen(info.credentials, holder, request.audience)
         self._refuse_route(holder, credentials, request)
-        result = await self._prove_all(holder, credentials, request, settle_key=key)
-        if result.verified:
-            self._settled.learn(holder, cut)
-        return result
+        return await self._prove_all(holder, credentials, request, settle_key=key)
 
     async def _vp_ldp(self, document: dict[str, Any], request: Request) -> VerificationResult:
         self.count(document)

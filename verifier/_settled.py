@@ -1,11 +1,11 @@
 """Settled presentations: the per-request fast path for a presentation already verified.
 
-Once a request token's presentation passed every check, the verifier remembers, under a
-SHA-256 of the presentation's exact bytes (:mod:`verifier._known`: of the payload's first bytes
-when the presentation is written first, so that a later token is known without parsing it;
-else of its marshalled members), what those checks established and the window in which it
-stays true (the latest ``validFrom`` − skew, the earliest ``validUntil`` + skew,
-proof ``expires`` + skew, ``validFrom`` + the policy's maximum age). A later token with the same
+Once a request token's presentation passed every check, the verifier remembers, under the
+SHA-256 of the exact bytes of everything the presentation checks read (its marshalled members;
+from its third token on it is found from the payload's first bytes without parsing them,
+:mod:`verifier._known`), what those checks established and the window in which it stays
+true (the latest ``validFrom`` − skew, the earliest ``validUntil`` + skew, proof ``expires`` +
+skew, ``validFrom`` + the policy's maximum age). A later token with the same
 presentation still gets its own signature, request binding and replay checks; then, inside the
 window, under the same policy object and audience, with its status entries still good (read
 again only when a list was fetched again) and the route's scopes held, it gets fresh result
@@ -22,11 +22,11 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 from didvc.credentials import CredentialInfo
 from verifier._credentials import ProofCheck
-from verifier._known import claims_after, cut_of, members_key, prefix_key, tail_of
+from verifier._known import claims_after, cut_of, prefix_digest, tail_of
 from verifier._lru import BoundedLru
 from verifier._policy import Policy
 from verifier._result import CredentialResult, VerificationResult
@@ -39,7 +39,15 @@ __all__ = ["Settled", "SettledPresentations"]
 _ENTRY_SIZE: Final = 1024
 _CREDENTIAL_SIZE: Final = 320  # each further credential
 _STATUS_SIZE: Final = 256  # each status entry
-_CUT_SIZE: Final = 160  # a holder's cut: the LRU's node and the int, beside the holder's DID
+_KNOWN_SIZE: Final = 256  # where a holder's presentation ends: the LRU's node, the tuple, the digest
+
+
+class _Known(NamedTuple):
+    """Where a holder's settled presentation ends in its payloads (:mod:`verifier._known`)."""
+
+    cut: int
+    digest: bytes
+    key: bytes  # the settled entry's (the same bytes object: nothing more is held)
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,7 +110,7 @@ class SettledPresentations:
 
     def __init__(self, *, max_entries: int, max_bytes: int, ttl: float) -> None:
         self._entries = BoundedLru[Settled](max_entries=max_entries, max_bytes=max_bytes)
-        self._cuts = BoundedLru[int](max_entries=max_entries, max_bytes=max_entries * (_CUT_SIZE + 64))
+        self._known = BoundedLru[_Known](max_entries=max_entries, max_bytes=max_entries * (_KNOWN_SIZE + 64))
         self._ttl = ttl
 
     def __len__(self) -> int:
@@ -110,7 +118,7 @@ class SettledPresentations:
 
     def clear(self) -> None:
         self._entries.clear()
-        self._cuts.clear()
+        self._known.clear()
 
     @property
     def size(self) -> int:
@@ -177,34 +185,33 @@ class SettledPresentations:
         )
         self._entries.put(key, settled, size)
 
-    @staticmethod
-    def key_of(holder: str, encoded_payload: str, payload: dict[str, Any]) -> tuple[bytes | None, int | None]:
-        """The settled key of a parsed request token's presentation, and where it ends in the
-        payload (:mod:`verifier._known`; None when it is not written first)."""
-        cut = cut_of(encoded_payload, payload)
-        tail = tail_of(encoded_payload, cut) if cut is not None else None
-        if cut is None or tail is None:
-            return members_key(holder, payload), None
-        return prefix_key(encoded_payload, tail, cut), cut
-
     def known(
         self, holder: str, encoded_payload: str, policy: Policy, audience: str | None, now: float
     ) -> tuple[Settled, bytes, dict[str, Any]] | None:
-        """A settled presentation of ``holder`` that this token's payload starts with, its key,
+        """The settled presentation of ``holder`` that this token's payload starts with, its key,
         and the request claims after it, read without reading the presentation again."""
-        cut = self._cuts.get(holder) if audience is not None else None
-        tail = tail_of(encoded_payload, cut) if cut is not None else None
-        if cut is None or tail is None:
+        known = self._known.get(holder) if audience is not None else None
+        tail = tail_of(encoded_payload, known.cut) if known is not None else None
+        if known is None or tail is None or prefix_digest(encoded_payload, tail, known.cut) != known.digest:
             return None
-        key = prefix_key(encoded_payload, tail, cut)
-        settled = self.lookup(key, policy, audience, holder, now)
-        claims = claims_after(tail, cut) if settled is not None else None
-        return (settled, key, claims) if settled is not None and claims is not None else None
+        settled = self.lookup(known.key, policy, audience, holder, now)
+        claims = claims_after(tail, known.cut) if settled is not None else None
+        return (settled, known.key, claims) if settled is not None and claims is not None else None
 
-    def learn(self, holder: str, cut: int | None) -> None:
-        """Where ``holder``'s settled presentation ends in its payloads, for :meth:`known`."""
-        if cut is not None:
-            self._cuts.put(holder, cut, _CUT_SIZE + len(holder))
+    def learn(self, holder: str, encoded_payload: str, payload: dict[str, Any], key: bytes) -> None:
+        """Remember where ``holder``'s settled presentation (under ``key``) ends in this payload,
+        for :meth:`known`; unless another of its presentations is known and still settled (a
+        holder alternating two is read in full for one of them, rather than learned each time)."""
+        current = self._known.get(holder)
+        if current is not None and current.key != key:
+            other = self._entries.get(current.key)
+            if other is not None and other.expires > time.monotonic():
+                return
+        cut = cut_of(encoded_payload, payload)
+        tail = tail_of(encoded_payload, cut) if cut is not None else None
+        if cut is not None and tail is not None:
+            digest = prefix_digest(encoded_payload, tail, cut)
+            self._known.put(holder, _Known(cut, digest, key), _KNOWN_SIZE + len(holder))
 
     def lookup(
         self, key: bytes | None, policy: Policy, audience: str | None, holder: str, now: float

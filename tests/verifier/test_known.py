@@ -4,6 +4,7 @@ whatever the holder writes after that presentation."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
@@ -41,23 +42,31 @@ def _compact(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
 
+def _known(verifier: Verifier, holder: Party, token: str, policy: Any) -> Any:
+    encoded = split_jws(token, typ="vp+jwt").encoded_payload
+    return verifier._settled.known(holder.did, encoded, policy, AUDIENCE, NOW.timestamp())
+
+
 @pytest.fixture
 async def settled() -> tuple[Party, dict[str, Any], Verifier, Any]:
-    """An agent, its presentation, and a verifier that settled it (one request)."""
+    """An agent, its presentation, and a verifier that knows it: the first request verifies it
+    in full (and learns nothing more: a cold request costs what it did), the second is answered
+    from the settled entry and learns where the presentation ends."""
     issuer, agent = Party(), Party()
     vc = await signed(agent_credential(issuer, agent.did, ["orders:read"]), issuer)
     policy = trusting(issuer)
     warm = Verifier(resolver=default_resolver(), clock=lambda: NOW, policy=policy)
-    first = await warm.verify_presentation(await request_token(agent, [vc], url=URL), **REQUEST)
-    assert first.verified
+    for _ in range(2):
+        token = await request_token(agent, [vc], url=URL)
+        assert _known(warm, agent, token, policy) is None
+        assert (await warm.verify_presentation(token, **REQUEST)).verified
     return agent, presentation(agent, [vc]), warm, policy
 
 
 async def test_the_next_token_of_a_settled_presentation_is_known(settled: Any) -> None:
     agent, vp, warm, policy = settled
     token = await _raw_token(agent, _compact({**vp, "iss": agent.did, **_claims("jti-0000002")}))
-    encoded = split_jws(token, typ="vp+jwt").encoded_payload
-    known = warm._settled.known(agent.did, encoded, policy, AUDIENCE, NOW.timestamp())
+    known = _known(warm, agent, token, policy)
     assert known is not None and known[2] == {"iss": agent.did, **_claims("jti-0000002")}
     result = await warm.verify_presentation(token, **REQUEST)
     assert result.verified and result.holder == agent.did and result.scopes == ["orders:read"]
@@ -68,8 +77,7 @@ async def test_another_holders_token_with_the_same_presentation_is_not_known(set
     _agent, vp, warm, policy = settled
     thief = Party()
     token = await _raw_token(thief, _compact({**vp, "iss": thief.did, **_claims()}))
-    encoded = split_jws(token, typ="vp+jwt").encoded_payload
-    assert warm._settled.known(thief.did, encoded, policy, AUDIENCE, NOW.timestamp()) is None
+    assert _known(warm, thief, token, policy) is None
     result = await warm.verify_presentation(token, **REQUEST)
     assert not result.verified and result.problems[0].code == "HOLDER_BINDING_ERROR"
 
@@ -116,6 +124,30 @@ async def test_a_presentation_written_otherwise_has_no_cut_and_still_settles() -
         assert cut_of(split_jws(token, typ="vp+jwt").encoded_payload, payload) is None
         assert (await warm.verify_presentation(token, **REQUEST)).verified
     assert len(warm._settled) == 1
+
+
+async def test_a_holder_that_moves_to_a_new_presentation_has_it_known_once_the_old_is_gone() -> None:
+    issuer, agent = Party(), Party()
+    old = await signed(agent_credential(issuer, agent.did, ["orders:read"]), issuer)
+    new = await signed(agent_credential(issuer, agent.did, ["orders:read", "orders:write"]), issuer)
+    policy = trusting(issuer)
+    warm = Verifier(resolver=default_resolver(), clock=lambda: NOW, policy=policy, cache_ttl=0.5)
+
+    async def request(vc: Any) -> str:
+        token = await request_token(agent, [vc], url=URL)
+        assert (await warm.verify_presentation(token, **REQUEST)).verified
+        return await request_token(agent, [vc], url=URL)
+
+    for _ in range(2):
+        probe = await request(old)
+    assert _known(warm, agent, probe, policy) is not None
+    for _ in range(2):
+        probe = await request(new)
+    assert _known(warm, agent, probe, policy) is None  # the old one is still settled
+    await asyncio.sleep(0.6)  # every entry is past cache_ttl: the old one is gone for good
+    for _ in range(2):
+        probe = await request(new)
+    assert _known(warm, agent, probe, policy) is not None
 
 
 async def test_a_holder_alternating_two_presentations_stays_settled() -> None:
