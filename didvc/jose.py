@@ -2,12 +2,13 @@
 
 https://www.w3.org/TR/vc-jose-cose/ and RFC 7515. Verification is two steps:
 
-1. :func:`parse_jws` decodes the token (:func:`split_jws`: all but the payload, which a
-   verifier that knows most of it reads itself) and refuses, before any cryptography: anything but three
-   parts (a five-part JWE included), an ``alg`` outside the allow-list (``none``, HMAC, RSA...),
-   a ``typ`` other than the expected one, any ``crit`` (we understand no extension), ``b64``
-   (RFC 7797), keys or key references in the header (``jwk``, ``jku``, ``x5u``, ``x5c``,
-   ``x5t``), encryption members, duplicate JSON members, oversized or deeply nested input.
+1. :func:`parse_jws` decodes the token (:func:`split_jws` all but the payload, for a verifier
+   that knows most of it and reads the rest itself) and refuses, before any cryptography:
+   anything but three parts (a five-part JWE included), an ``alg`` outside the allow-list
+   (``none``, HMAC, RSA...), a ``typ`` other than the expected one, any ``crit`` (we understand
+   no extension), ``b64`` (RFC 7797), keys or key references in the header (``jwk``, ``jku``,
+   ``x5u``, ``x5c``, ``x5t``), encryption members, duplicate JSON members, oversized or deeply
+   nested input.
 2. :func:`verify_jws` checks the signature with the key the caller resolved from the ``kid``'s
    DID document, never one the token carries; ``alg`` must be the one of that key's type.
 

@@ -257,8 +257,8 @@ class Pipeline:
         if settled is not None:
             answer = await self._settled_answer(settled, request)
             if answer is not None:
-                if known is None and key is not None:  # its second token: known from the third on
-                    self._settled.learn(holder, parts.encoded_payload, payload, key)
+                if known is None:  # its second token: known from the third on
+                    self._settled.learn(settled, parts.encoded_payload, payload)
                 return answer
             if known is not None:
                 payload = parts.read_payload()

@@ -47,7 +47,7 @@ class _Known(NamedTuple):
 
     cut: int
     digest: bytes
-    key: bytes  # the settled entry's (the same bytes object: nothing more is held)
+    key: bytes  # the settled entry's own (Settled.key)
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +93,7 @@ class Settled:
     statused: tuple[StatusMemo, ...]  # the status entries, checked again when a list changes
     principal: str | None = None  # through a delegation chain
     delegation: tuple[str, ...] = ()
+    key: bytes = b""  # its key in the cache (the same object: a holder's _Known shares it)
 
     def result(self) -> VerificationResult:
         return VerificationResult(
@@ -182,6 +183,7 @@ class SettledPresentations:
             tuple(statused),
             principal,
             tuple(delegation),
+            key,
         )
         self._entries.put(key, settled, size)
 
@@ -198,10 +200,11 @@ class SettledPresentations:
         claims = claims_after(tail, known.cut) if settled is not None else None
         return (settled, known.key, claims) if settled is not None and claims is not None else None
 
-    def learn(self, holder: str, encoded_payload: str, payload: dict[str, Any], key: bytes) -> None:
-        """Remember where ``holder``'s settled presentation (under ``key``) ends in this payload,
-        for :meth:`known`; unless another of its presentations is known and still settled (a
-        holder alternating two is read in full for one of them, rather than learned each time)."""
+    def learn(self, settled: Settled, encoded_payload: str, payload: dict[str, Any]) -> None:
+        """Remember where ``settled``'s presentation ends in this payload of its holder, for
+        :meth:`known`; unless another of its presentations is known and still settled (a holder
+        alternating two is read in full for one of them, rather than learned each time)."""
+        holder, key = settled.holder, settled.key  # the entry's own objects, held once
         current = self._known.get(holder)
         if current is not None and current.key != key:
             other = self._entries.get(current.key)
