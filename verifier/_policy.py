@@ -50,7 +50,8 @@ from didvc.rdfc import DEFAULT_MAX_WORK_FACTOR
 __all__ = ["Policy", "RouteRule"]
 
 _HUNDRED_YEARS: Final = 100 * 366 * 86400
-_ROUTE_MEMORY: Final = 4096  # (method, path) pairs whose required scopes are remembered
+_ROUTE_MEMORY: Final = 4096  # (method, path) pairs whose required scopes are remembered ...
+_ROUTE_MEMORY_PATH: Final = 512  # ... for paths this long at most (2 MB in all)
 
 
 @dataclass(frozen=True)
@@ -103,7 +104,7 @@ class Policy:
     def required_scopes(self, method: str, path: str) -> frozenset[str] | None:
         """The scopes a request needs; None when the policy has routes and none matches.
         Remembered per method and path (every request asks; matching is a pattern per rule),
-        at most :data:`_ROUTE_MEMORY` of them: the paths are the callers'."""
+        at most :data:`_ROUTE_MEMORY` of them, short ones: the paths are the callers'."""
         memory = self._route_memory
         key = (method, path)
         if key in memory:
@@ -111,9 +112,10 @@ class Policy:
         scopes = next((rule.scopes for rule in self.routes if rule.matches(method, path)), None)
         if scopes is None and (not self.routes or self.allow_unlisted_routes):
             scopes = frozenset()
-        if len(memory) >= _ROUTE_MEMORY:
-            memory.clear()
-        memory[key] = scopes
+        if len(path) <= _ROUTE_MEMORY_PATH:
+            if len(memory) >= _ROUTE_MEMORY:
+                memory.clear()
+            memory[key] = scopes
         return scopes
 
     @cached_property

@@ -10,6 +10,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from didvc.credentials import sign_vc_jwt
 from didvc.encoding import b64url_encode
@@ -565,3 +567,37 @@ async def test_hostile_presentations_are_results_not_exceptions(value: Any) -> N
     result = await _verifier().verify_presentation(value, challenge="c", **API)
     assert not result.verified
     assert result.problems
+
+
+_ROUTES = (
+    RouteRule("GET", "/orders/*", frozenset({"orders:read"})),
+    RouteRule("*", "/admin*", frozenset({"admin"})),
+    RouteRule("POST", "/orders", frozenset({"orders:write"})),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["GET", "POST", "get", "DELETE"]),
+            st.one_of(
+                st.sampled_from(["/orders", "/orders/7", "/admin", "/adminx", "/", "/orders/"]),
+                st.text(alphabet="/ordesamin*?[]7", max_size=12).map(lambda p: "/" + p),
+                st.integers(0, 9).map(lambda n: "/orders/" + "x" * (500 + n * 4)),  # long: not kept
+            ),
+        ),
+        max_size=40,
+    ),
+    st.booleans(),
+)
+def test_remembered_route_scopes_are_what_the_rules_say(requests: list[Any], unlisted: bool) -> None:
+    """The scopes a route needs are remembered per method and path (every request asks), and
+    are always what matching the rules in order gives."""
+    policy = Policy(routes=_ROUTES, allow_unlisted_routes=unlisted)
+    for method, path in requests * 2:  # each asked twice: computed, then remembered
+        expected = next((r.scopes for r in _ROUTES if r.matches(method, path)), None)
+        if expected is None and unlisted:
+            expected = frozenset()
+        assert policy.required_scopes(method, path) == expected
+    assert all(len(path) <= 512 for _, path in policy.__dict__.get("_route_memory", {}))
