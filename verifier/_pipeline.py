@@ -325,7 +325,8 @@ class Pipeline:
         required = self.policy.required_scopes(request.method, _path_of(request.url))
         if required is None or not required.issubset(settled.scopes):
             return None
-        good = await self._status.still_good(settled.statused, policy=self.policy, now=self.now)
+        statused = settled.statused
+        good = not statused or await self._status.still_good(statused, policy=self.policy, now=self.now)
         return settled.result() if good else None
 
     # --- credentials -----------------------------------------------------------------------------
