@@ -9,7 +9,7 @@ import json
 from typing import Any
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from didvc.encoding import b64url_encode, strict_json_loads
@@ -49,6 +49,10 @@ def _known(verifier: Verifier, holder: Party, token: str, policy: Any) -> Any:
 
 @pytest.fixture
 async def settled() -> tuple[Party, dict[str, Any], Verifier, Any]:
+    return await _settle()
+
+
+async def _settle() -> tuple[Party, dict[str, Any], Verifier, Any]:
     """An agent, its presentation, and a verifier that knows it: the first request verifies it
     in full (and learns nothing more: a cold request costs what it did), the second is answered
     from the settled entry and learns where the presentation ends."""
@@ -200,3 +204,44 @@ def test_claims_after_a_cut_are_what_the_whole_payload_holds(tail: str) -> None:
         assert whole is None or not PRESENTATION_MEMBERS.isdisjoint(
             whole.keys() - {"@context", "type", "holder"}
         )
+
+
+_CLAIMS_TEXT = '"iss":"ISS","aud":"https://api.example","iat":IAT,"exp":EXP,"jti":"jti-7777777","htm":"GET"'
+_MEMBERS = st.sampled_from(
+    [
+        _CLAIMS_TEXT + f',"htu":"{URL}"',
+        _CLAIMS_TEXT,
+        f'"htu":"{URL}"',
+        '"holder":"ISS"',
+        '"type":[]',
+        '"x":{"y":[1,2]}',
+        '"iss":"did:x:y"',
+        '"nonce":null',
+        '"bdh":"x"',
+        ' "z" : 1 ',
+        '"id":"urn:x"',
+    ]
+)
+_TAILS = st.tuples(
+    st.lists(_MEMBERS, min_size=0, max_size=4).map(",".join),
+    st.sampled_from(["}", "} ", "}}", "", "]}", ",}", "}\n"]),
+).map("".join)
+
+
+@settings(max_examples=60, deadline=None)
+@given(_TAILS)
+def test_any_tail_is_answered_by_a_warm_verifier_as_by_a_cold_one(written: str) -> None:
+    """Whatever a holder writes after its known presentation, signed: the same answer as a
+    verifier that reads the payload in full."""
+
+    async def run() -> None:
+        agent, vp, warm, policy = await _settle()
+        issued = int(NOW.timestamp())
+        tail = written.replace("ISS", agent.did)
+        tail = tail.replace("IAT", str(issued)).replace("EXP", str(issued + 60))
+        token = await _raw_token(agent, _compact(vp)[:-1] + "," + tail)
+        cold = Verifier(resolver=default_resolver(), clock=lambda: NOW, policy=policy)
+        warm_result = await warm.verify_presentation(token, **REQUEST)
+        assert warm_result.to_json() == (await cold.verify_presentation(token, **REQUEST)).to_json()
+
+    asyncio.run(run())
