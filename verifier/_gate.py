@@ -33,7 +33,7 @@ from verifier._policy import Policy
 from verifier._replay import MemoryNonceStore, NonceStore
 from verifier._result import Problem, VerificationResult
 
-__all__ = ["Denial", "Gate", "RequestFacts", "missing_scopes", "problem_denial"]
+__all__ = ["Denial", "Gate", "RequestFacts", "body_too_large", "missing_scopes", "problem_denial"]
 
 _log = logging.getLogger("didvc.verifier")
 
@@ -230,6 +230,11 @@ def problem_denial(
         "problems": [p.to_json() for p in problems],
     }
     return Denial(status, headers, body, problems, result)
+
+
+def body_too_large(limit: int) -> Denial:
+    """The 413 for a request body over ``limit`` bytes (refused before it is read whole)."""
+    return problem_denial(413, [Problem("INPUT_TOO_LARGE_ERROR", f"the body is larger than {limit} bytes")])
 
 
 def missing_scopes(result: VerificationResult, scopes: Iterable[str]) -> Denial | None:

@@ -4,6 +4,7 @@ loop is made per request (:class:`didvc.blocking.LoopThread`)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from didvc.blocking import LoopThread
@@ -23,12 +24,19 @@ class BlockingGate:
     def is_public(self, path: str) -> bool:
         return path in self.gate.public_paths
 
-    def decide(self, facts: RequestFacts, body: bytes | None, route: str) -> VerificationResult | Denial:
-        """The result when the request may go on, else the answer (audited); never raises."""
+    def decide(
+        self, facts: RequestFacts, body: Callable[[], bytes | Denial | None], route: str
+    ) -> VerificationResult | Denial:
+        """The result when the request may go on, else the answer (audited); never raises.
+        ``body`` reads the request's body, within its bound (else the 413): only once the
+        header holds a presentation."""
         token = self.gate.token(facts)
         if isinstance(token, Denial):
             return self.runner.run(self.gate.deny(token, route))
-        decided = self.runner.run(self.gate.check(facts, token, body))
+        read = body()
+        if isinstance(read, Denial):
+            return self.runner.run(self.gate.deny(read, route))
+        decided = self.runner.run(self.gate.check(facts, token, read))
         if isinstance(decided, Denial):
             return self.runner.run(self.gate.deny(decided, route))
         return decided

@@ -14,8 +14,8 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any, Final
 
-from verifier._gate import Denial, Gate, RequestFacts, VerifierLike, problem_denial
-from verifier._result import Problem, VerificationResult
+from verifier._gate import Denial, Gate, RequestFacts, VerifierLike, body_too_large
+from verifier._result import VerificationResult
 
 __all__ = ["STATE_KEY", "AgentAuthMiddleware", "verification_result"]
 
@@ -79,11 +79,7 @@ class AgentAuthMiddleware:
             return
         body, more = await self._body(receive)
         if body is None:
-            problem = Problem("INPUT_TOO_LARGE_ERROR", f"the body is larger than {self.max_body_bytes} bytes")
-            await self._answer(
-                send,
-                problem_denial(413, [problem]),
-            )
+            await self._answer(send, body_too_large(self.max_body_bytes))
             return
         decided = await self.gate.check(facts, token, body or None)
         if isinstance(decided, Denial):

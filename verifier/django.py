@@ -3,7 +3,7 @@ runs, as the aiohttp middleware does (:mod:`verifier._gate`); ``@require_agent(*
 view's own scopes. Settings, in ``settings.DIDVC``::
 
     DIDVC = {"verifier": Verifier(policy=Policy.load("policy.toml")), "audience": "https://api.example",
-             "public_paths": ["/health"]}
+             "public_paths": ["/health"]}  # and "max_body_bytes" (1 MiB)
     MIDDLEWARE = [..., "verifier.django.AgentAuthMiddleware"]
 
 The view finds the result as ``request.didvc``.
@@ -16,9 +16,10 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse
 
-from verifier._gate import Denial, RequestFacts, missing_scopes
+from verifier._gate import Denial, RequestFacts, body_too_large, missing_scopes
 from verifier._sync import BlockingGate
 
 __all__ = ["AgentAuthMiddleware", "require_agent"]
@@ -43,10 +44,26 @@ class AgentAuthMiddleware:
         self.get_response = get_response
         options = dict(settings.DIDVC)
         verifier = options.pop("verifier")
+        max_body_bytes = options.pop("max_body_bytes", 1024 * 1024)
         known = _GATES.get(id(verifier))
         if known is None or known[0] is not verifier:
             known = _GATES[id(verifier)] = (verifier, BlockingGate(verifier, **options))
         self.gate = known[1]
+        self.max_body_bytes = int(max_body_bytes)
+
+    def _body(self, request: HttpRequest) -> bytes | Denial | None:
+        """The body within ``max_body_bytes`` (and Django's DATA_UPLOAD_MAX_MEMORY_SIZE), 413
+        beyond, before it is read; cached by Django for the view."""
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = 0  # Django reads no body it cannot size
+        if length > self.max_body_bytes:
+            return body_too_large(self.max_body_bytes)
+        try:
+            return request.body or None
+        except RequestDataTooBig:
+            return body_too_large(self.max_body_bytes)
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         if self.gate.is_public(request.path):
@@ -60,7 +77,7 @@ class AgentAuthMiddleware:
             lambda name: request.headers.get(name),
         )
         route = f"{request.method} {request.path}"
-        decided = self.gate.decide(facts, request.body or None, route)  # the body is cached for the view
+        decided = self.gate.decide(facts, functools.partial(self._body, request), route)
         if isinstance(decided, Denial):
             return _response(decided)
         request.didvc = decided

@@ -12,13 +12,14 @@ own scopes.
 from __future__ import annotations
 
 import functools
+import io
 from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 from urllib.parse import quote
 
 from flask import Flask, Response, g, request
 
-from verifier._gate import Denial, RequestFacts, VerifierLike, missing_scopes
+from verifier._gate import Denial, RequestFacts, VerifierLike, body_too_large, missing_scopes
 from verifier._result import VerificationResult
 from verifier._sync import BlockingGate
 
@@ -43,9 +44,11 @@ class AgentAuth:
         verifier: VerifierLike,
         audience: str,
         public_paths: Iterable[str] = (),
+        max_body_bytes: int = 1024 * 1024,
         **options: Any,
     ) -> None:
         self.gate = BlockingGate(verifier, audience=audience, public_paths=public_paths, **options)
+        self.max_body_bytes = max_body_bytes
         if app is not None:
             self.init_app(app)
 
@@ -67,12 +70,25 @@ class AgentAuth:
         if "?" not in raw and environ.get("QUERY_STRING"):
             raw += "?" + environ["QUERY_STRING"]
         facts = RequestFacts(request.method, request.scheme, request.host, raw, request.headers.get)
-        body = request.get_data(cache=True) or None  # read once; the view reads the same bytes
-        decided = self.gate.decide(facts, body, f"{request.method} {request.path}")
+        decided = self.gate.decide(facts, self._body, f"{request.method} {request.path}")
         if isinstance(decided, Denial):
             return _response(decided)
         g.didvc = decided
         return None
+
+    def _body(self) -> bytes | Denial | None:
+        """The body, read once within ``max_body_bytes`` (the view reads the same bytes); 413
+        beyond, before it is read. A chunked body is read one byte past the bound at most."""
+        limit, environ = self.max_body_bytes, request.environ
+        length = request.content_length
+        if length is not None and length > limit:
+            return body_too_large(limit)
+        if length is None and environ.get("wsgi.input_terminated"):  # chunked: the server ends it
+            data = environ["wsgi.input"].read(limit + 1)
+            if len(data) > limit:
+                return body_too_large(limit)
+            environ["wsgi.input"] = io.BytesIO(data)  # what werkzeug reads next, for the view too
+        return request.get_data(cache=True) or None
 
     def _audit(self, response: Response) -> Response:
         result = self.result()

@@ -189,6 +189,100 @@ def test_django(agent: tuple[Agent, Party]) -> None:
         assert answer.status_code == 401 and json.loads(answer.content)["problems"], hostile[:20]
 
 
+class _Unread:
+    """A request body that must not be read (anonymous, or declared too large)."""
+
+    def read(self, *args: Any) -> bytes:
+        raise AssertionError("the body was read")
+
+    readline = read
+
+
+def test_bodies_are_bounded_and_read_only_after_the_header(agent: tuple[Agent, Party]) -> None:
+    """Flask and Django answer an anonymous request without reading its body, and a body over
+    ``max_body_bytes`` (declared, or chunked with no length) with 413 before reading it whole."""
+    from django.conf import settings
+
+    if not settings.configured:
+        settings.configure(ALLOWED_HOSTS=["*"], DEFAULT_CHARSET="utf-8")
+    import django
+
+    django.setup()
+    from django.http import HttpRequest, HttpResponse, JsonResponse
+    from django.test import RequestFactory
+    from flask import Flask, request
+
+    from verifier.django import AgentAuthMiddleware
+    from verifier.flask import AgentAuth
+
+    wallet, issuer = agent
+    big = b"x" * 2048
+    app = Flask(__name__)
+    auth = AgentAuth(
+        app, verifier=Verifier(policy=trusting(issuer)), audience="http://localhost", max_body_bytes=1024
+    )
+
+    @app.post("/orders")
+    def order() -> Any:
+        return {"length": len(request.get_data())}
+
+    client = app.test_client()
+    wallet.host = "http://localhost"
+    unread = {"wsgi.input": _Unread(), "CONTENT_LENGTH": str(len(big))}
+    anonymous = client.post("/orders", environ_overrides={"wsgi.input": _Unread(), "CONTENT_LENGTH": "100"})
+    assert anonymous.status_code == 401
+    declared = client.post(
+        "/orders", headers={"Authorization": wallet.header("POST", "/orders", big)}, environ_overrides=unread
+    )
+    assert (declared.status_code, declared.get_json()["problems"][0]["code"]) == (
+        413,
+        "INPUT_TOO_LARGE_ERROR",
+    )
+    for body, expected in ((big, 413), (b"y" * 1000, 200)):  # chunked: no length, the input ends
+        answer = client.post(
+            "/orders",
+            data=body,
+            headers={"Authorization": wallet.header("POST", "/orders", body), "Transfer-Encoding": "chunked"},
+            environ_overrides={"wsgi.input_terminated": True},
+        )
+        assert answer.status_code == expected, answer.get_data()
+        if expected == 200:
+            assert answer.get_json() == {"length": len(body)}  # the view read the same bytes
+    auth.gate.close()
+
+    wallet.host = HOST
+    settings.DIDVC = {"verifier": Verifier(policy=trusting(issuer)), "audience": HOST, "max_body_bytes": 1024}
+
+    def view(request: HttpRequest) -> HttpResponse:
+        return JsonResponse({"length": len(request.body)})
+
+    through = AgentAuthMiddleware(view)
+    factory = RequestFactory()
+    anonymous_django = factory.post("/orders", data=b"a" * 100, content_type="application/json")
+    anonymous_django._stream = _Unread()  # type: ignore[attr-defined]
+    assert through(anonymous_django).status_code == 401
+    too_big = factory.post(
+        "/orders",
+        data=big,
+        content_type="application/json",
+        HTTP_AUTHORIZATION=wallet.header("POST", "/orders", big),
+    )
+    too_big._stream = _Unread()  # type: ignore[attr-defined]
+    answer = through(too_big)
+    assert (answer.status_code, json.loads(answer.content)["problems"][0]["code"]) == (
+        413,
+        "INPUT_TOO_LARGE_ERROR",
+    )
+    small = b"z" * 1000
+    fits = factory.post(
+        "/orders",
+        data=small,
+        content_type="application/json",
+        HTTP_AUTHORIZATION=wallet.header("POST", "/orders", small),
+    )
+    assert json.loads(through(fits).content) == {"length": len(small)}
+
+
 def test_a_revoked_credential_is_refused_through_the_sync_gate(tmp_path: Path) -> None:
     """The issuer served on loopback (in a loop of its own); Flask's app and Django's
     middleware each refuse the agent's next request once its credential is revoked."""
