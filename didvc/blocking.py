@@ -5,6 +5,7 @@ living in that loop keep their caches and sessions across calls, and no loop is 
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import threading
 from collections.abc import Coroutine
 from typing import Any, TypeVar
@@ -24,20 +25,20 @@ class LoopThread:
 
     def run(self, coroutine: Coroutine[Any, Any, T], timeout: float | None = None) -> T:
         """Run ``coroutine`` in the loop and wait for its result (its exception is raised here)."""
-        with self._lock:
-            if not self._thread.is_alive():
-                self._thread.start()
         if threading.current_thread() is self._thread:
             coroutine.close()
             raise RuntimeError("LoopThread.run called from its own loop: await the coroutine instead")
-        return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(timeout)
+        return self._submit(coroutine).result(timeout)
 
     async def run_async(self, coroutine: Coroutine[Any, Any, T]) -> T:
         """Run ``coroutine`` in the loop from another event loop, without blocking that one."""
-        with self._lock:
+        return await asyncio.wrap_future(self._submit(coroutine))
+
+    def _submit(self, coroutine: Coroutine[Any, Any, T]) -> concurrent.futures.Future[T]:
+        with self._lock:  # started on first use
             if not self._thread.is_alive():
                 self._thread.start()
-        return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(coroutine, self.loop))
+        return asyncio.run_coroutine_threadsafe(coroutine, self.loop)
 
     def close(self) -> None:
         """Stop the loop (its thread ends)."""
