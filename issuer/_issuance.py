@@ -39,6 +39,9 @@ DEFAULT_SECURING: Final = "default"
 _LONGEST: Final = timedelta(days=100 * 366)  # past it, validUntil would leave the calendar
 _JWT: Final = "vc+jwt"
 
+#: What issuing one request gives: the credential, or the error that refused it.
+Outcome = dict[str, Any] | str | DidvcError
+
 
 @dataclass(frozen=True)
 class Securing:
@@ -211,15 +214,32 @@ async def issue_group(
     *,
     issued: datetime,
     worker: TransformWorker | None = None,
-) -> list[dict[str, Any] | str | DidvcError]:
+) -> list[Outcome]:
     """Issue ``requests`` in one transaction (one durable commit for the group), each its
     credential or the error that refused it. A request refused before signing does not stop the
     others; anything failing inside the transaction rolls the whole group back, and it is issued
     again one by one so that only the request at fault fails. With a ``worker``, every other
     credential's transformation runs in it, on another core (:func:`_secure_all`)."""
-    outcomes: list[dict[str, Any] | str | DidvcError] = []
+    outcomes, bodies, signer = await prepare(keys, requests)
+    try:
+        async with store.transaction() as tx:
+            drafts = await drafts_of(tx, lists, bodies, outcomes)
+            for draft, secured in zip(drafts, await _secure_all(drafts, signer, worker), strict=True):
+                await record(tx, draft, secured, issued)
+                outcomes[draft.position] = secured
+    except DidvcError as error:
+        return await one_by_one(store, keys, lists, requests, issued, error)
+    return outcomes
+
+
+async def prepare(
+    keys: IssuerKeys, requests: Sequence[Request]
+) -> tuple[list[Outcome], list[tuple[Request, dict[str, Any]] | None], KeySigner]:
+    """Each request's unsigned body, or the error refusing it (before any I/O; None in its
+    place), and the signer of the active key (whose algorithm "default" securing means)."""
+    outcomes: list[Outcome] = []
     bodies: list[tuple[Request, dict[str, Any]] | None] = []
-    for request in requests:  # a bad request is refused before any I/O
+    for request in requests:
         try:
             body = body_of(request, keys.did, request.credential_id or f"urn:uuid:{uuid.uuid4()}")
             bodies.append((request, body))
@@ -228,39 +248,56 @@ async def issue_group(
             bodies.append(None)
             outcomes.append(error)
     signer = await keys.signer()
-    bodies = [  # "default" is what the active key signs with
+    bodies = [
         None if p is None else (p[0]._replace(securing=p[0].securing.for_key(signer.algorithm)), p[1])
         for p in bodies
     ]
-    try:
-        async with store.transaction() as tx:
-            row_keys = [p[0].batch_key for p in bodies if p is not None and p[0].batch_key is not None]
-            made = await tx.issued_in_batch(row_keys) if row_keys else {}
-            todo: list[tuple[int, Request, dict[str, Any]]] = []
-            for n, pending in enumerate(bodies):
-                if pending is None:
-                    continue
-                request, body = pending
-                if request.batch_key in made:  # what this row's key made before
-                    outcomes[n] = stored_credential(*made[request.batch_key])
-                else:
-                    todo.append((n, request, body))
-            drafts = await _drafts(tx, lists, todo)
-            for draft, secured in zip(drafts, await _secure_all(drafts, signer, worker), strict=True):
-                await _record(tx, draft, secured, issued)
-                outcomes[draft.position] = secured
-    except DidvcError as error:
-        if len(requests) == 1:
-            return [error]
-        return [
-            outcome
-            for request in requests
-            for outcome in await issue_group(store, keys, lists, [request], issued=issued)
-        ]
-    return outcomes
+    return outcomes, bodies, signer
 
 
-class _Draft(NamedTuple):
+async def drafts_of(
+    tx: Records,
+    lists: StatusLists,
+    bodies: Sequence[tuple[Request, dict[str, Any]] | None],
+    outcomes: list[Outcome],
+) -> list[Draft]:
+    """The bodies to sign, their status entries placed in ``tx``; a batch row whose key made a
+    credential before gets that one back, in ``outcomes``, instead."""
+    made = await made_before(tx, [p[0] for p in bodies if p is not None])
+    todo: list[tuple[int, Request, dict[str, Any]]] = []
+    for n, pending in enumerate(bodies):
+        if pending is None:
+            continue
+        request, body = pending
+        if request.batch_key in made:
+            outcomes[n] = stored_credential(*made[request.batch_key])
+        else:
+            todo.append((n, request, body))
+    return await _drafts(tx, lists, todo)
+
+
+async def made_before(tx: Records, requests: Iterable[Request]) -> dict[str, tuple[str, str]]:
+    """What the batch keys among ``requests`` made before: body and format, by key."""
+    row_keys = [r.batch_key for r in requests if r.batch_key is not None]
+    return await tx.issued_in_batch(row_keys) if row_keys else {}
+
+
+async def one_by_one(
+    store: Store,
+    keys: IssuerKeys,
+    lists: StatusLists,
+    requests: Sequence[Request],
+    issued: datetime,
+    error: DidvcError,
+) -> list[Outcome]:
+    """After a group's transaction failed with ``error``: each request issued alone, so that
+    only the one at fault fails."""
+    if len(requests) == 1:
+        return [error]
+    return [o for r in requests for o in await issue_group(store, keys, lists, [r], issued=issued)]
+
+
+class Draft(NamedTuple):
     """A credential about to be signed: its place in the group, its status entries placed."""
 
     position: int
@@ -271,7 +308,7 @@ class _Draft(NamedTuple):
 
 async def _drafts(
     tx: Records, lists: StatusLists, todo: Sequence[tuple[int, Request, dict[str, Any]]]
-) -> list[_Draft]:
+) -> list[Draft]:
     """The group's credentials with their status entries (allocated for the group at once)."""
     if not todo:
         return []
@@ -285,12 +322,12 @@ async def _drafts(
             body["credentialStatus"] = [*given, *(entry for *_, entry in entries)]
         check_credential(body, issuing=request.given is None)  # a given one was checked as its version
         placed = [(list_id, index, purpose) for list_id, index, purpose, _ in entries]
-        drafts.append(_Draft(n, request, body, placed))
+        drafts.append(Draft(n, request, body, placed))
     return drafts
 
 
 async def _secure_all(
-    drafts: Sequence[_Draft], signer: KeySigner, worker: TransformWorker | None
+    drafts: Sequence[Draft], signer: KeySigner, worker: TransformWorker | None
 ) -> list[dict[str, Any] | str]:
     """Each draft secured. With a worker, both cores work on the group: the worker's share of
     the transformations is handed to it first, all at once (it then never waits for this
@@ -298,12 +335,26 @@ async def _secure_all(
     process transforms the rest. It also allocates, signs and records, so the worker takes
     more than half."""
     if worker is None or not worker.ready or len(drafts) < 2:  # booting: not worth waiting for
-        return [await _secure(d, signer) for d in drafts]
-    share = round(len(drafts) * _WORKER_SHARE)
-    tasks = [
-        asyncio.ensure_future(_secure(d, signer, worker.run if n < share else None))
-        for n, d in enumerate(drafts)
-    ]  # run in this order: the worker's jobs are queued before this process starts on its own
+        return [await secure(d, signer) for d in drafts]
+    cut = round(len(drafts) * _WORKER_SHARE)
+    return await all_secured([*securing(drafts[:cut], signer, worker.run), *securing(drafts[cut:], signer)])
+
+
+#: The worker's share of a group's transformations signed inside its transaction.
+_WORKER_SHARE: Final = 0.6
+
+
+def securing(
+    drafts: Sequence[Draft], signer: KeySigner, run: Callable[[TransformJob], Awaitable[bytes]] | None = None
+) -> list[asyncio.Future[dict[str, Any] | str]]:
+    """Each draft being secured, a task each, transformed by ``run`` (a worker's) if given. The
+    tasks run in the order they are made: make the worker's first, so that its jobs are queued
+    before this process starts on its own."""
+    return [asyncio.ensure_future(secure(d, signer, run)) for d in drafts]
+
+
+async def all_secured(tasks: Sequence[asyncio.Future[dict[str, Any] | str]]) -> list[dict[str, Any] | str]:
+    """What ``tasks`` give, once all are done; the first error among them raised."""
     done = await asyncio.gather(*tasks, return_exceptions=True)
     for outcome in done:
         if isinstance(outcome, BaseException):
@@ -311,17 +362,13 @@ async def _secure_all(
     return done  # type: ignore[return-value]
 
 
-#: The worker's share of a group's transformations.
-_WORKER_SHARE: Final = 0.6
-
-
-def _secure(
-    draft: _Draft, signer: KeySigner, run: Callable[[TransformJob], Awaitable[bytes]] | None = None
+def secure(
+    draft: Draft, signer: KeySigner, run: Callable[[TransformJob], Awaitable[bytes]] | None = None
 ) -> Awaitable[dict[str, Any] | str]:
     return draft.request.securing.secure(draft.body, signer, draft.request.valid_from, run)
 
 
-async def _record(tx: Records, draft: _Draft, secured: dict[str, Any] | str, issued: datetime) -> None:
+async def record(tx: Records, draft: Draft, secured: dict[str, Any] | str, issued: datetime) -> None:
     """Record a signed credential in ``tx``, with its audit-log entry."""
     request, body = draft.request, draft.body
     claims = body["credentialSubject"]
