@@ -94,10 +94,11 @@ def batch(
                 todo[key] = (row, request)
         progress = Progress(len(todo), quiet=options.as_json)
         pending = list(todo.values())
+        groups = [pending[start : start + GROUP] for start in range(0, len(pending), GROUP)]
         issued = 0
-        for start in range(0, len(pending), GROUP):
-            group = pending[start : start + GROUP]
-            outcomes = await issuer.issue_group([request for _, request in group])
+        results = issuer.issue_groups([[request for _, request in group] for group in groups])
+        for group in groups:
+            outcomes = await anext(results)
             for (row, _), outcome in zip(group, outcomes, strict=True):
                 if isinstance(outcome, DidvcError):
                     failed.append({"line": row.line, "error": f"[{outcome.code}] {outcome}"})

@@ -18,21 +18,21 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Coroutine, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Coroutine, Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Final
 
-from didvc.errors import DidvcError, IssuerError
 from didvc.keys import KeySigner, KeyType
 from didvc.sealing import KdfParams, Vault
 from didvc.status import MIN_ENTRIES
 from didvc.worker import TransformWorker
-from issuer import _issuance
+from issuer import _groups, _issuance
 from issuer import _setup as setup
 from issuer._audit import AuditEntry, AuditLog, default_actor
+from issuer._groups import new_worker
 from issuer._inventory import Inventory, InventoryEntry
-from issuer._issuance import DEFAULT_SECURING, Securing
+from issuer._issuance import DEFAULT_SECURING, Outcome, Securing
 from issuer._keys import IssuerKeys, precise
 from issuer._lists import StatusLists, write_published
 from issuer._store import Store
@@ -44,12 +44,6 @@ DEFAULT_TTL_MS: Final = 300_000
 #: Seconds verifiers may cache the DID document (served as its max-age); status lists stay
 #: signed by the previous key this long after a rotation.
 DEFAULT_DID_DOCUMENT_MAX_AGE: Final = 300
-
-
-def _new_worker() -> TransformWorker:
-    worker = TransformWorker(max_pending=1024, busy_error=IssuerError)
-    worker.start()
-    return worker
 
 
 def _now() -> datetime:
@@ -128,7 +122,7 @@ class Issuer:
     ) -> Issuer:
         """Open an issuer store; ``parallel`` starts the worker of :meth:`start_worker` first,
         so it boots while the passphrase is checked."""
-        worker = _new_worker() if parallel else None
+        worker = new_worker() if parallel else None
         try:
             store, vault, meta = await setup.unlock(path, passphrase=passphrase)
         except BaseException:
@@ -148,7 +142,7 @@ class Issuer:
         """Issue groups on two cores: a worker process transforms every other credential of an
         :meth:`issue_group` (start it a few hundred ms before the batch; :meth:`close` stops it)."""
         if self._worker is None:
-            self._worker = _new_worker()
+            self._worker = new_worker()
 
     async def __aenter__(self) -> Issuer:
         return self
@@ -346,14 +340,18 @@ class Issuer:
         """Those of the batch keys ``among`` already issued (``issue(..., batch_key=...)``)."""
         return await self.store.batch_keys(among)
 
-    async def issue_group(
-        self, requests: Sequence[_issuance.Request]
-    ) -> list[dict[str, Any] | str | DidvcError]:
+    async def issue_group(self, requests: Sequence[_issuance.Request]) -> list[Outcome]:
         """Issue several credentials in one transaction (one durable commit): each request's
         credential, or the error that refused it (see :func:`issuer._issuance.issue_group`)."""
         return await _issuance.issue_group(
             self.store, self._keys, self._lists, requests, issued=self.clock(), worker=self._worker
         )
+
+    def issue_groups(self, groups: Sequence[Sequence[_issuance.Request]]) -> AsyncIterator[list[Outcome]]:
+        """Issue ``groups`` back to back, each yielded as :meth:`issue_group` returns it; with the
+        worker, the next group is queued for it while one is recorded (:mod:`issuer._groups`)."""
+        clock, worker = (lambda: self.clock()), self._worker
+        return _groups.issue_groups(self.store, self._keys, self._lists, groups, clock=clock, worker=worker)
 
     def request(
         self,
