@@ -36,6 +36,7 @@ __all__ = [
     "canonicalize",
     "document_loader",
     "expand",
+    "load",
     "register_context",
     "registered_contexts",
 ]
@@ -184,6 +185,12 @@ def _pyld() -> tuple[Any, Any, type[Exception]]:
             return result
 
     return _Processor, _ContextResolver, pyld_jsonld.JsonLdError
+
+
+def load() -> None:
+    """Load the JSON-LD processor now, while this process waits for something else (a worker
+    starting, a key derivation in a thread), rather than in the first expansion."""
+    _pyld()
 
 
 def _options() -> dict[str, Any]:

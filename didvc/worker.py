@@ -214,6 +214,7 @@ def _serve(niceness: int) -> None:
         with contextlib.suppress(OSError, AttributeError):
             os.nice(niceness)
     source, out = sys.stdin.buffer, sys.stdout.buffer
+    jsonld.load()  # before the worker is ready, not in its first job
     out.write(_frame(_READY, {}))
     out.flush()
     while (frame := _read_frame(source)) is not None:
