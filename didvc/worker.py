@@ -9,7 +9,7 @@ caller gets ``busy_error`` rather than a queue without end.
 The verifier runs one at the lowest CPU priority (nice 19, :mod:`verifier._worker`): anyone can
 send a credential that *claims* a trusted issuer, and an attacker's cold credentials then cost
 that process's time while the API's event loop keeps answering. The issuer runs one at normal
-priority to sign a batch on two cores (:mod:`issuer._issuance`).
+priority to sign a batch on two cores (:mod:`issuer._groups`).
 
 One worker serves every event loop of a process: a writer and a reader thread move frames
 between the loops and the pipes. A worker that dies fails its pending jobs (``busy_error``) and

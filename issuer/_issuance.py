@@ -2,8 +2,9 @@
 
 One transaction holds the status indexes, the signature and the record: when :func:`issue`
 returns the credential is durable, and if it fails nothing is left half-issued. A batch issues
-its rows in groups, one transaction (one durable commit) per group (:func:`issue_group`). A
-batch row's key makes the issuance idempotent (the same key gives back the credential it made).
+its rows in groups, one durable commit per group (:func:`issue_group`; back to back, on two
+cores, :mod:`issuer._groups`). A batch row's key makes the issuance idempotent (the same key
+gives back the credential it made).
 """
 
 from __future__ import annotations
