@@ -37,14 +37,28 @@ __all__ = [
 
 T = TypeVar("T")
 
-#: One round trip: the epoch must exist and precede the token, then the token is stored once.
+#: One round trip for every token id of a batch: the epoch must exist and precede each token,
+#: then each is stored once. KEYS: the epoch, then the ids; ARGV: each id's lifetime (ms) and
+#: issue time (ms), in turn. One script call for the batch, not one per id: Redis's share of a
+#: request halves (two processes behind one Redis, bench_http.py).
 _REMEMBER: Final = """
 local epoch = redis.call('GET', KEYS[1])
-if not epoch then return -2 end
-if tonumber(ARGV[2]) < tonumber(epoch) then return -1 end
-if redis.call('SET', KEYS[2], '1', 'NX', 'PX', ARGV[1]) then return 1 end
-return 0
+local answers = {}
+for i = 2, #KEYS do
+  if not epoch then
+    answers[i - 1] = -2
+  elseif tonumber(ARGV[2 * i - 2]) < tonumber(epoch) then
+    answers[i - 1] = -1
+  elseif redis.call('SET', KEYS[i], '1', 'NX', 'PX', ARGV[2 * i - 3]) then
+    answers[i - 1] = 1
+  else
+    answers[i - 1] = 0
+  end
+end
+return answers
 """
+#: Ids per script call: a script holds Redis for its run (256 SETs, well under a millisecond).
+_IDS_PER_CALL: Final = 256
 
 
 class ReplayCache(Protocol):
@@ -91,7 +105,7 @@ class RedisReplayCache:
     an older snapshot keeps the epoch but not the tokens used since the snapshot.
 
     The token ids of concurrent requests travel together: each one joins the batch that the
-    next turn of the event loop sends as one pipeline (one round trip, one connection), so a
+    next turn of the event loop sends as one script call (one round trip, one connection), so a
     busy API pays about 25 µs a request for its replay check instead of a round trip each
     (165 µs here), and opens a few connections instead of one per request in flight.
     """
@@ -102,7 +116,7 @@ class RedisReplayCache:
         self._epoch_key = prefix + "epoch"
         self._timeout = timeout
         self._sha = hashlib.sha1(_REMEMBER.encode()).hexdigest()  # noqa: S324 -- Redis names scripts so
-        self._batch: list[tuple[tuple[Any, ...], asyncio.Future[Any]]] = []
+        self._batch: list[tuple[tuple[str, int, int], asyncio.Future[Any]]] = []
         self._epoch_set: asyncio.Future[None] | None = None  # one setting at a time, shared
 
     @classmethod
@@ -110,15 +124,13 @@ class RedisReplayCache:
         return cls(_client(url), **kwargs)
 
     async def remember(self, key: str, expires_at: float, *, now: float, issued_at: float) -> bool:
-        lifetime_ms = max(1, int((expires_at - now) * 1000) + 1)
-        arguments = (lifetime_ms, int(issued_at * 1000))
-        keys = (self._epoch_key, self._prefix + key)
+        call = (self._prefix + key, max(1, int((expires_at - now) * 1000) + 1), int(issued_at * 1000))
 
         async def run() -> int:
-            answer = await self._batched((*keys, *arguments))
+            answer = await self._batched(call)
             if answer == -2:  # no epoch: first use, or a restart that lost everything
                 await self._set_epoch(now)
-                answer = await self._batched((*keys, *arguments))
+                answer = await self._batched(call)
             return int(answer)
 
         answer = await _bounded(run(), self._timeout, "the replay cache")
@@ -129,9 +141,9 @@ class RedisReplayCache:
             )
         return answer == 1
 
-    def _batched(self, call: tuple[Any, ...]) -> asyncio.Future[Any]:
-        """The script's answer for ``call`` (its keys and arguments), sent with every other call
-        made before the event loop turns."""
+    def _batched(self, call: tuple[str, int, int]) -> asyncio.Future[Any]:
+        """The script's answer for ``call`` (a key, its lifetime and issue time in ms), sent with
+        every other call made before the event loop turns."""
         future = asyncio.get_running_loop().create_future()
         self._batch.append((call, future))
         if len(self._batch) == 1:
@@ -143,9 +155,9 @@ class RedisReplayCache:
         task = asyncio.ensure_future(self._run_batch(batch))
         task.add_done_callback(_retrieve)
 
-    async def _run_batch(self, batch: list[tuple[tuple[Any, ...], asyncio.Future[Any]]]) -> None:
+    async def _run_batch(self, batch: list[tuple[tuple[str, int, int], asyncio.Future[Any]]]) -> None:
         try:
-            answers = await _once_more(lambda: self._pipeline([call for call, _ in batch]))
+            answers = await _once_more(lambda: self._script([call for call, _ in batch]))
         except Exception as error:  # every waiter gets it, as its own call would have
             for _, future in batch:
                 if not future.done():
@@ -155,14 +167,18 @@ class RedisReplayCache:
             if not future.done():  # a waiter that timed out has gone
                 future.set_result(answer)
 
-    async def _pipeline(self, calls: list[tuple[Any, ...]]) -> list[Any]:
-        """The calls in one round trip; the script is loaded again if Redis lost it."""
+    async def _script(self, calls: list[tuple[str, int, int]]) -> list[Any]:
+        """The calls' answers, in one round trip (a script call per ``_IDS_PER_CALL``); the
+        script is loaded again if Redis lost it."""
         for attempt in range(2):
             pipe = self._client.pipeline(transaction=False)
-            for call in calls:
-                pipe.evalsha(self._sha, 2, *call)
+            for first in range(0, len(calls), _IDS_PER_CALL):
+                part = calls[first : first + _IDS_PER_CALL]
+                keys = [key for key, _, _ in part]
+                times = [value for _, lifetime, issued in part for value in (lifetime, issued)]
+                pipe.evalsha(self._sha, 1 + len(keys), self._epoch_key, *keys, *times)
             try:
-                return list(await pipe.execute())
+                return [answer for answers in await pipe.execute() for answer in answers]
             except _redis_errors()[3]:  # a Redis restarted since: its scripts are gone
                 if attempt:
                     raise

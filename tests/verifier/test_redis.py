@@ -89,6 +89,36 @@ async def test_concurrent_token_ids_travel_together_and_each_gets_its_own_answer
     assert again == [False] * 10 + [True]
 
 
+async def test_each_id_of_a_batch_keeps_its_own_lifetime_and_issue_time(redis_client: Any) -> None:
+    """One script call carries a batch's ids with each one's lifetime and issue time: each id
+    expires on its own clock, and of one batch the tokens issued before the epoch (a Redis that
+    lost its memory) are refused while the others are accepted."""
+    prefix = f"didvc:test:{uuid.uuid4()}:"
+    cache = RedisReplayCache(redis_client, prefix=prefix)
+    now = time.time()
+    lifetimes = [5, 60, 600, 30]
+    first = await asyncio.gather(
+        *(cache.remember(f"t{n}", now + s, now=now, issued_at=now) for n, s in enumerate(lifetimes))
+    )
+    assert first == [True] * 4
+    for n, seconds in enumerate(lifetimes):
+        left = await redis_client.pttl(f"{prefix}t{n}")
+        assert seconds * 1000 - 2000 < left <= seconds * 1000 + 1
+    await redis_client.set(prefix + "epoch", str(int((now - 10) * 1000)))  # memory since now - 10 s
+    issued = [now - 60, now - 5, now - 30, now]
+    answers = await asyncio.gather(
+        *(cache.remember(f"u{n}", now + 60, now=now, issued_at=at) for n, at in enumerate(issued)),
+        return_exceptions=True,
+    )
+    assert [type(a).__name__ for a in answers] == [
+        "ReplayDetectedError",
+        "bool",
+        "ReplayDetectedError",
+        "bool",
+    ]
+    assert answers[1] is True and answers[3] is True
+
+
 async def test_unreachable_redis_fails_closed_as_could_not_check() -> None:
     redis = pytest.importorskip("redis.asyncio")
     with socket.socket() as s:
