@@ -66,11 +66,13 @@ def test_two_issuers_one_postgresql_two_apis_one_redis(procs: Processes, service
     procs.env["DIDVC_ISSUER_STORE"] = database
     issuer_port, api_a, api_b = free_port(), free_port(), free_port()
     issuer_did = procs.start_loopback_issuer(issuer_port)["did"]  # process 1 serves from PostgreSQL
-    # issuer processes 2 and 3 issue batches at the same time into the same lists
+    # issuer processes 2 and 3 issue batches at the same time into the same lists, each in
+    # groups back to back on two cores (reserving a group while recording the one before)
+    rows = 250
     for name in ("a", "b"):
         (procs.workdir / f"{name}.jsonl").write_text(
             "\n".join(
-                json.dumps({"agent": f"did:example:{name}-{i}", "scope": "orders:read"}) for i in range(60)
+                json.dumps({"agent": f"did:example:{name}-{i}", "scope": "orders:read"}) for i in range(rows)
             )
             + "\n"
         )
@@ -78,7 +80,19 @@ def test_two_issuers_one_postgresql_two_apis_one_redis(procs: Processes, service
 
     workers = [
         subprocess.Popen(
-            [sys.executable, "-m", "didvc_cli", "issuer", "--json", "batch", f"{n}.jsonl"],
+            [
+                sys.executable,
+                "-m",
+                "didvc_cli",
+                "issuer",
+                "--json",
+                "batch",
+                f"{n}.jsonl",
+                "--batch",
+                n,
+                "--out",
+                f"{n}.out",
+            ],
             cwd=procs.workdir,
             env=procs.env,
             stdout=subprocess.PIPE,
@@ -88,10 +102,17 @@ def test_two_issuers_one_postgresql_two_apis_one_redis(procs: Processes, service
     ]
     outputs = [w.communicate(timeout=300) for w in workers]
     assert [w.returncode for w in workers] == [0, 0], outputs
-    assert [json.loads(out)["issued"] for out, _ in outputs] == [60, 60]
+    assert [json.loads(out)["issued"] for out, _ in outputs] == [rows, rows]
+    issued_both = [
+        json.loads(line) for n in ("a", "b") for line in (procs.workdir / f"{n}.out").read_text().splitlines()
+    ]
+    entries = {
+        (s["statusListCredential"], s["statusListIndex"]) for c in issued_both for s in c["credentialStatus"]
+    }
+    assert len(issued_both) == 2 * rows and len(entries) == 2 * 2 * rows  # no index given twice
 
     inventory = procs.json("issuer", "--json", "list")
-    assert len(inventory) == 120
+    assert len(inventory) == 2 * rows
 
     # the agent, and its credential from yet another issuer process
     agent = procs.json("wallet", "--json", "init")["did"]
@@ -132,4 +153,4 @@ def test_two_issuers_one_postgresql_two_apis_one_redis(procs: Processes, service
             await connection.close()
 
     total, distinct = asyncio.run(distinct_indexes())
-    assert total == distinct == 242
+    assert total == distinct == 2 * (2 * rows + 1)  # two entries for each credential
