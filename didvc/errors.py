@@ -367,6 +367,12 @@ class StoreUnavailableError(IssuerStoreError):
     could_not_check = True
 
 
+class StoreConflictError(IssuerStoreError):
+    """A row the store already holds, written again: a credential id issued before."""
+
+    code = "STORE_CONFLICT_ERROR"
+
+
 class WalletError(DidvcError):
     code = "WALLET_ERROR"
 

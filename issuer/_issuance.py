@@ -20,7 +20,7 @@ from typing import Any, Final, NamedTuple
 
 from didvc.credentials import CREDENTIALS_V2, check_credential, sign_vc_jwt
 from didvc.did import parse_did
-from didvc.errors import DidvcError, IssuerError, MalformedValueError
+from didvc.errors import DidvcError, IssuerError, MalformedValueError, StoreConflictError
 from didvc.jsonld import bundled_context_digest
 from didvc.keys import KeySigner
 from didvc.proofs import SUITES, TransformJob, add_proof, default_cryptosuite, format_datetime
@@ -388,7 +388,12 @@ async def record(tx: Records, draft: Draft, secured: dict[str, Any] | str, issue
         format=request.securing.format,
     )
     text = secured if isinstance(secured, str) else json.dumps(secured)
-    await tx.add_credential(row, text, precise(issued), request.batch_key, draft.placed)
+    try:
+        await tx.add_credential(row, text, precise(issued), request.batch_key, draft.placed)
+    except StoreConflictError:
+        raise StoreConflictError(
+            f"this store already holds a credential with the id {row.id[:200]}"
+        ) from None
     tx.note("issue", row.id, agent=request.subject, securing=request.securing.name, batch=request.batch_key)
 
 

@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any, Final
 
-from didvc.errors import StoreUnavailableError
+from didvc.errors import StoreConflictError, StoreUnavailableError
 from issuer._schema import (
     ADD_LIST_VERSION,
     AUDIT_TABLE,
@@ -42,10 +42,20 @@ class _PostgresTransaction:
         return [tuple(r) for r in await self.connection.fetch(_pg(sql), *params)]
 
     async def run(self, sql: str, *params: Any) -> None:
-        await self.connection.execute(_pg(sql), *params)
+        import asyncpg
+
+        try:
+            await self.connection.execute(_pg(sql), *params)
+        except asyncpg.UniqueViolationError as exc:
+            raise StoreConflictError(f"the store already holds this row ({exc})") from None
 
     async def many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
-        await self.connection.executemany(_pg(sql), rows)
+        import asyncpg
+
+        try:
+            await self.connection.executemany(_pg(sql), rows)
+        except asyncpg.UniqueViolationError as exc:
+            raise StoreConflictError(f"the store already holds this row ({exc})") from None
 
     async def lock(self, name: str) -> None:
         await self.connection.execute("SELECT pg_advisory_xact_lock(hashtext($1))", f"didvc:{name}")

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Final
 
-from didvc.errors import StoreCorruptedError, StoreLockedError
+from didvc.errors import StoreConflictError, StoreCorruptedError, StoreLockedError
 from didvc.storage import immediate, open_database
 from issuer._schema import (
     ADD_LIST_VERSION,
@@ -54,10 +54,16 @@ class _SqliteTransaction:
         return self.db.execute(sql, params).fetchall()
 
     async def run(self, sql: str, *params: Any) -> None:
-        self.db.execute(sql, params)
+        try:
+            self.db.execute(sql, params)
+        except sqlite3.IntegrityError as exc:
+            raise StoreConflictError(f"the store already holds this row ({exc})") from None
 
     async def many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
-        self.db.executemany(sql, rows)
+        try:
+            self.db.executemany(sql, rows)
+        except sqlite3.IntegrityError as exc:
+            raise StoreConflictError(f"the store already holds this row ({exc})") from None
 
     async def lock(self, name: str) -> None:
         """BEGIN IMMEDIATE already holds the one write lock."""

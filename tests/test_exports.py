@@ -62,6 +62,7 @@ EXPECTED = {
         "MalformedValueError",
         "Securing",
         "StatusChangeError",
+        "StoreConflictError",
         "StoreCorruptedError",
         "StoreLockedError",
         "StoreUnavailableError",

@@ -107,6 +107,24 @@ async def test_a_row_issued_meanwhile_is_given_back_not_issued_twice(site: Site)
         assert isinstance(credential, dict) and await site.problems(credential) == []
 
 
+async def test_an_id_issued_before_fails_alone_in_its_group(site: Site) -> None:
+    """A request naming a credential id the store holds: its group's record fails, the group is
+    issued one by one, and only that request fails, with STORE_CONFLICT_ERROR."""
+    issuer = site.issuer
+    await _with_ready_worker(issuer)
+    taken = await issuer.issue(Party().did, credential_id="urn:example:taken")
+    groups = [[issuer.request(Party().did) for _ in range(3)] for _ in range(2)]
+    groups[1].insert(1, issuer.request(Party().did, credential_id="urn:example:taken"))
+    outcomes = [outcome async for outcome in issuer.issue_groups(groups)]
+    refused = outcomes[1][1]
+    assert isinstance(refused, DidvcError) and refused.code == "STORE_CONFLICT_ERROR"
+    issued = [o for group in outcomes for o in group if o is not refused]
+    assert len(issued) == 6
+    for credential in issued:
+        assert await site.problems(credential) == []
+    assert await issuer.credential("urn:example:taken") == taken
+
+
 async def test_stopping_early_leaves_the_reserved_entries_unused(site: Site) -> None:
     """A caller that stops after one group: the next group's reservation stays committed and
     unused (like a batch killed between its two transactions), nothing waits or fails later,

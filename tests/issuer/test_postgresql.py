@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from issuer import Issuer, KdfParams, StoreUnavailableError, WrongPassphraseError
+from issuer import Issuer, KdfParams, StoreConflictError, StoreUnavailableError, WrongPassphraseError
 from tests.helpers import Party
 
 ADMIN_URL = os.environ.get("DIDVC_POSTGRES_URL", "postgresql://didvc:didvc@127.0.0.1:5432/didvc")
@@ -63,6 +63,28 @@ async def test_lifecycle_on_postgresql(database: str) -> None:
     reopened = await Issuer.open(database, passphrase="pw")
     assert reopened.did == issuer.did
     await reopened.close()
+
+
+async def test_an_id_issued_before_is_a_conflict_and_groups_go_on(database: str) -> None:
+    """A credential id written twice is STORE_CONFLICT_ERROR (not asyncpg's own error), the
+    transaction is rolled back, and in groups back to back only that request fails."""
+    issuer = await Issuer.create(database, passphrase="pw", kdf=FAST, base_url="https://status.example")
+    taken = await issuer.issue(Party().did, credential_id="urn:example:taken")
+    with pytest.raises(StoreConflictError, match="urn:example:taken"):
+        await issuer.issue(Party().did, credential_id="urn:example:taken")
+    issuer.start_worker()
+    for _ in range(200):
+        if issuer._worker is not None and issuer._worker.ready:
+            break
+        await asyncio.sleep(0.05)
+    groups = [[issuer.request(f"did:example:g{n}-{m}") for m in range(3)] for n in range(3)]
+    groups[2].append(issuer.request("did:example:again", credential_id="urn:example:taken"))
+    outcomes = [outcome async for outcome in issuer.issue_groups(groups)]
+    assert [type(o).__name__ for o in outcomes[2]] == ["dict", "dict", "dict", "StoreConflictError"]
+    assert sum(isinstance(o, dict) for group in outcomes for o in group) == 9
+    assert await issuer.credential("urn:example:taken") == taken
+    assert len(await issuer.inventory()) == 10
+    await issuer.close()
 
 
 async def test_a_thousand_concurrent_issues_on_postgresql(database: str) -> None:

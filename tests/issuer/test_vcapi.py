@@ -77,6 +77,23 @@ async def test_a_credential_is_signed_exactly_as_given(site: Site) -> None:
     assert entry.id == given["id"] and list(entry.types) == ["VerifiableCredential", "Membership"]
 
 
+async def test_an_id_issued_before_is_a_conflict_not_a_crash(site: Site) -> None:
+    """The same credential id twice (in the credential or as credentialId): 400 with
+    STORE_CONFLICT_ERROR, the first credential left as it was, nothing else recorded."""
+    given = site.credential()
+    first_status, first = await site.post("/credentials/issue", {"credential": given})
+    assert first_status == 201, first
+    for body in (
+        {"credential": given},
+        {"credential": site.credential(id=None), "options": {"credentialId": given["id"]}},
+    ):
+        status, problem = await site.post("/credentials/issue", body)
+        assert (status, problem["code"]) == (400, "STORE_CONFLICT_ERROR"), problem
+        assert given["id"] in problem["detail"]
+    assert [entry.id for entry in await site.issuer.inventory()] == [given["id"]]
+    assert await site.issuer.credential(given["id"]) == first["verifiableCredential"]
+
+
 INVALID = {
     "a null id": ({"id": None, "_null": "id"}, "MALFORMED_VALUE_ERROR"),
     "no type": ({"type": None}, "MALFORMED_VALUE_ERROR"),
