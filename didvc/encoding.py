@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import hashlib
 import json
 from typing import Any, Final
 
 import base58
-from multiformats import varint
 
 from didvc.errors import InputTooLargeError, MalformedValueError, ParsingError
 
@@ -116,13 +116,22 @@ def multibase_decode(text: str, *, expect: str | None = None, max_chars: int = _
     raise MalformedValueError(f"unsupported multibase prefix {prefix!r}")
 
 
+@functools.cache
+def _varint() -> Any:
+    """multiformats' unsigned varint, loaded with the first multicodec value: the package loads
+    every table it has (25 ms), which a command or a worker that meets no key does not need."""
+    from multiformats import varint
+
+    return varint
+
+
 def multicodec_wrap(codec: str, data: bytes) -> bytes:
     """Prefix ``data`` with the unsigned-varint code of ``codec`` (e.g. ``"ed25519-pub"``)."""
     try:
         code = MULTICODEC[codec]
     except KeyError:
         raise MalformedValueError(f"unknown multicodec {codec!r}") from None
-    return bytes(varint.encode(code)) + data
+    return bytes(_varint().encode(code)) + data
 
 
 def multicodec_unwrap(data: bytes) -> tuple[str, bytes]:
@@ -130,7 +139,7 @@ def multicodec_unwrap(data: bytes) -> tuple[str, bytes]:
     if not data:
         raise MalformedValueError("empty multicodec value")
     try:
-        code, size, _ = varint.decode_raw(data)
+        code, size, _ = _varint().decode_raw(data)
     except (ValueError, IndexError):
         raise MalformedValueError("malformed multicodec varint prefix") from None
     name = _CODEC_NAMES.get(code)
