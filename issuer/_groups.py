@@ -111,8 +111,8 @@ async def issue_groups(
 async def _start(
     store: Store, keys: IssuerKeys, lists: StatusLists, requests: Sequence[Request], worker: TransformWorker
 ) -> _Started | None:
-    """The group reserved and its securing started; None if the reservation failed (the
-    group is then issued as :func:`issue_group` issues one)."""
+    """The group reserved and the worker's share of it queued; None if the reservation failed
+    (the group is then issued as :func:`issue_group` issues one)."""
     outcomes, bodies, signer = await prepare(keys, requests)
     try:
         async with store.transaction() as tx:

@@ -39,8 +39,8 @@ T = TypeVar("T")
 
 #: One round trip for every token id of a batch: the epoch must exist and precede each token,
 #: then each is stored once. KEYS: the epoch, then the ids; ARGV: each id's lifetime (ms) and
-#: issue time (ms), in turn. One script call for the batch, not one per id: Redis's share of a
-#: request halves (two processes behind one Redis, bench_http.py).
+#: issue time (ms), in turn. One script call for the batch, not one per id: redis-py packs and
+#: parses each call in Python (the Redis example: +3% requests/s in one process, +6% in two).
 _REMEMBER: Final = """
 local epoch = redis.call('GET', KEYS[1])
 local answers = {}
