@@ -113,7 +113,7 @@ class Gate:
         self.scheme = scheme
         self.origin = public_url.rstrip("/") if public_url else None
         self.public_paths = frozenset(public_paths)
-        self.nonces = nonces or MemoryNonceStore()
+        self.nonces = nonces if nonces is not None else MemoryNonceStore()
         self.max_header_bytes = max_header_bytes
         self.audit = audit
         self._prefix = f"{scheme} " if scheme else ""

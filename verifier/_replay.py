@@ -20,7 +20,7 @@ import functools
 import hashlib
 import secrets
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any, Final, Protocol, TypeVar
 
 from didvc.encoding import b64url_encode
@@ -65,35 +65,75 @@ class ReplayCache(Protocol):
     async def remember(self, key: str, expires_at: float, *, now: float, issued_at: float) -> bool:
         """Store ``key`` until ``expires_at``; False if it was already there. Times are epoch
         seconds: ``now`` on the verifier's clock, ``issued_at`` as the token states it (a cache
-        that lost its memory refuses what was issued before, raising ReplayDetectedError)."""
+        that lost its memory refuses what was issued before, raising ReplayDetectedError).
+        The verifier's keys are ``holder DID|token id``."""
         ...
 
 
 class MemoryReplayCache:
-    """A bounded in-process replay cache. Full (after purging expired keys) means fail closed."""
+    """A bounded in-process replay cache: each token id kept until its token expires.
 
-    def __init__(self, *, max_entries: int = 1_000_000) -> None:
+    Full means fail closed (``REPLAY_CACHE_FULL_ERROR``, 503 from the middleware): an id
+    forgotten early would let its token be used again. So that one agent sending long-lived
+    tokens fast cannot fill it for everyone, each holder keeps at most ``max_per_holder`` ids
+    (default a sixteenth of ``max_entries``); past that its own new tokens are refused the same
+    way, until its older ones expire, and other agents' are not. The holder is the part of a
+    key before its first ``|``. Ids leave in the second after their tokens expire, swept a
+    second at a time as requests come: no request pays for a purge of the whole cache.
+    """
+
+    def __init__(self, *, max_entries: int = 1_000_000, max_per_holder: int | None = None) -> None:
+        if max_entries < 1 or (max_per_holder is not None and max_per_holder < 1):
+            raise ValueError("max_entries and max_per_holder are at least 1")
         self._entries: dict[str, float] = {}
+        self._held: dict[str, int] = {}  # ids not yet swept, by holder
+        self._expiring: dict[int, list[str]] = {}  # keys by the second their tokens expire in
+        self._swept = 0  # the seconds before this one are swept
         self._max = max_entries
-        self._next_purge = 0.0
+        self._per_holder = max_per_holder or max(1, max_entries // 16)
 
     def __len__(self) -> int:
         return len(self._entries)
 
-    def _purge(self, now: float) -> None:
-        self._entries = {k: v for k, v in self._entries.items() if v > now}
-        self._next_purge = now + 1.0
+    def _sweep(self, second: int) -> None:
+        """Drop the ids of tokens that expired before ``second`` (at most one pass over the
+        seconds that hold any, however far the clock moved)."""
+        if second - self._swept <= len(self._expiring):
+            due: Iterable[int] = range(self._swept, second)
+        else:
+            due = sorted(moment for moment in self._expiring if moment < second)
+        for moment in due:
+            for key in self._expiring.pop(moment, ()):
+                expires = self._entries.get(key)
+                if expires is not None and int(expires) < second:  # not stored again since
+                    del self._entries[key]
+                    holder = key.partition("|")[0]
+                    if self._held[holder] > 1:
+                        self._held[holder] -= 1
+                    else:
+                        del self._held[holder]
+        self._swept = second
 
     async def remember(self, key: str, expires_at: float, *, now: float, issued_at: float) -> bool:
         # No await between the look-up and the store: atomic within the event loop.
+        if now >= self._swept + 1:
+            self._sweep(int(now))
         seen = self._entries.get(key)
         if seen is not None and seen > now:
             return False
-        if len(self._entries) >= self._max and now >= self._next_purge:
-            self._purge(now)
-        if len(self._entries) >= self._max:
-            raise ReplayCacheError("the replay cache is full; refusing rather than forgetting")
+        if seen is None:  # a new id (an expired one not yet swept is still counted)
+            holder = key.partition("|")[0]
+            held = self._held.get(holder, 0)
+            if held >= self._per_holder:
+                raise ReplayCacheError(
+                    "this agent has as many unexpired tokens on record as one agent may"
+                    " (max_per_holder); refusing rather than forgetting"
+                )
+            if len(self._entries) >= self._max:
+                raise ReplayCacheError("the replay cache is full; refusing rather than forgetting")
+            self._held[holder] = held + 1
         self._entries[key] = expires_at
+        self._expiring.setdefault(int(expires_at), []).append(key)
         return True
 
 

@@ -89,7 +89,7 @@ def create_verifier_app(verifier: Verifier, *, nonces: MemoryNonceStore | None =
     """The VC-API verifier routes over ``verifier`` (its policy says which issuers count)."""
     limit = verifier.policy.max_presentation_bytes + _WRAPPER_BYTES
     app = web.Application(client_max_size=limit)
-    challenges = nonces or MemoryNonceStore(ttl=120.0)
+    challenges = nonces if nonces is not None else MemoryNonceStore(ttl=120.0)
 
     async def verify_credential(request: web.Request) -> web.Response:
         try:

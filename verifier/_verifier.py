@@ -100,7 +100,7 @@ class Verifier:
         self.policy = policy or Policy()
         if self.policy.trust_any_issuer:
             _log.warning("trust_any_issuer is on: a credential from ANY issuer counts. Development only.")
-        self.replay_cache: ReplayCache = replay_cache or MemoryReplayCache()
+        self.replay_cache: ReplayCache = replay_cache if replay_cache is not None else MemoryReplayCache()
         self.clock = clock
         self.credentials = CredentialChecker(
             resolver,

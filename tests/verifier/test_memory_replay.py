@@ -1,0 +1,137 @@
+"""The in-process replay cache: each id until its token expires, bounded in all and per holder,
+failing closed when full, swept a second at a time."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from didvc.errors import ReplayCacheError
+from resolvers import default_resolver
+from tests.helpers import NOW, Party, agent_credential, request_token, signed, trusting
+from verifier import MemoryReplayCache, Verifier
+
+T0 = 1_800_000_000.0
+API = dict(audience="https://api.example", method="GET", url="https://api.example/orders")
+
+
+def _remember(cache: MemoryReplayCache, key: str, lifetime: float, now: float) -> bool | str:
+    try:
+        return asyncio.run(cache.remember(key, now + lifetime, now=now, issued_at=now))
+    except ReplayCacheError:
+        return "full"
+
+
+def test_an_id_is_refused_until_its_token_expires_then_swept() -> None:
+    cache = MemoryReplayCache()
+    assert _remember(cache, "did:a|1", 60, T0) is True
+    assert _remember(cache, "did:a|1", 60, T0 + 59.9) is False
+    assert _remember(cache, "did:b|2", 1, T0 + 61) is True  # a second later: the first is swept
+    assert len(cache) == 1
+    assert _remember(cache, "did:a|1", 60, T0 + 61) is True  # expired: its token cannot be used
+
+
+def test_one_holder_cannot_fill_the_cache_for_everyone() -> None:
+    """At its share a holder's new tokens are refused as the full cache refuses them; another
+    holder's are accepted; once the first holder's tokens expire it is accepted again."""
+    cache = MemoryReplayCache(max_entries=100, max_per_holder=3)
+    assert [_remember(cache, f"did:greedy|{n}", 300, T0) for n in range(5)] == [True] * 3 + ["full"] * 2
+    assert _remember(cache, "did:other|1", 300, T0) is True
+    assert _remember(cache, "did:greedy|0", 300, T0 + 1) is False  # still a replay, not "full"
+    assert _remember(cache, "did:greedy|9", 300, T0 + 301) is True
+
+
+def test_a_full_cache_refuses_everyone_until_ids_expire() -> None:
+    cache = MemoryReplayCache(max_entries=4, max_per_holder=4)
+    for n in range(4):
+        assert _remember(cache, f"did:h{n}|x", 10 + n, T0) is True
+    assert _remember(cache, "did:new|x", 10, T0 + 5) == "full"
+    assert _remember(cache, "did:new|x", 10, T0 + 11) is True  # the first expired and was swept
+    assert len(cache) == 4
+
+
+def test_the_clock_leaping_forward_sweeps_without_walking_every_second() -> None:
+    cache = MemoryReplayCache()
+    assert _remember(cache, "did:a|1", 60, T0) is True
+    assert _remember(cache, "did:a|2", 60, T0 + 3e10) is True  # a thousand years on, at once
+    assert len(cache) == 1
+
+
+def test_sizes_are_at_least_one() -> None:
+    with pytest.raises(ValueError):
+        MemoryReplayCache(max_entries=0)
+    with pytest.raises(ValueError):
+        MemoryReplayCache(max_per_holder=0)
+
+
+_STEP = st.tuples(
+    st.sampled_from(["did:a", "did:b", "did:c"]),
+    st.integers(0, 5),  # the token id
+    st.floats(0.1, 6.0),  # its lifetime
+    st.floats(0.0, 2.5),  # how far the clock moves first
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(steps=st.lists(_STEP, max_size=60), limit=st.integers(1, 8), share=st.integers(1, 5))
+def test_the_cache_answers_as_a_model_of_its_rules(
+    steps: list[tuple[str, int, float, float]], limit: int, share: int
+) -> None:
+    """Against a plain model: an id is a replay while its token lives; an id is held (counted)
+    until the clock enters the second after its token's; a new id is refused when its holder
+    holds ``share`` or the cache ``limit``."""
+    cache = MemoryReplayCache(max_entries=limit, max_per_holder=share)
+    model: dict[str, float] = {}
+    now = T0
+    for holder, token, lifetime, advance in steps:
+        now += advance
+        key = f"{holder}|{token}"
+        model = {k: e for k, e in model.items() if int(e) >= int(now)}  # swept
+        seen = model.get(key)
+        if seen is not None and seen > now:
+            expected: bool | str = False
+        elif seen is None and (
+            sum(k.partition("|")[0] == holder for k in model) >= share or len(model) >= limit
+        ):
+            expected = "full"
+        else:
+            model[key] = now + lifetime
+            expected = True
+        assert _remember(cache, key, lifetime, now) == expected
+        assert len(cache) == len(model)
+
+
+async def test_an_empty_cache_given_to_a_verifier_is_the_one_it_uses() -> None:
+    """An empty cache has no length, and was once taken for no cache at all."""
+    cache = MemoryReplayCache(max_entries=10)
+    verifier = Verifier(replay_cache=cache, policy=trusting(Party()))
+    assert verifier.replay_cache is cache
+    await verifier.close()
+
+
+async def test_behind_a_verifier_the_greedy_agent_alone_is_refused() -> None:
+    """Through the verifier: an agent past its share gets REPLAY_CACHE_FULL_ERROR (a could-not-
+    check problem, 503 from the middleware); another agent still gets in."""
+    issuer = Party()
+    verifier = Verifier(
+        resolver=default_resolver(),
+        clock=lambda: NOW,
+        replay_cache=MemoryReplayCache(max_per_holder=2),
+        policy=trusting(issuer),
+    )
+    agents = [Party(), Party()]
+    credentials = [
+        await signed(agent_credential(issuer, agent.did, ["orders:read"]), issuer) for agent in agents
+    ]
+    greedy = [
+        await verifier.verify_presentation(await request_token(agents[0], [credentials[0]]), **API)
+        for _ in range(3)
+    ]
+    assert [r.verified for r in greedy] == [True, True, False]
+    assert [p.code for p in greedy[2].problems] == ["REPLAY_CACHE_FULL_ERROR"]
+    other = await verifier.verify_presentation(await request_token(agents[1], [credentials[1]]), **API)
+    assert other.verified, other.problems
+    await verifier.close()
