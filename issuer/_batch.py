@@ -20,6 +20,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from didvc.encoding import strict_json_loads
+from didvc.errors import DidvcError
+
 __all__ = ["BatchRow", "batch_key", "read_rows"]
 
 
@@ -43,6 +46,18 @@ def _digest(agent: str, claims: dict[str, Any], valid_for: str | None) -> str:
     return hashlib.sha256(content.encode()).hexdigest()[:32]
 
 
+def _names(value: Any) -> list[str] | None:
+    """A row's scopes or audiences: a list of strings, or one string split at ``;`` (or ``,``);
+    None for anything else (a number, an object, lists inside the list)."""
+    if not value:
+        return []
+    if isinstance(value, str):
+        return [part.strip() for part in value.replace(",", ";").split(";") if part.strip()]
+    if isinstance(value, list) and all(isinstance(part, str) and part.strip() for part in value):
+        return [part.strip() for part in value]
+    return None
+
+
 def _row(line: int, data: Any) -> BatchRow:
     key = f"invalid:{line}"
     if not isinstance(data, dict):
@@ -51,19 +66,20 @@ def _row(line: int, data: Any) -> BatchRow:
     if not isinstance(agent, str) or not agent.strip():
         return BatchRow(line, key, None, {}, None, "the row has no agent DID")
     claims: dict[str, Any] = {}
-    scope = data.get("scope") or data.get("scopes")
-    if isinstance(scope, str):
-        scope = [s.strip() for s in scope.replace(",", ";").split(";") if s.strip()]
+    scope = _names(data.get("scope") or data.get("scopes"))
+    audience = _names(data.get("audience"))
+    if scope is None or audience is None:
+        wrong = "scope" if scope is None else "audience"
+        return BatchRow(
+            line, key, None, {}, None, f"{wrong} is a list of strings, or one ';'-separated string"
+        )
     if scope:
-        claims["scope"] = list(scope)
+        claims["scope"] = scope
     for source, target in (("owner", "owner"), ("name", "agentName"), ("agentName", "agentName")):
         if data.get(source):
             claims[target] = str(data[source])
-    audience = data.get("audience")
-    if isinstance(audience, str):
-        audience = [a.strip() for a in audience.replace(",", ";").split(";") if a.strip()]
     if audience:
-        claims["audience"] = list(audience)
+        claims["audience"] = audience
     valid_for = str(data["valid_for"]) if data.get("valid_for") else None
     return BatchRow(line, _digest(agent.strip(), claims, valid_for), agent.strip(), claims, valid_for)
 
@@ -72,15 +88,15 @@ def read_rows(path: Path) -> Iterator[BatchRow]:
     """The rows of a ``.csv`` (with a header line) or ``.jsonl`` file, numbered by file line."""
     text = path.read_text(encoding="utf-8")
     if path.suffix.lower() in (".jsonl", ".ndjson"):
-        for line_number, line in enumerate(text.splitlines(), start=1):
+        for line_number, line in enumerate(text.split("\n"), start=1):  # JSON Lines: \n only
             if not line.strip():
                 continue
             try:
-                yield _row(line_number, json.loads(line))
-            except ValueError as exc:
-                yield BatchRow(
-                    line_number, f"invalid:{line_number}", None, {}, None, f"not valid JSON: {exc}"
-                )
+                data = strict_json_loads(line, what="the row")
+            except DidvcError as exc:
+                yield BatchRow(line_number, f"invalid:{line_number}", None, {}, None, str(exc))
+                continue
+            yield _row(line_number, data)
         return
     reader = csv.DictReader(io.StringIO(text))
     for record in reader:

@@ -9,9 +9,13 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from issuer import read_rows
 from tests.helpers import Party, run_cli
 
 
@@ -69,6 +73,85 @@ def test_jsonl_to_a_directory(tmp_path: Path) -> None:
     assert json.loads(out)["issued"] == 4
     assert [f["line"] for f in json.loads(out)["failed"]] == [5]
     assert len(list((tmp_path / "vcs").iterdir())) == 4
+
+
+HOSTILE_ROWS = {
+    "nested 100,000 deep": ("[" * 100_000 + "]" * 100_000, "the row is nested too deeply"),
+    "NaN": ('{"agent": "did:example:1", "scope": NaN}', "the row is not valid JSON"),
+    "a member twice": ('{"agent": "did:example:1", "agent": "did:example:2"}', "duplicate member"),
+    "lists in the scope": ('{"agent": "did:example:1", "scope": [["a"]]}', "scope is a list of strings"),
+    "a number in the scope": ('{"agent": "did:example:1", "scope": ["a", 5]}', "scope is a list of strings"),
+    "an object as scope": ('{"agent": "did:example:1", "scope": {"a": 1}}', "scope is a list of strings"),
+    "an audience number": ('{"agent": "did:example:1", "audience": 5}', "audience is a list of strings"),
+    "no agent": ('{"scope": "a"}', "the row has no agent DID"),
+    "not an object": ("[1, 2]", "the row is not an object"),
+}
+
+
+@pytest.mark.parametrize(("line", "error"), HOSTILE_ROWS.values(), ids=HOSTILE_ROWS.keys())
+def test_a_hostile_row_is_an_error_of_its_line(tmp_path: Path, line: str, error: str) -> None:
+    source = tmp_path / "rows.jsonl"
+    source.write_text(f'{{"agent": "did:example:ok", "scope": ["a", "b"]}}\n{line}\n')
+    good, bad = read_rows(source)
+    assert good.error is None and good.claims == {"scope": ["a", "b"]}
+    assert bad.line == 2 and bad.agent is None and bad.error is not None and error in bad.error
+
+
+def test_a_line_separator_inside_a_value_does_not_split_the_row(tmp_path: Path) -> None:
+    """JSON Lines end at \\n only: U+2028 or NEL inside a string (valid JSON) stays in its row."""
+    source = tmp_path / "rows.jsonl"
+    rows = [
+        {"agent": "did:example:1", "owner": "Acme\u2028Ltd"},
+        {"agent": "did:example:2", "name": "a\x85b"},
+    ]
+    source.write_text("".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows), encoding="utf-8")
+    read = list(read_rows(source))
+    assert [(row.line, row.error) for row in read] == [(1, None), (2, None)]
+    assert read[0].claims["owner"] == "Acme\u2028Ltd" and read[1].claims["agentName"] == "a\x85b"
+
+
+def test_hostile_rows_leave_the_batch_command_answering(tmp_path: Path) -> None:
+    _init(tmp_path)
+    source = tmp_path / "rows.jsonl"
+    source.write_text("".join(line + "\n" for line, _ in HOSTILE_ROWS.values()))
+    code, out = _cli(tmp_path, "batch", str(source))
+    assert code == 1
+    assert [f["line"] for f in json.loads(out)["failed"]] == list(range(1, len(HOSTILE_ROWS) + 1))
+
+
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=8),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+    max_leaves=12,
+)
+_ROW = st.fixed_dictionaries(
+    {},
+    optional={
+        "agent": st.one_of(st.just("did:example:a"), _JSON),
+        "scope": _JSON,
+        "audience": _JSON,
+        "owner": _JSON,
+        "valid_for": _JSON,
+    },
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(rows=st.lists(st.one_of(_ROW.map(json.dumps), st.text(max_size=40)), max_size=6))
+def test_any_jsonl_line_is_a_row_or_an_error_of_its_line(tmp_path_factory: Any, rows: list[str]) -> None:
+    """Whatever a line holds, read_rows gives one row for it (blank lines aside): an error, or an
+    agent with claims whose scopes and audiences are lists of strings."""
+    lines = [row.replace("\n", " ").replace("\r", " ") for row in rows]
+    source = tmp_path_factory.mktemp("rows") / "rows.jsonl"
+    source.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    read = list(read_rows(source))
+    assert [row.line for row in read] == [n for n, line in enumerate(lines, start=1) if line.strip()]
+    for row in read:
+        if row.error is None:
+            assert isinstance(row.agent, str) and row.agent
+            for name in ("scope", "audience"):
+                values = row.claims.get(name, [])
+                assert isinstance(values, list) and all(isinstance(v, str) and v for v in values)
 
 
 def _batch_process(tmp_path: Path, source: Path, *extra: str) -> list[str]:
