@@ -50,10 +50,12 @@ def create_app(issuer: Issuer, *, operator_token: str | None = None) -> web.Appl
         )
 
     async def status_list(request: web.Request) -> web.Response:
+        list_id = _list_id(request.match_info["list_id"])
         try:
-            list_id = int(request.match_info["list_id"])
+            if list_id is None:
+                raise UnknownCredentialError("no such status list")
             _, body, etag = await issuer.served_status_list_tagged(list_id)
-        except (ValueError, UnknownCredentialError):
+        except UnknownCredentialError:
             return problem(404, "NOT_FOUND", "no such status list")
         except DidvcError as error:  # ours to fix, not the caller's: said as such, and logged
             _log.error(
@@ -85,3 +87,11 @@ def create_app(issuer: Issuer, *, operator_token: str | None = None) -> web.Appl
     app.router.add_get("/contexts/agent/v1", agent_context)
     add_routes(app, issuer, operator_token)
     return app
+
+
+def _list_id(text: str) -> int | None:
+    """A status list's number as its URL writes it: ASCII digits, no sign, no leading zero, no
+    ``_``, at most 9 digits (PostgreSQL's SERIAL is 32 bits); None for anything else: no list."""
+    if not (text.isascii() and text.isdigit()) or len(text) > 9 or (text[0] == "0" and text != "0"):
+        return None
+    return int(text)

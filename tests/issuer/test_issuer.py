@@ -92,6 +92,22 @@ async def test_a_group_signed_on_two_cores_is_what_one_core_signs(served: Served
         assert await served.verify(credential) == []
 
 
+@pytest.mark.parametrize(
+    "name", ["9" * 30, "99999999999", "01", "1_0", "+1", "-1", " 1", "\u0661", "1.0", "0x1", "%00"]
+)
+async def test_a_status_list_url_not_written_as_ours_is_404(served: Served, name: str) -> None:
+    """Anyone may ask for a status list: a number past the database's integers was a 500 (an
+    OverflowError); other spellings of a number served the list under a second URL."""
+    await served.issuer.issue(Party().did)
+    base = f"http://127.0.0.1:{served.server.port}/status/"
+    async with aiohttp.ClientSession() as http:
+        async with http.get(base + "1") as ok:
+            assert ok.status == 200
+        async with http.get(base + name) as response:
+            assert response.status == 404
+            assert (await response.json())["code"] == "NOT_FOUND"
+
+
 async def test_the_served_agent_context_is_the_one_didvc_context_documents(served: Served) -> None:
     """What `serve` hands out at /contexts/agent/v1 has the digest `didvc context` prints, and
     issued credentials name it as a relatedResource (VC Data Model 2.0 §5.3)."""
