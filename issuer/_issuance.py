@@ -183,6 +183,11 @@ def body_of(request: Request, issuer: str, credential_id: str) -> dict[str, Any]
     claims = {"id": request.subject, **dict(request.claims)}
     if claims["id"] != request.subject:
         raise IssuerError("claims may not change the subject id")
+    for name in ("scope", "audience"):  # verifiers read strings: anything else would grant nothing
+        values = claims.get(name, [])
+        values = [values] if isinstance(values, str) else values
+        if not isinstance(values, list) or not all(isinstance(v, str) and v for v in values):
+            raise MalformedValueError(f"the {name} claim is a string or a list of strings")
     extra_types = [t for t in request.types if t not in ("VerifiableCredential", "AgentCredential")]
     return {
         "@context": [CREDENTIALS_V2, AGENT_CONTEXT, *request.contexts],

@@ -19,7 +19,7 @@ import aiohttp
 import pytest
 from aiohttp.test_utils import TestServer
 
-from didvc.errors import DataLossDetectionError, DidvcError
+from didvc.errors import DataLossDetectionError, DidvcError, MalformedValueError
 from didvc.status import StatusList
 from issuer import (
     Issuer,
@@ -306,6 +306,20 @@ async def test_claims_outside_any_context_are_refused(served: Served) -> None:
         await served.issuer.issue(Party().did, claims={"isAdmin": True})
     with pytest.raises(DataLossDetectionError):
         await served.issuer.issue(Party().did, types=["SuperUser"])
+
+
+@pytest.mark.parametrize("value", [[["a"]], ["a", 5], {"a": 1}, 5, [""], None, True])
+async def test_a_scope_or_audience_that_is_no_list_of_strings_is_refused(served: Served, value: Any) -> None:
+    """Verifiers read scopes and audiences as strings; nested lists, numbers or objects would
+    be issued and then grant nothing. A string or a list of strings is taken."""
+    for name in ("scope", "audience"):
+        with pytest.raises(MalformedValueError, match=name):
+            await served.issuer.issue(Party().did, claims={name: value})
+    assert await served.issuer.inventory() == []
+    vc = await served.issuer.issue(
+        Party().did, claims={"scope": "orders:read", "audience": ["https://a.example"]}
+    )
+    assert await served.verify(vc) == []
 
 
 async def test_other_formats(served: Served) -> None:
