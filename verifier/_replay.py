@@ -107,7 +107,8 @@ class MemoryReplayCache:
                 expires = self._entries.get(key)
                 if expires is not None and int(expires) < second:  # not stored again since
                     del self._entries[key]
-                    holder = key.partition("|")[0]
+                    cut = key.find("|")
+                    holder = key[:cut] if cut >= 0 else key
                     if self._held[holder] > 1:
                         self._held[holder] -= 1
                     else:
@@ -118,22 +119,29 @@ class MemoryReplayCache:
         # No await between the look-up and the store: atomic within the event loop.
         if now >= self._swept + 1:
             self._sweep(int(now))
-        seen = self._entries.get(key)
-        if seen is not None and seen > now:
-            return False
+        entries = self._entries
+        seen = entries.get(key)
         if seen is None:  # a new id (an expired one not yet swept is still counted)
-            holder = key.partition("|")[0]
+            cut = key.find("|")
+            holder = key[:cut] if cut >= 0 else key
             held = self._held.get(holder, 0)
             if held >= self._per_holder:
                 raise ReplayCacheError(
                     "this agent has as many unexpired tokens on record as one agent may"
                     " (max_per_holder); refusing rather than forgetting"
                 )
-            if len(self._entries) >= self._max:
+            if len(entries) >= self._max:
                 raise ReplayCacheError("the replay cache is full; refusing rather than forgetting")
             self._held[holder] = held + 1
-        self._entries[key] = expires_at
-        self._expiring.setdefault(int(expires_at), []).append(key)
+        elif seen > now:
+            return False
+        entries[key] = expires_at
+        second = int(expires_at)
+        expiring = self._expiring.get(second)
+        if expiring is None:
+            self._expiring[second] = [key]
+        else:
+            expiring.append(key)
         return True
 
 
