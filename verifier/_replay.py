@@ -75,11 +75,13 @@ class MemoryReplayCache:
 
     Full means fail closed (``REPLAY_CACHE_FULL_ERROR``, 503 from the middleware): an id
     forgotten early would let its token be used again. So that one agent sending long-lived
-    tokens fast cannot fill it for everyone, each holder keeps at most ``max_per_holder`` ids
-    (default a sixteenth of ``max_entries``); past that its own new tokens are refused the same
-    way, until its older ones expire, and other agents' are not. The holder is the part of a
-    key before its first ``|``. Ids leave in the second after their tokens expire, swept a
-    second at a time as requests come: no request pays for a purge of the whole cache.
+    tokens fast cannot fill it for everyone, once the cache is half full each holder keeps at
+    most ``max_per_holder`` ids (default a sixteenth of ``max_entries``): past that its own new
+    tokens are refused the same way, until its older ones expire, and other agents' are not.
+    One agent can so take at most half of the cache, and none is refused while it is less than
+    half full. The holder is the part of a key before its first ``|``. Ids leave in the second
+    after their tokens expire, swept a second at a time as requests come: no request pays for a
+    purge of the whole cache.
     """
 
     def __init__(self, *, max_entries: int = 1_000_000, max_per_holder: int | None = None) -> None:
@@ -91,6 +93,7 @@ class MemoryReplayCache:
         self._swept = 0  # the seconds before this one are swept
         self._max = max_entries
         self._per_holder = max_per_holder or max(1, max_entries // 16)
+        self._pressure = max_entries // 2  # from here on, each holder its share
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -125,7 +128,7 @@ class MemoryReplayCache:
             cut = key.find("|")
             holder = key[:cut] if cut >= 0 else key
             held = self._held.get(holder, 0)
-            if held >= self._per_holder:
+            if held >= self._per_holder and len(entries) >= self._pressure:
                 raise ReplayCacheError(
                     "this agent has as many unexpired tokens on record as one agent may"
                     " (max_per_holder); refusing rather than forgetting"
