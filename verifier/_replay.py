@@ -57,6 +57,8 @@ for i = 2, #KEYS do
 end
 return answers
 """
+#: A second past any token's expiry (year 2286): where an id with no finite expiry is filed.
+_NEVER: Final = 10_000_000_000
 #: Ids per script call: a script holds Redis for its run (256 SETs, well under a millisecond).
 _IDS_PER_CALL: Final = 256
 
@@ -139,7 +141,7 @@ class MemoryReplayCache:
         elif seen > now:
             return False
         entries[key] = expires_at
-        second = int(expires_at)
+        second = int(expires_at) if expires_at < _NEVER else _NEVER  # also inf and NaN
         expiring = self._expiring.get(second)
         if expiring is None:
             self._expiring[second] = [key]

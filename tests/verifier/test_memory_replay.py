@@ -63,6 +63,14 @@ def test_the_clock_leaping_forward_sweeps_without_walking_every_second() -> None
     assert len(cache) == 1
 
 
+def test_an_expiry_that_is_no_finite_number_is_kept_not_raised() -> None:
+    cache = MemoryReplayCache()
+    for key, expires in (("did:a|inf", float("inf")), ("did:a|big", 1e300)):
+        assert asyncio.run(cache.remember(key, expires, now=T0, issued_at=T0)) is True
+        assert asyncio.run(cache.remember(key, expires, now=T0 + 1e9, issued_at=T0)) is False
+    assert len(cache) == 2
+
+
 def test_sizes_are_at_least_one() -> None:
     with pytest.raises(ValueError):
         MemoryReplayCache(max_entries=0)
