@@ -5,8 +5,8 @@ take turns, and the list row is updated under that lock."""
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator, Sequence
+from contextlib import asynccontextmanager, contextmanager
 from typing import Any, Final
 
 from didvc.errors import StoreConflictError, StoreUnavailableError
@@ -42,20 +42,12 @@ class _PostgresTransaction:
         return [tuple(r) for r in await self.connection.fetch(_pg(sql), *params)]
 
     async def run(self, sql: str, *params: Any) -> None:
-        import asyncpg
-
-        try:
+        with _conflicts():
             await self.connection.execute(_pg(sql), *params)
-        except asyncpg.UniqueViolationError as exc:
-            raise StoreConflictError(f"the store already holds this row ({exc})") from None
 
     async def many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
-        import asyncpg
-
-        try:
+        with _conflicts():
             await self.connection.executemany(_pg(sql), rows)
-        except asyncpg.UniqueViolationError as exc:
-            raise StoreConflictError(f"the store already holds this row ({exc})") from None
 
     async def lock(self, name: str) -> None:
         await self.connection.execute("SELECT pg_advisory_xact_lock(hashtext($1))", f"didvc:{name}")
@@ -144,3 +136,15 @@ class PostgresStore(Store):
             asyncpg.exceptions.CannotConnectNowError,
         ) as exc:
             raise StoreUnavailableError(f"lost the PostgreSQL store: {exc}") from None
+
+
+@contextmanager
+def _conflicts() -> Iterator[None]:
+    """A unique constraint broken (a row written twice) as :class:`StoreConflictError`
+    (asyncpg is imported by then: a transaction is under way)."""
+    import asyncpg
+
+    try:
+        yield
+    except asyncpg.UniqueViolationError as exc:
+        raise StoreConflictError(f"the store already holds this row ({exc})") from None

@@ -3,9 +3,10 @@ turns (several processes may share the file: a ``serve`` beside CLI runs)."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, Final
 
@@ -54,16 +55,12 @@ class _SqliteTransaction:
         return self.db.execute(sql, params).fetchall()
 
     async def run(self, sql: str, *params: Any) -> None:
-        try:
+        with _conflicts():
             self.db.execute(sql, params)
-        except sqlite3.IntegrityError as exc:
-            raise StoreConflictError(f"the store already holds this row ({exc})") from None
 
     async def many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
-        try:
+        with _conflicts():
             self.db.executemany(sql, rows)
-        except sqlite3.IntegrityError as exc:
-            raise StoreConflictError(f"the store already holds this row ({exc})") from None
 
     async def lock(self, name: str) -> None:
         """BEGIN IMMEDIATE already holds the one write lock."""
@@ -117,3 +114,12 @@ class SqliteStore(Store):
             raise StoreCorruptedError(str(exc)) from None
         except sqlite3.DatabaseError as exc:
             raise StoreCorruptedError(str(exc)) from None
+
+
+@contextlib.contextmanager
+def _conflicts() -> Iterator[None]:
+    """A unique constraint broken (a row written twice) as :class:`StoreConflictError`."""
+    try:
+        yield
+    except sqlite3.IntegrityError as exc:
+        raise StoreConflictError(f"the store already holds this row ({exc})") from None
