@@ -110,10 +110,9 @@ class MemoryReplayCache:
         for moment in due:
             for key in self._expiring.pop(moment, ()):
                 expires = self._entries.get(key)
-                if expires is not None and int(expires) < second:  # not stored again since
+                if expires is not None and _second(expires) < second:  # not stored again since
                     del self._entries[key]
-                    cut = key.find("|")
-                    holder = key[:cut] if cut >= 0 else key
+                    holder = _holder(key)
                     if self._held[holder] > 1:
                         self._held[holder] -= 1
                     else:
@@ -127,8 +126,7 @@ class MemoryReplayCache:
         entries = self._entries
         seen = entries.get(key)
         if seen is None:  # a new id (an expired one not yet swept is still counted)
-            cut = key.find("|")
-            holder = key[:cut] if cut >= 0 else key
+            holder = _holder(key)
             held = self._held.get(holder, 0)
             if held >= self._per_holder and len(entries) >= self._pressure:
                 raise ReplayCacheError(
@@ -141,13 +139,24 @@ class MemoryReplayCache:
         elif seen > now:
             return False
         entries[key] = expires_at
-        second = int(expires_at) if expires_at < _NEVER else _NEVER  # also inf and NaN
+        second = _second(expires_at)
         expiring = self._expiring.get(second)
         if expiring is None:
             self._expiring[second] = [key]
         else:
             expiring.append(key)
         return True
+
+
+def _holder(key: str) -> str:
+    """The holder a replay key names: what comes before its first ``|``."""
+    cut = key.find("|")
+    return key[:cut] if cut >= 0 else key
+
+
+def _second(expires_at: float) -> int:
+    """The second an id is filed under: its token's expiry, or ``_NEVER`` for none (inf, NaN)."""
+    return int(expires_at) if expires_at < _NEVER else _NEVER
 
 
 class RedisReplayCache:

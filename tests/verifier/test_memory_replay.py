@@ -69,6 +69,8 @@ def test_an_expiry_that_is_no_finite_number_is_kept_not_raised() -> None:
         assert asyncio.run(cache.remember(key, expires, now=T0, issued_at=T0)) is True
         assert asyncio.run(cache.remember(key, expires, now=T0 + 1e9, issued_at=T0)) is False
     assert len(cache) == 2
+    assert asyncio.run(cache.remember("did:b|1", 2e10 + 60, now=2e10, issued_at=2e10)) is True
+    assert len(cache) == 1  # past the last second ids are filed under, they are swept too
 
 
 def test_sizes_are_at_least_one() -> None:
