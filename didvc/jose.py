@@ -18,9 +18,10 @@ Signing goes through a :class:`~didvc.keys.Signer`, so keys may live outside the
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from collections.abc import Mapping
 from functools import lru_cache
-from typing import Any, Final
+from types import MappingProxyType
+from typing import Any, Final, NamedTuple
 
 from didvc.encoding import b64url_decode, b64url_encode, strict_json_loads
 from didvc.errors import (
@@ -55,25 +56,24 @@ _FORBIDDEN_HEADER: Final = frozenset(
 _MEDIA_PREFIX: Final = "application/"
 
 
-@dataclass(frozen=True, slots=True)
 class JwsParts:
     """A compact JWS whose header passed every check; the payload is not yet read, the
-    signature not yet verified (:func:`split_jws`)."""
+    signature not yet verified (:func:`split_jws`). Its header is shared by every token that
+    has the same one: read it, never change it (a slotted class, not a frozen dataclass: one
+    is made per request, and a frozen dataclass's ``__init__`` costs twice as much)."""
 
-    header: dict[str, Any]
-    encoded_payload: str
-    signing_input: bytes
-    signature: bytes
-    token: str
+    __slots__ = ("alg", "encoded_payload", "header", "kid", "signature", "signing_input", "token")
 
-    @property
-    def alg(self) -> str:
-        return str(self.header["alg"])
-
-    @property
-    def kid(self) -> str | None:
-        kid = self.header.get("kid")
-        return kid if isinstance(kid, str) else None
+    def __init__(
+        self, header: _Header, encoded_payload: str, signing_input: bytes, signature: bytes, token: str
+    ) -> None:
+        self.header: Mapping[str, Any] = header.members
+        self.alg: str = header.alg
+        self.kid: str | None = header.kid
+        self.encoded_payload = encoded_payload
+        self.signing_input = signing_input
+        self.signature = signature
+        self.token = token
 
     def read_payload(self) -> dict[str, Any]:
         """The payload: base64url, UTF-8 (RFC 7515 §3), a JSON object read strictly."""
@@ -91,12 +91,26 @@ class JwsParts:
         return payload
 
 
-@dataclass(frozen=True, slots=True)
 class ParsedJws(JwsParts):
     """A compact JWS whose header passed every check and whose payload was read; the signature
     is not yet verified."""
 
-    payload: dict[str, Any]
+    __slots__ = ("payload",)
+
+    def __init__(self, parts: JwsParts, payload: dict[str, Any]) -> None:
+        self.header, self.alg, self.kid = parts.header, parts.alg, parts.kid
+        self.encoded_payload, self.signing_input = parts.encoded_payload, parts.signing_input
+        self.signature, self.token = parts.signature, parts.token
+        self.payload = payload
+
+
+class _Header(NamedTuple):
+    """A protected header that passed the checks: its members (read-only) and what is read of
+    them on every token."""
+
+    members: Mapping[str, Any]
+    alg: str
+    kid: str | None
 
 
 def _typ_matches(typ: object, expected: str) -> bool:
@@ -107,7 +121,7 @@ def _typ_matches(typ: object, expected: str) -> bool:
 
 
 @lru_cache(maxsize=4096)
-def _checked_header(encoded_header: str, typ: str) -> tuple[tuple[str, Any], ...]:
+def _checked_header(encoded_header: str, typ: str) -> _Header:
     """Decode and check one protected header. A holder's tokens share theirs, so a header that
     passed is remembered (by its exact text); a failing one is never cached."""
     try:
@@ -125,22 +139,16 @@ def _checked_header(encoded_header: str, typ: str) -> tuple[tuple[str, Any], ...
         raise InvalidTokenHeaderError(f"JOSE header member(s) not accepted: {', '.join(forbidden)}")
     if not _typ_matches(header.get("typ"), typ):
         raise InvalidTokenHeaderError(f"JOSE typ must be {typ!r}, got {header.get('typ')!r}")
-    if "kid" in header and not isinstance(header["kid"], str):
+    kid = header.get("kid")
+    if "kid" in header and not isinstance(kid, str):
         raise InvalidTokenHeaderError("JOSE kid must be a string")
-    return tuple(header.items())
+    return _Header(MappingProxyType(header), alg, kid)
 
 
 def parse_jws(token: str | bytes, *, typ: str, max_bytes: int = MAX_TOKEN_BYTES) -> ParsedJws:
     """Decode a compact JWS, check its header and read its payload; no signature work is done."""
     parts = split_jws(token, typ=typ, max_bytes=max_bytes)
-    return ParsedJws(
-        parts.header,
-        parts.encoded_payload,
-        parts.signing_input,
-        parts.signature,
-        parts.token,
-        parts.read_payload(),
-    )
+    return ParsedJws(parts, parts.read_payload())
 
 
 def split_jws(token: str | bytes, *, typ: str, max_bytes: int = MAX_TOKEN_BYTES) -> JwsParts:
@@ -161,7 +169,7 @@ def split_jws(token: str | bytes, *, typ: str, max_bytes: int = MAX_TOKEN_BYTES)
     if len(parts) != 3:
         raise ParsingError("token is not a compact JWS (three dot-separated parts)")
     encoded_header, encoded_payload, encoded_signature = parts
-    header = dict(_checked_header(encoded_header, typ))
+    header = _checked_header(encoded_header, typ)
     try:
         signature = b64url_decode(encoded_signature)
     except MalformedValueError as exc:

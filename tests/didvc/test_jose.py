@@ -135,6 +135,23 @@ def test_media_type_form_of_typ_accepted() -> None:
     assert parse_jws(token, typ="vp+jwt").kid == "did:example:1#k"
 
 
+@pytest.mark.parametrize("kid", [None, 3, ["did:example:1#k"]])
+def test_a_kid_that_is_not_a_string_is_refused(kid: object) -> None:
+    with pytest.raises(InvalidTokenHeaderError):
+        parse_jws(_token({"alg": "EdDSA", "typ": "vp+jwt", "kid": kid}), typ="vp+jwt")
+
+
+def test_a_checked_header_is_shared_and_read_only() -> None:
+    # one holder's tokens share a header: checked once, and no caller can change it for the next
+    header = {"alg": "EdDSA", "typ": "vp+jwt", "kid": "did:example:1#k"}
+    first, second = parse_jws(_token(header), typ="vp+jwt"), parse_jws(_token(header), typ="vp+jwt")
+    assert first.header is second.header
+    assert dict(first.header) == header
+    with pytest.raises(TypeError):
+        first.header["kid"] = "did:example:attacker#k"  # type: ignore[index]
+    assert (first.alg, first.kid) == ("EdDSA", "did:example:1#k")
+
+
 def test_jwe_rejected() -> None:
     with pytest.raises(InvalidTokenHeaderError):
         parse_jws("eyJhbGciOiJSU0EtT0FFUCJ9.a.b.c.d", typ="vp+jwt")
