@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 
 import pytest
 from hypothesis import given
@@ -13,8 +14,17 @@ from didvc.encoding import (
     multibase_encode,
     multicodec_unwrap,
     multicodec_wrap,
+    strict_json_loads,
 )
-from didvc.errors import MalformedValueError
+from didvc.errors import MalformedValueError, ParsingError
+
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=5), inner, max_size=4),
+    max_leaves=12,
+)
+#: JSON's own whitespace and some that is not JSON's (NBSP, vertical tab, line separator)
+_SPACE = st.text(alphabet=" \t\n\r\xa0\x0b\u2028", max_size=3)
 
 
 @given(st.binary(max_size=200), st.sampled_from(["z", "u"]))
@@ -81,3 +91,20 @@ def test_multicodec_unwrap_only_raises_malformed(data: bytes) -> None:
 def test_multibase_decode_only_raises_malformed(text: str) -> None:
     with contextlib.suppress(MalformedValueError):
         multibase_decode(text)
+
+
+@given(_JSON, _SPACE, _SPACE, st.sampled_from(["", "x", "{}", ","]))
+def test_strict_json_reads_what_json_reads_around_whitespace(
+    value: object, before: str, after: str, extra: str
+) -> None:
+    """Whitespace around a value is JSON's (RFC 8259 §2) only, and nothing may follow it: as
+    ``json.loads`` decides, the duplicate members and NaN it allows aside."""
+    text = before + json.dumps(value) + after + extra
+    try:
+        expected = json.loads(text)
+    except ValueError:
+        with pytest.raises(ParsingError):
+            strict_json_loads(text)
+        return
+    assert strict_json_loads(text) == expected
+    assert strict_json_loads(text.encode()) == expected
