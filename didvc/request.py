@@ -40,6 +40,7 @@ DEFAULT_LIFETIME: Final = 60
 #: The response header in which a server hands out a nonce for the next token (valid once).
 NONCE_HEADER: Final = "VP-Nonce"
 _MAX_TIME: Final = 2**53
+_NUMBERS: Final = frozenset({int, float})  # exactly: bool is an int
 _DEFAULT_PORTS: Final = {"http": 80, "https": 443}
 
 
@@ -91,14 +92,14 @@ def check_request_claims(
     clock_skew: int,
 ) -> tuple[str, float]:
     """Check ``aud``, ``htm``, ``htu``, ``iat``/``exp``, ``nonce`` and ``bdh``; return (jti, exp)."""
-    aud = payload.get("aud")
-    audiences = aud if isinstance(aud, list) else [aud]
-    if expected.audience not in audiences:
+    get = payload.get  # every request: one look-up per claim
+    aud = get("aud")
+    if aud != expected.audience and not (isinstance(aud, list) and expected.audience in aud):
         raise RequestBindingError("token audience does not match this API")
-    htm = payload.get("htm")
+    htm = get("htm")
     if not isinstance(htm, str) or htm.upper() != expected.method.upper():
         raise RequestBindingError("token is bound to another HTTP method")
-    htu = payload.get("htu")
+    htu = get("htu")
     if not isinstance(htu, str):
         raise RequestBindingError("token has no htu")
     try:
@@ -107,29 +108,28 @@ def check_request_claims(
         same_target = False
     if not same_target:
         raise RequestBindingError("token is bound to another URL")
-    iat_value, exp_value = payload.get("iat"), payload.get("exp")
-    if not _is_number(iat_value) or not _is_number(exp_value):
+    iat, exp = get("iat"), get("exp")
+    if not _is_number(iat) or not _is_number(exp):
         raise RequestBindingError("token needs numeric iat and exp (epoch seconds)")
-    iat, exp = float(iat_value), float(exp_value)
     if exp <= iat or exp - iat > max_lifetime:
         raise RequestBindingError(f"token lifetime must be positive and at most {max_lifetime} s")
     if iat > now + clock_skew:
         raise RequestBindingError("token was issued in the future")
     if exp < now - clock_skew:
         raise RequestBindingError("token has expired")
-    jti = payload.get("jti")
+    jti = get("jti")
     if not isinstance(jti, str) or not 8 <= len(jti) <= 256:
         raise RequestBindingError("token needs a jti of 8 to 256 characters")
-    if expected.nonce is not None and payload.get("nonce") != expected.nonce:
+    if expected.nonce is not None and get("nonce") != expected.nonce:
         raise RequestBindingError("token nonce does not match the server's nonce")
     if "bdh" in payload and (expected.body is None or payload["bdh"] != body_digest(expected.body)):
         raise RequestBindingError("token is bound to another request body")
-    return jti, exp
+    return jti, float(exp)
 
 
 def _is_number(value: Any) -> TypeGuard[int | float]:
     """A JSON number (bool is not one) that is a plausible time: from 0 to 2^53 seconds."""
-    return (type(value) is int or type(value) is float) and 0 <= value <= _MAX_TIME
+    return type(value) in _NUMBERS and 0 <= value <= _MAX_TIME
 
 
 async def sign_request_token(

@@ -145,10 +145,6 @@ class Pipeline:
 
     @property
     def credential_steps(self) -> CredentialSteps:
-        return self._steps
-
-    @property
-    def _steps(self) -> CredentialSteps:
         """Steps 7 to 9, made when a credential is first read (a settled request reads none)."""
         if self._steps_made is None:
             self._steps_made = CredentialSteps(self.policy, self.now, self.skew, self._checker, self._status)
@@ -174,6 +170,9 @@ class Pipeline:
     def read(self, presentation: Any) -> str | dict[str, Any]:
         """Step 1, bytes: a vp+jwt token, or a Data Integrity VP (object, JSON, base64url JSON)."""
         limit = self.policy.max_presentation_bytes
+        token = presentation if type(presentation) is str and 0 < len(presentation) <= limit else ""
+        if token and token[0] not in "{[" and "." in token and token == token.strip():
+            return token  # a request token as the middleware passes it, told apart in one look
         if isinstance(presentation, dict):
             exact = exact_bytes(presentation)
             if exact is None or len(exact) > limit:
@@ -203,17 +202,17 @@ class Pipeline:
             raise CredentialRequiredError("the presentation holds no credential")
 
     async def _vp_jwt(self, token: str, request: Request) -> VerificationResult:
+        policy, timestamp, audience = self.policy, self.timestamp, request.audience
         # steps 1-2: the token's header (the payload's bounds: the token's)
-        parts = split_jws(token, typ="vp+jwt", max_bytes=self.policy.max_presentation_bytes)
-        check_alg(parts, self.policy)
+        parts = split_jws(token, typ="vp+jwt", max_bytes=policy.max_presentation_bytes)
+        check_alg(parts, policy)
         kid = parts.kid
         if kid is None:
             raise ParsingError("vp+jwt header has no kid")
         holder = parse_did_url(kid).did
         # step 6 first, before any key (refusing on what the token claims is always safe): a
         # settled presentation is known by the payload's first bytes, then only the claims are read
-        audience, timestamp = request.audience, self.timestamp
-        known = self._settled.known(holder, parts.encoded_payload, self.policy, audience, timestamp)
+        known = self._settled.known(holder, parts.encoded_payload, policy, audience, timestamp)
         credentials: list[Checked] = []
         settled: Settled | None
         key: bytes | None
@@ -223,11 +222,11 @@ class Pipeline:
             payload = parts.read_payload()
             self.count(payload)
             key = members_key(holder, payload)
-            settled = self._settled.lookup(key, self.policy, audience, holder, timestamp)
+            settled = self._settled.lookup(key, policy, audience, holder, timestamp)
             if settled is None:
                 check_jose_payload(payload, typ="vp+jwt")
                 info = check_presentation(payload)
-                credentials = self._steps.screen(info.credentials, holder, request.audience)
+                credentials = self.credential_steps.screen(info.credentials, holder, audience)
         # step 3: the holder's key and signature (a known presentation's holder member is the
         # signer's: it was when it settled, and its bytes are the same)
         holder_key = cached_verification_method(self._resolver, kid, "authentication")
@@ -236,26 +235,26 @@ class Pipeline:
         if payload.get("iss") != holder or (known is None and _holder_of(payload) != holder):
             raise HolderBindingError("the token's iss and the presentation's holder must be the signer's DID")
         # step 4-5: bound to this request, never seen before, the server's nonce used up
-        if request.audience is None or request.method is None or request.url is None:
+        method, url = request.method, request.url
+        if audience is None or method is None or url is None:
             raise RequestBindingError("a request token is verified against an audience, a method and a URL")
+        skew = policy.clock_skew
         jti, expires = check_request_claims(
             payload,
-            RequestClaims(request.audience, request.method, request.url, request.body, request.challenge),
+            RequestClaims(audience, method, url, request.body, request.challenge),
             now=timestamp,
-            max_lifetime=self.policy.max_token_lifetime,
-            clock_skew=self.policy.clock_skew,
+            max_lifetime=policy.max_token_lifetime,
+            clock_skew=skew,
         )
-        remembered_until = expires + self.policy.clock_skew
         issued = float(payload["iat"])  # numeric: check_request_claims made sure
-        if not await self._replay.remember(
-            f"{holder}|{jti}", remembered_until, now=timestamp, issued_at=issued
-        ):
+        replay_key = f"{holder}|{jti}"
+        if not await self._replay.remember(replay_key, expires + skew, now=timestamp, issued_at=issued):
             raise ReplayDetectedError("this token has been used before")
         if request.consume_challenge is not None:
             await _consume(request.consume_challenge, payload.get("nonce"))
         # step 6: a settled presentation, still good for this route and status
         if settled is not None:
-            answer = await self._settled_answer(settled, request)
+            answer = await self._settled_answer(settled, method, url)
             if answer is not None:
                 if known is None:  # its second token: known from the third on
                     self._settled.learn(settled, parts.encoded_payload, payload)
@@ -264,7 +263,7 @@ class Pipeline:
                 payload = parts.read_payload()
                 self.count(payload)
             info = check_presentation(payload)
-            credentials = self._steps.screen(info.credentials, holder, request.audience)
+            credentials = self.credential_steps.screen(info.credentials, holder, request.audience)
         self._refuse_route(holder, credentials, request)
         return await self._prove_all(holder, credentials, request, settle_key=key)
 
@@ -281,7 +280,7 @@ class Pipeline:
         if challenge is None:
             raise RequestBindingError("a Data Integrity presentation is verified against a challenge")
         issued = self._presentation_proof_times(document)
-        credentials = self._steps.screen(info.credentials, info.holder, request.audience)
+        credentials = self.credential_steps.screen(info.credentials, info.holder, request.audience)
         verified = await verify_proofs(
             document,
             resolver=self._resolver,
@@ -318,16 +317,18 @@ class Pipeline:
             earliest = min(earliest, issued)
         return earliest
 
-    async def _settled_answer(self, settled: Settled, request: Request) -> VerificationResult | None:
-        """The settled result, if its status entries (from the cache) and the route's scopes still
-        hold; None sends the request down the full path, which says what is wrong."""
-        assert request.method is not None and request.url is not None
-        required = self.policy.required_scopes(request.method, _path_of(request.url))
+    async def _settled_answer(self, settled: Settled, method: str, url: str) -> VerificationResult | None:
+        """The settled result, if the route's scopes and its status entries (from the cache)
+        still hold; None sends the request down the full path, which says what is wrong. The
+        status lists are awaited only when one was fetched again since it settled."""
+        required = self.policy.required_scopes(method, _path_of(url))
         if required is None or not required.issubset(settled.scopes):
             return None
         statused = settled.statused
-        good = not statused or await self._status.still_good(statused, policy=self.policy, now=self.now)
-        return settled.result() if good else None
+        changed = statused and not self._status.unchanged(statused)
+        if changed and not await self._status.still_good(statused, policy=self.policy, now=self.now):
+            return None
+        return settled.result()
 
     # --- credentials -----------------------------------------------------------------------------
 
@@ -340,7 +341,7 @@ class Pipeline:
                     limit = self.policy.max_presentation_bytes
                     error = InputTooLargeError(f"the credential is larger than {limit} bytes (or not JSON)")
                     return VerificationResult(verified=False, problems=[Problem.from_error(error)])
-            checked = self._steps.screen([credential], None, request.audience)
+            checked = self.credential_steps.screen([credential], None, request.audience)
             return await self._prove_all(None, checked, request, settle_key=None)
         except Refused as refused:
             return refused.result
@@ -371,7 +372,7 @@ class Pipeline:
 
     async def integrity(self, credential: Any) -> CredentialResult:
         """A holder's check of a credential it keeps (:meth:`CredentialSteps.integrity`)."""
-        return await self._steps.integrity(credential)
+        return await self.credential_steps.integrity(credential)
 
     async def _prove_all(
         self,
@@ -384,7 +385,7 @@ class Pipeline:
         """Steps 8 and 9: each credential's proof, then its status."""
         for item in credentials:
             await asyncio.sleep(0)  # one credential at a time holds the event loop
-            await self._steps.prove(item)
+            await self.credential_steps.prove(item)
         warnings = [w for c in credentials for w in c.result.warnings]
         problems = [p for c in credentials for p in c.result.problems]
         verified = [c for c in credentials if c.result.verified]
@@ -429,11 +430,9 @@ def _path_of(url: str) -> str:
     return urlsplit(url).path or "/"
 
 
-def _holder_of(payload: dict[str, Any]) -> str | None:
+def _holder_of(payload: dict[str, Any]) -> Any:
     holder = payload.get("holder")
-    if isinstance(holder, dict):
-        holder = holder.get("id")
-    return holder if isinstance(holder, str) else None
+    return holder.get("id") if isinstance(holder, dict) else holder
 
 
 async def _consume(consume: NonceCheck, carried: Any) -> None:

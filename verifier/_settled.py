@@ -26,7 +26,7 @@ from typing import Any, Final, NamedTuple
 
 from didvc.credentials import CredentialInfo
 from verifier._credentials import ProofCheck
-from verifier._known import claims_after, cut_of, prefix_digest, tail_of
+from verifier._known import claims_if_known, cut_of, prefix_digest, tail_of
 from verifier._lru import BoundedLru
 from verifier._policy import Policy
 from verifier._result import CredentialResult, VerificationResult
@@ -96,13 +96,15 @@ class Settled:
     key: bytes = b""  # its key in the cache (the same object: a holder's _Known shares it)
 
     def result(self) -> VerificationResult:
-        return VerificationResult(
+        return VerificationResult(  # positional, every list its own: the caller's to change
             True,
             self.holder,
             [c.result() for c in self.credentials],
             list(self.scopes),
-            principal=self.principal,
-            delegation=list(self.delegation),
+            [],
+            [],
+            self.principal,
+            list(self.delegation),
         )
 
 
@@ -193,12 +195,11 @@ class SettledPresentations:
         """The settled presentation of ``holder`` that this token's payload starts with, its key,
         and the request claims after it, read without reading the presentation again."""
         known = self._known.get(holder) if audience is not None else None
-        tail = tail_of(encoded_payload, known.cut) if known is not None else None
-        if known is None or tail is None or prefix_digest(encoded_payload, tail, known.cut) != known.digest:
+        if known is None:
             return None
-        settled = self.lookup(known.key, policy, audience, holder, now)
-        claims = claims_after(tail, known.cut) if settled is not None else None
-        return (settled, known.key, claims) if settled is not None and claims is not None else None
+        claims = claims_if_known(encoded_payload, known.cut, known.digest)
+        settled = self.lookup(known.key, policy, audience, holder, now) if claims is not None else None
+        return None if settled is None or claims is None else (settled, known.key, claims)
 
     def learn(self, settled: Settled, encoded_payload: str, payload: dict[str, Any]) -> None:
         """Remember where ``settled``'s presentation ends in this payload of its holder, for

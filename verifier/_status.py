@@ -136,11 +136,21 @@ class StatusChecker:
         entries = tuple(StatusEntry.parse(raw) for raw in info.status)
         return StatusMemo(info.issuer, entries, hosts=_hosts(info, policy))
 
+    def unchanged(self, memos: Iterable[StatusMemo]) -> bool:
+        """Whether every list the memos' entries were read from is still the one cached (not
+        expired, not replaced by an event): their outcome then still holds, with no coroutine."""
+        get = self._lists.get
+        for memo in memos:
+            if not memo.lists:
+                return False
+            for entry, seen in zip(memo.entries, memo.lists, strict=True):
+                if get(entry.list_url) is not seen:
+                    return False
+        return True
+
     async def recheck(self, memo: StatusMemo, *, policy: Policy, now: datetime) -> None:
         """:meth:`check` again, unless every list is still the one the entries were read from."""
-        if memo.lists and all(
-            self._lists.get(e.list_url) is seen for e, seen in zip(memo.entries, memo.lists, strict=True)
-        ):
+        if self.unchanged((memo,)):
             return
         read = []
         for entry in memo.entries:

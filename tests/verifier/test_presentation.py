@@ -54,6 +54,18 @@ async def test_request_token_happy_path() -> None:
     assert result.credentials[0].types == ("VerifiableCredential", "AgentCredential")
 
 
+@pytest.mark.parametrize("around", [("", "\n"), (" ", ""), ("\u2028", "\t"), ("\xa0", "\xa0")])
+async def test_a_token_is_read_the_same_with_space_around_it(around: tuple[str, str]) -> None:
+    # a token as the middleware passes it is told apart in one look; with space around it, the
+    # general reading strips the space: both read the same token
+    issuer, agent = Party(), Party()
+    token = await request_token(agent, [await _agent_vc(issuer, agent)])
+    verifier = _verifier(issuer)
+    padded = await verifier.verify_presentation(around[0] + token + around[1], **API)
+    assert padded.verified, padded.problems
+    assert _codes(await verifier.verify_presentation(token, **API)) == ["REPLAY_DETECTED_ERROR"]
+
+
 @pytest.mark.parametrize(
     ("override", "code"),
     [
