@@ -40,7 +40,7 @@ class Problem(tuple[str, str]):
         return out
 
 
-@dataclass
+@dataclass(slots=True)  # one per credential of every request: no __dict__ to make
 class CredentialResult:
     """One credential as the verifier saw it."""
 
@@ -72,7 +72,7 @@ class CredentialResult:
         }
 
 
-@dataclass
+@dataclass(slots=True)
 class VerificationResult:
     """The verdict on a credential or presentation.
 

@@ -75,6 +75,8 @@ class _SettledCredential:
             self.valid_until,
             self.format,
             self.cryptosuites,
+            [],
+            [],
         )
 
 
