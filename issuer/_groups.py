@@ -45,6 +45,7 @@ from issuer._issuance import (
     prepare,
     record,
     securing,
+    worker_share,
 )
 from issuer._keys import IssuerKeys
 from issuer._lists import StatusLists
@@ -119,7 +120,7 @@ async def _start(
             drafts = await drafts_of(tx, lists, bodies, outcomes)
     except DidvcError:
         return None
-    cut = round(len(drafts) * WORKER_SHARE)
+    cut = worker_share(len(drafts), WORKER_SHARE, worker)
     return _Started(requests, outcomes, drafts, signer, securing(drafts[:cut], signer, worker.run))
 
 

@@ -342,12 +342,19 @@ async def _secure_all(
     more than half."""
     if worker is None or not worker.ready or len(drafts) < 2:  # booting: not worth waiting for
         return [await secure(d, signer) for d in drafts]
-    cut = round(len(drafts) * _WORKER_SHARE)
+    cut = worker_share(len(drafts), _WORKER_SHARE, worker)
     return await all_secured([*securing(drafts[:cut], signer, worker.run), *securing(drafts[cut:], signer)])
 
 
 #: The worker's share of a group's transformations signed inside its transaction.
 _WORKER_SHARE: Final = 0.6
+
+
+def worker_share(size: int, share: float, worker: TransformWorker) -> int:
+    """How many of a group's ``size`` transformations go to ``worker``: ``share`` of them, at
+    most half of the jobs it may hold (two groups wait in it at once). A larger share would be
+    refused as busy, and the group issued one by one: a commit per credential."""
+    return min(round(size * share), worker.max_pending // 2)
 
 
 def securing(

@@ -154,3 +154,20 @@ async def test_without_a_worker_each_group_is_one_transaction(site: Site) -> Non
     second = await anext(results)
     for credential in [*first, *second]:
         assert await site.problems(credential) == []
+
+
+async def test_a_group_larger_than_the_worker_holds_is_still_reserved_and_recorded_once(site: Site) -> None:
+    """Two groups whose worker shares (85%) would not fit in the jobs the worker may hold: each
+    hands it half of what it holds and secures the rest itself. Refused as busy instead, a group
+    would be issued one by one, a commit per credential, and its reservation left unused."""
+    issuer = site.issuer
+    await _with_ready_worker(issuer)
+    assert issuer._worker is not None
+    issuer._worker.max_pending = 8  # a 12-credential group would hand it 10
+    groups = [[issuer.request(Party().did) for _ in range(12)] for _ in range(2)]
+    outcomes = [outcome async for group in issuer.issue_groups(groups) for outcome in group]
+    assert all(isinstance(outcome, dict) for outcome in outcomes)
+    assert site.reserved() == 2 * 24  # reserved once, no entry left unused
+    assert len(set(_entries(outcomes))) == 2 * 24
+    for credential in outcomes[::7]:
+        assert await site.problems(credential) == []
