@@ -114,8 +114,11 @@ class SettledPresentations:
     """Bounded memory of settled presentations (entries, and the bytes they hold)."""
 
     def __init__(self, *, max_entries: int, max_bytes: int, ttl: float) -> None:
-        self._entries = BoundedLru[Settled](max_entries=max_entries, max_bytes=max_bytes)
-        self._known = BoundedLru[_Known](max_entries=max_entries, max_bytes=max_entries * (_KNOWN_SIZE + 64))
+        # where holders' presentations end comes out of the same bytes (a sixth at most: with
+        # the defaults, as many holders as entries)
+        known_bytes = min(max_entries * (_KNOWN_SIZE + 64), max_bytes // 6)
+        self._entries = BoundedLru[Settled](max_entries=max_entries, max_bytes=max_bytes - known_bytes)
+        self._known = BoundedLru[_Known](max_entries=max_entries, max_bytes=known_bytes)
         self._ttl = ttl
 
     def __len__(self) -> int:

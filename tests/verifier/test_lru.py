@@ -5,6 +5,7 @@ from __future__ import annotations
 from tests.helpers import Party, agent_credential, request_token, signed
 from tests.verifier.test_presentation import API, _verifier
 from verifier._lru import BoundedLru
+from verifier._settled import SettledPresentations
 
 
 def test_bounded_by_entries_and_bytes_least_recently_used_first() -> None:
@@ -37,3 +38,14 @@ async def test_large_presentations_are_verified_but_not_kept() -> None:
     assert (await verifier.verify_presentation(await request_token(agent, [small]), **API)).verified
     assert len(verifier.credentials.proofs) == 2 and len(verifier._settled) == 1
     assert verifier.credentials.proofs.size <= 2 * 1024 and verifier._settled.size <= 4096
+
+
+def test_where_presentations_end_is_counted_in_the_presentations_share() -> None:
+    """The memo of where each holder's presentation ends (verifier._known) is part of what
+    the settled presentations hold, not extra to cache_bytes: a sixth of their share at most,
+    with the defaults as many holders as entries."""
+    default = SettledPresentations(max_entries=100_000, max_bytes=192 << 20, ttl=300)
+    assert default._entries.max_bytes + default._known.max_bytes == 192 << 20
+    assert default._known.max_bytes == 100_000 * 320  # room for every entry's holder
+    small = SettledPresentations(max_entries=100_000, max_bytes=6_000_000, ttl=300)
+    assert (small._known.max_bytes, small._entries.max_bytes) == (1_000_000, 5_000_000)
