@@ -13,7 +13,8 @@ step's cost):
 5. **replay** — the ``jti`` unseen, then the challenge consumed;
 6. **settled** — a presentation verified before is answered from memory (:mod:`._settled`);
    it is looked up first, before any key; once known, by the token's first bytes, and then only
-   the request claims are read (:mod:`._known`);
+   the request claims are read (:mod:`._known`). Step 4 comes before any key too: a stash of
+   expired or misbound tokens costs a parse each, not a screening and a signature;
 7. **credentials, before any proof** — each one read within bounds and checked against the data
    model; its issuer trusted by the policy for its types; its subject the holder; its
    ``audience`` naming this verifier's; inside its validity period and maximum age; the
@@ -98,12 +99,12 @@ class Pipeline:
         "_chain",
         "_checker",
         "_replay",
-        "_resolver",
         "_settled",
         "_status",
         "_steps_made",
         "now",
         "policy",
+        "resolver",
         "skew",
         "timestamp",
     )
@@ -126,13 +127,9 @@ class Pipeline:
         self._status = status
         self._replay = replay
         self._settled = settled
-        self._resolver = resolver
+        self.resolver = resolver
         self._steps_made: CredentialSteps | None = None
         self._chain: Chain | None = None  # the holder's delegation chain, once its route is checked
-
-    @property
-    def resolver(self) -> Any:
-        return self._resolver
 
     @property
     def limits(self) -> Any:
@@ -213,28 +210,14 @@ class Pipeline:
         # step 6 first, before any key (refusing on what the token claims is always safe): a
         # settled presentation is known by the payload's first bytes, then only the claims are read
         known = self._settled.known(holder, parts.encoded_payload, policy, audience, timestamp)
-        credentials: list[Checked] = []
-        settled: Settled | None
-        key: bytes | None
+        settled: Settled | None = None
+        key: bytes | None = None
         if known is not None:
             settled, key, payload = known
         else:
             payload = parts.read_payload()
             self.count(payload)
-            key = members_key(holder, payload)
-            settled = self._settled.lookup(key, policy, audience, holder, timestamp)
-            if settled is None:
-                check_jose_payload(payload, typ="vp+jwt")
-                info = check_presentation(payload)
-                credentials = self.credential_steps.screen(info.credentials, holder, audience)
-        # step 3: the holder's key and signature (a known presentation's holder member is the
-        # signer's: it was when it settled, and its bytes are the same)
-        holder_key = cached_verification_method(self._resolver, kid, "authentication")
-        holder_key = holder_key or await resolve_verification_method(self._resolver, kid, "authentication")
-        verify_jws(parts, holder_key.public_key)
-        if payload.get("iss") != holder or (known is None and _holder_of(payload) != holder):
-            raise HolderBindingError("the token's iss and the presentation's holder must be the signer's DID")
-        # step 4-5: bound to this request, never seen before, the server's nonce used up
+        # step 4 before any key too (a stash of expired tokens costs a parse, not a signature)
         method, url = request.method, request.url
         if audience is None or method is None or url is None:
             raise RequestBindingError("a request token is verified against an audience, a method and a URL")
@@ -246,6 +229,22 @@ class Pipeline:
             max_lifetime=policy.max_token_lifetime,
             clock_skew=skew,
         )
+        credentials: list[Checked] = []
+        if known is None:
+            key = members_key(holder, payload)
+            settled = self._settled.lookup(key, policy, audience, holder, timestamp)
+            if settled is None:
+                check_jose_payload(payload, typ="vp+jwt")
+                info = check_presentation(payload)
+                credentials = self.credential_steps.screen(info.credentials, holder, audience)
+        # step 3: the holder's key and signature (a known presentation's holder member is the
+        # signer's: it was when it settled, and its bytes are the same)
+        holder_key = cached_verification_method(self.resolver, kid, "authentication")
+        holder_key = holder_key or await resolve_verification_method(self.resolver, kid, "authentication")
+        verify_jws(parts, holder_key.public_key)
+        if payload.get("iss") != holder or (known is None and _holder_of(payload) != holder):
+            raise HolderBindingError("the token's iss and the presentation's holder must be the signer's DID")
+        # step 5: never seen before, the server's nonce used up
         issued = float(payload["iat"])  # numeric: check_request_claims made sure
         replay_key = f"{holder}|{jti}"
         if not await self._replay.remember(replay_key, expires + skew, now=timestamp, issued_at=issued):
@@ -283,7 +282,7 @@ class Pipeline:
         credentials = self.credential_steps.screen(info.credentials, info.holder, request.audience)
         verified = await verify_proofs(
             document,
-            resolver=self._resolver,
+            resolver=self.resolver,
             purpose=Authentication(challenge=challenge, domain=request.audience, controller=info.holder),
             now=self.now,
             max_clock_skew=self.skew,

@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 from didvc.credentials import sign_vc_jwt
 from didvc.encoding import b64url_encode
+from didvc.keys import KeySigner
 from didvc.proofs import Authentication, add_proof
 from resolvers import StaticResolver, default_resolver, did_key_document
 from tests.helpers import NOW, Party, agent_credential, presentation, request_token, signed, trusting
@@ -111,6 +112,25 @@ async def test_token_time_window(lifetime: int, token_time: Any, code: str) -> N
     token = await request_token(agent, [await _agent_vc(issuer, agent)], lifetime=lifetime, now=token_time)
     result = await _verifier(issuer).verify_presentation(token, **API)
     assert _codes(result) == [code]
+
+
+async def test_a_stash_of_expired_tokens_is_refused_before_any_key_or_credential() -> None:
+    """Refusing on what a token claims is always safe, and cheapest: an expired token is refused
+    for its claims before its credentials are screened (this one's issuer is not trusted) and
+    before its signature (this one's is another key's), whether its presentation has settled
+    (known by its first bytes) or not."""
+    issuer, agent, stranger = Party(), Party(), Party()
+    vc = await _agent_vc(issuer, agent)
+    verifier = _verifier(issuer)
+    for _ in range(3):  # settled, then known
+        assert (await verifier.verify_presentation(await request_token(agent, [vc]), **API)).verified
+    old = NOW - timedelta(minutes=5)
+    known = await request_token(agent, [vc], now=old, signer=KeySigner(stranger.pair, agent.signer.key_id))
+    unsettled = await request_token(agent, [await _agent_vc(stranger, agent)], now=old)
+    for token in (known, unsettled):
+        assert _codes(await verifier.verify_presentation(token, **API)) == ["REQUEST_BINDING_ERROR"]
+    fresh = await request_token(agent, [vc], signer=KeySigner(stranger.pair, agent.signer.key_id))
+    assert _codes(await verifier.verify_presentation(fresh, **API)) == ["CRYPTOGRAPHIC_SECURITY_ERROR"]
 
 
 async def test_replayed_token() -> None:
