@@ -11,7 +11,9 @@ connections, sends hostile requests as fast as the server answers them, cycling 
   other (2.6 KB; what an anonymous attacker can make without the issuer's key);
 - big poison: the same with 48 blank nodes (21 KB, canonicalized off the event loop);
 - untrusted poison: the 48-node credential claiming an issuer the API does not trust;
-- crowd: a presentation of 1,000 credentials; oversized: a 60 KB token of garbage.
+- crowd: a presentation of 1,000 credentials; oversized: a 60 KB token of garbage;
+- expired (only with ``--kinds 5``): captured tokens of the valid agent itself, signed by it
+  and long expired, replayed.
 
 It prints the p50/p99 of the valid requests both ways and their ratio (target: p99 ≤ 2×).
 """
@@ -85,8 +87,15 @@ async def _prepare(audience: str, count: int, kinds: list[int]) -> tuple[str, li
     stranger, _ = party()
     hostile = []
     for index in range(count):
-        holder, holder_signer = party()
         kind = kinds[index % len(kinds)]
+        if kind == 5:
+            old = time.time() - 3600
+            token = await sign_request_token(
+                presentation, agent_signer, audience=audience, method="GET", url=url, now=old
+            )
+            hostile.append("VP " + token)
+            continue
+        holder, holder_signer = party()
         if kind in (0, 1, 2):
             claimed = stranger if kind == 2 else issuer
             credentials = [_poison(claimed, holder, 16 if kind == 0 else 48)]
@@ -135,7 +144,7 @@ def _percentile(values: list[float], q: float) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--kinds", default="01234", help="hostile kinds to send (0-4, see above)")
+    parser.add_argument("--kinds", default="01234", help="hostile kinds to send (0-5, see above)")
     kinds = [int(k) for k in parser.parse_args().kinds]
     port = free_port()
     audience = f"http://127.0.0.1:{port}"
