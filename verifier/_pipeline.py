@@ -66,7 +66,7 @@ from verifier._credentials import CredentialChecker, check_alg, exact_bytes
 from verifier._delegation import delegation_chain, granted_scopes
 from verifier._known import members_key
 from verifier._policy import Policy
-from verifier._replay import ReplayCache
+from verifier._replay import MemoryReplayCache, ReplayCache
 from verifier._result import CredentialResult, Problem, VerificationResult
 from verifier._settled import Settled, SettledPresentations
 from verifier._status import StatusChecker
@@ -229,6 +229,9 @@ class Pipeline:
             max_lifetime=policy.max_token_lifetime,
             clock_skew=skew,
         )
+        replay_key = f"{holder}|{jti}"
+        if isinstance(self._replay, MemoryReplayCache) and self._replay.seen(replay_key, now=timestamp):
+            raise ReplayDetectedError("this token has been used before")  # before any key, too
         credentials: list[Checked] = []
         if known is None:
             key = members_key(holder, payload)
@@ -246,7 +249,6 @@ class Pipeline:
             raise HolderBindingError("the token's iss and the presentation's holder must be the signer's DID")
         # step 5: never seen before, the server's nonce used up
         issued = float(payload["iat"])  # numeric: check_request_claims made sure
-        replay_key = f"{holder}|{jti}"
         if not await self._replay.remember(replay_key, expires + skew, now=timestamp, issued_at=issued):
             raise ReplayDetectedError("this token has been used before")
         if request.consume_challenge is not None:

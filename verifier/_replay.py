@@ -119,6 +119,13 @@ class MemoryReplayCache:
                         del self._held[holder]
         self._swept = second
 
+    def seen(self, key: str, *, now: float) -> bool:
+        """Whether ``key`` is on record for a token not yet expired (:meth:`remember` would say
+        so): read-only and without waiting, so a verifier refuses a replayed token before its
+        signature. A cache in another process (Redis) is asked once, when the token is stored."""
+        expires = self._entries.get(key)
+        return expires is not None and expires > now
+
     async def remember(self, key: str, expires_at: float, *, now: float, issued_at: float) -> bool:
         # No await between the look-up and the store: atomic within the event loop.
         if now >= self._swept + 1:

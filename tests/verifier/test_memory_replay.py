@@ -93,7 +93,8 @@ _STEP = st.tuples(
 def test_the_cache_answers_as_a_model_of_its_rules(
     steps: list[tuple[str, int, float, float]], limit: int, share: int
 ) -> None:
-    """Against a plain model: an id is a replay while its token lives; an id is held (counted)
+    """Against a plain model: an id is a replay while its token lives (``seen`` says so before
+    ``remember``, without storing anything); an id is held (counted)
     until the clock enters the second after its token's; a new id is refused when the cache
     holds ``limit``, or half that and its holder ``share``."""
     cache = MemoryReplayCache(max_entries=limit, max_per_holder=share)
@@ -104,6 +105,7 @@ def test_the_cache_answers_as_a_model_of_its_rules(
         key = f"{holder}|{token}"
         model = {k: e for k, e in model.items() if int(e) >= int(now)}  # swept
         seen = model.get(key)
+        assert cache.seen(key, now=now) == (seen is not None and seen > now)  # what remember says
         if seen is not None and seen > now:
             expected: bool | str = False
         elif seen is None and (

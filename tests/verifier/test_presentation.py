@@ -142,6 +142,21 @@ async def test_replayed_token() -> None:
     assert _codes(again) == ["REPLAY_DETECTED_ERROR"]
 
 
+async def test_a_replay_is_refused_before_its_signature_with_the_memory_cache() -> None:
+    """The in-memory replay cache answers without waiting, so a token id on record is refused
+    before the signature is checked: a replayed token costs a parse, its signature (here
+    broken) is never looked at."""
+    issuer, agent = Party(), Party()
+    token = await request_token(agent, [await _agent_vc(issuer, agent)])
+    verifier = _verifier(issuer)
+    assert (await verifier.verify_presentation(token, **API)).verified
+    head, payload, signature = token.split(".")
+    broken = f"{head}.{payload}.{'A' * len(signature)}"
+    assert _codes(await verifier.verify_presentation(broken, **API)) == ["REPLAY_DETECTED_ERROR"]
+    fresh = _verifier(issuer)  # an id not on record: the signature is checked, and fails
+    assert _codes(await fresh.verify_presentation(broken, **API)) == ["CRYPTOGRAPHIC_SECURITY_ERROR"]
+
+
 async def test_fifty_concurrent_copies_exactly_one_accepted() -> None:
     issuer, agent = Party(), Party()
     token = await request_token(agent, [await _agent_vc(issuer, agent)])
