@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from didvc.credentials import sign_vc_jwt
@@ -648,3 +648,31 @@ def test_remembered_route_scopes_are_what_the_rules_say(requests: list[Any], unl
             expected = frozenset()
         assert policy.required_scopes(method, path) == expected
     assert all(len(path) <= 512 for _, path in policy.__dict__.get("_route_memory", {}))
+
+
+def _read(verifier: Verifier, value: Any) -> Any:
+    try:
+        return verifier._pipeline().read(value)
+    except Exception as error:  # the kind of refusal is what is compared
+        return type(error)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.sampled_from([*'ab.{[}]" \t\n\r\xa0\u2028\x0b', "eyJ", "{}"]), max_size=12).map("".join),
+    st.integers(1, 30),
+)
+@example('{"a.b"}', 30)
+@example("[a.b]", 30)
+@example("a.b\n", 30)
+@example("\u2028a.b", 30)
+@example("ab.ab", 4)
+def test_a_token_told_apart_in_one_look_is_what_the_general_reading_gives(text: str, limit: int) -> None:
+    """``read`` takes a text as a token in one look when it can; the same text as a subclass of
+    str always goes the general way (strip, bounds, JSON or base64url): both readings agree."""
+    verifier = _verifier(Party(), policy=Policy(max_presentation_bytes=limit))
+    assert _read(verifier, text) == _read(verifier, _Text(text))
+
+
+class _Text(str):
+    """A text that ``read`` does not take in one look (its type is not exactly str)."""
