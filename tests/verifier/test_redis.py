@@ -248,6 +248,29 @@ async def test_a_redis_that_does_not_answer_is_its_own_code_within_a_second() ->
     silent.close()
 
 
+async def test_every_request_of_a_batch_is_bounded_by_the_cache_timeout() -> None:
+    """A client with no socket timeout of its own and a silent Redis: the batch the requests
+    share is bounded by the cache's timeout, once, and each of them gets the could-not-check
+    code in that time (no timer per request)."""
+    redis = pytest.importorskip("redis.asyncio")
+    silent = await asyncio.start_server(lambda r, w: None, "127.0.0.1", 0)
+    port = silent.sockets[0].getsockname()[1]
+    issuer, agent = Party(), Party()
+    vc = await signed(agent_credential(issuer, agent.did, ["orders:read"]), issuer)
+    cache = RedisReplayCache(redis.from_url(f"redis://127.0.0.1:{port}/0"), timeout=0.3)
+    verifier = Verifier(
+        resolver=default_resolver(), clock=lambda: NOW, replay_cache=cache, policy=trusting(issuer)
+    )
+    tokens = [await request_token(agent, [vc]) for _ in range(20)]
+    started = time.monotonic()
+    checks = asyncio.gather(*(verifier.verify_presentation(t, **API) for t in tokens))
+    results = await asyncio.wait_for(checks, 5)  # unbounded, they would wait for ever
+    elapsed = time.monotonic() - started
+    assert {p.code for r in results for p in r.problems} == {"REPLAY_CACHE_UNAVAILABLE_ERROR"}
+    assert 0.25 < elapsed < 0.9, elapsed
+    silent.close()
+
+
 async def test_the_middleware_answers_503_when_redis_is_down() -> None:
     pytest.importorskip("redis.asyncio")
     with socket.socket() as s:
