@@ -10,7 +10,8 @@ step's cost):
 3. **holder** — the ``kid``'s key from the holder's ``authentication`` relationship, the
    signature (one verify), ``iss`` and the presentation's ``holder`` equal to that DID;
 4. **request** — ``aud``, ``htm``, ``htu``, time window, body digest, the server's challenge;
-5. **replay** — the ``jti`` unseen, then the challenge consumed;
+5. **replay** — the ``jti`` unseen (an in-memory cache is asked before any key), then the
+   challenge consumed;
 6. **settled** — a presentation verified before is answered from memory (:mod:`._settled`);
    it is looked up first, before any key; once known, by the token's first bytes, and then only
    the request claims are read (:mod:`._known`). Step 4 comes before any key too: a stash of
