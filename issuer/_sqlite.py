@@ -118,8 +118,14 @@ class SqliteStore(Store):
 
 @contextlib.contextmanager
 def _conflicts() -> Iterator[None]:
-    """A unique constraint broken (a row written twice) as :class:`StoreConflictError`."""
+    """A unique constraint broken (a row written twice) as :class:`StoreConflictError`; any
+    other constraint a row breaks is the store's fault (:class:`StoreCorruptedError`)."""
     try:
         yield
     except sqlite3.IntegrityError as exc:
-        raise StoreConflictError(f"the store already holds this row ({exc})") from None
+        if getattr(exc, "sqlite_errorname", "") in _UNIQUE:
+            raise StoreConflictError(f"the store already holds this row ({exc})") from None
+        raise StoreCorruptedError(f"a row breaks the store's schema ({exc})") from None
+
+
+_UNIQUE: Final = frozenset({"SQLITE_CONSTRAINT_UNIQUE", "SQLITE_CONSTRAINT_PRIMARYKEY"})

@@ -510,3 +510,21 @@ async def test_the_store_is_private_and_published_files_are_not(tmp_path: Path) 
             assert stat.S_IMODE(path.stat().st_mode) == 0o644, path.name
     finally:
         os.umask(previous)
+
+
+def test_a_broken_constraint_in_sqlite_is_a_problem_code_of_its_own() -> None:
+    """A row written twice is STORE_CONFLICT_ERROR; any other constraint a row breaks (a bug
+    of ours, not the caller's) is STORE_CORRUPTED_ERROR: never sqlite3's own exception."""
+    from didvc.errors import StoreConflictError, StoreCorruptedError
+    from issuer._sqlite import _conflicts
+
+    db = sqlite3.connect(":memory:")
+    db.execute("CREATE TABLE t (id TEXT PRIMARY KEY, name TEXT UNIQUE, body TEXT NOT NULL)")
+    db.execute("INSERT INTO t VALUES ('a', 'x', '{}')")
+    for row, error in (
+        (("a", "y", "{}"), StoreConflictError),
+        (("b", "x", "{}"), StoreConflictError),
+        (("c", "z", None), StoreCorruptedError),
+    ):
+        with pytest.raises(error), _conflicts():
+            db.execute("INSERT INTO t VALUES (?, ?, ?)", row)
