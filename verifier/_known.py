@@ -33,15 +33,7 @@ from didvc.encoding import b64url_decode, b64url_encode, strict_json_loads
 from didvc.errors import DidvcError
 from verifier._credentials import exact_bytes
 
-__all__ = [
-    "PRESENTATION_MEMBERS",
-    "claims_after",
-    "claims_if_known",
-    "cut_of",
-    "members_key",
-    "prefix_digest",
-    "tail_of",
-]
+__all__ = ["PRESENTATION_MEMBERS", "claims_after", "cut_of", "members_key", "prefix_digest", "tail_of"]
 
 #: The payload members that are the presentation (the rest are the request's claims).
 PRESENTATION_MEMBERS: Final = frozenset({"@context", "type", "id", "holder", "verifiableCredential"})
@@ -109,13 +101,3 @@ def claims_after(tail: bytes, cut: int) -> dict[str, Any] | None:
     if not isinstance(claims, dict) or not claims or not PRESENTATION_MEMBERS.isdisjoint(claims):
         return None
     return claims
-
-
-def claims_if_known(encoded_payload: str, cut: int, digest: bytes) -> dict[str, Any] | None:
-    """The request claims after the presentation, if the payload's characters and bytes before
-    ``cut`` have ``digest`` (it is the known presentation); None otherwise, or if what follows
-    is not claims (the full parse then says what is wrong)."""
-    tail = tail_of(encoded_payload, cut)
-    if tail is None or prefix_digest(encoded_payload, tail, cut) != digest:
-        return None
-    return claims_after(tail, cut)

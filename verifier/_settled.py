@@ -26,7 +26,7 @@ from typing import Any, Final, NamedTuple
 
 from didvc.credentials import CredentialInfo
 from verifier._credentials import ProofCheck
-from verifier._known import claims_if_known, cut_of, prefix_digest, tail_of
+from verifier._known import claims_after, cut_of, prefix_digest, tail_of
 from verifier._lru import BoundedLru
 from verifier._policy import Policy
 from verifier._result import CredentialResult, VerificationResult
@@ -200,10 +200,11 @@ class SettledPresentations:
         """The settled presentation of ``holder`` that this token's payload starts with, its key,
         and the request claims after it, read without reading the presentation again."""
         known = self._known.get(holder) if audience is not None else None
-        if known is None:
+        tail = tail_of(encoded_payload, known.cut) if known is not None else None
+        if known is None or tail is None or prefix_digest(encoded_payload, tail, known.cut) != known.digest:
             return None
-        claims = claims_if_known(encoded_payload, known.cut, known.digest)
-        settled = self.lookup(known.key, policy, audience, holder, now) if claims is not None else None
+        settled = self.lookup(known.key, policy, audience, holder, now)  # before reading the claims
+        claims = claims_after(tail, known.cut) if settled is not None else None
         return None if settled is None or claims is None else (settled, known.key, claims)
 
     def learn(self, settled: Settled, encoded_payload: str, payload: dict[str, Any]) -> None:
