@@ -402,10 +402,9 @@ async def record(tx: Records, draft: Draft, secured: dict[str, Any] | str, issue
     text = secured if isinstance(secured, str) else json.dumps(secured)
     try:
         await tx.add_credential(row, text, precise(issued), request.batch_key, draft.placed)
-    except StoreConflictError:
-        raise StoreConflictError(
-            f"this store already holds a credential with the id {row.id[:200]}"
-        ) from None
+    except StoreConflictError:  # its id, or (another process's meanwhile) its batch row
+        what = f"the id {row.id[:200]}" if request.batch_key is None else f"the id {row.id[:200]} or its row"
+        raise StoreConflictError(f"this store already holds a credential with {what}") from None
     tx.note("issue", row.id, agent=request.subject, securing=request.securing.name, batch=request.batch_key)
 
 
