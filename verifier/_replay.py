@@ -19,6 +19,7 @@ import asyncio
 import functools
 import hashlib
 import secrets
+import sys
 import time
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any, Final, Protocol, TypeVar
@@ -60,6 +61,9 @@ return answers
 #: A second past any token's expiry (year 2286): where an id with no finite expiry is filed.
 _NEVER: Final = 10_000_000_000
 _WHAT: Final = "the replay cache"
+#: What the in-memory cache holds of a key: its 64-bit hash, or, where a hash has 32 bits (a
+#: 32-bit build, whose collisions among millions of ids would refuse honest tokens), the key.
+_held_form: Final[Callable[[str], int | str]] = hash if sys.hash_info.width >= 64 else str
 #: Ids per script call: a script holds Redis for its run (256 SETs, well under a millisecond).
 _IDS_PER_CALL: Final = 256
 
@@ -82,24 +86,30 @@ class MemoryReplayCache:
     most ``max_per_holder`` ids (default a sixteenth of ``max_entries``): past that its own new
     tokens are refused the same way, until its older ones expire, and other agents' are not.
     One agent can so take at most half of the cache, and none is refused while it is less than
-    half full. The holder is the part of a key before its first ``|``. Ids leave in the second
-    after their tokens expire, swept a second at a time as requests come: no request pays for a
-    purge of the whole cache.
+    half full. The holder is the part of a key before its first ``|``.
+
+    An id is held, and refused, until the clock enters the second after the one its token
+    expires in; ids leave a second at a time as requests come, so no request pays for a purge
+    of the whole cache. What is held of an id is its key's 64-bit hash (80 to 95 bytes with the
+    set and the second's lists, against 200 for the key itself; the default 2.5 million ids
+    take 200 MB): two keys of one hash would refuse the second as a replay, one chance in
+    2^64 / ``len(self)`` per new id, and a refusal, never an acceptance. The hash is Python's
+    own, keyed per process (PYTHONHASHSEED).
     """
 
-    def __init__(self, *, max_entries: int = 1_000_000, max_per_holder: int | None = None) -> None:
+    def __init__(self, *, max_entries: int = 2_500_000, max_per_holder: int | None = None) -> None:
         if max_entries < 1 or (max_per_holder is not None and max_per_holder < 1):
             raise ValueError("max_entries and max_per_holder are at least 1")
-        self._entries: dict[str, float] = {}
-        self._held: dict[str, int] = {}  # ids not yet swept, by holder
-        self._expiring: dict[int, list[str]] = {}  # keys by the second their tokens expire in
+        self._held_ids: set[int | str] = set()  # the hashes of the keys not yet swept
+        self._holders: dict[str, _Holder] = {}  # holders with ids not yet swept
+        self._expiring: dict[int, tuple[list[int | str], list[_Holder]]] = {}  # by the second of expiry
         self._swept = 0  # the seconds before this one are swept
         self._max = max_entries
         self._per_holder = max_per_holder or max(1, max_entries // 16)
         self._pressure = max_entries // 2  # from here on, each holder its share
 
     def __len__(self) -> int:
-        return len(self._entries)
+        return len(self._held_ids)
 
     def _sweep(self, second: int) -> None:
         """Drop the ids of tokens that expired before ``second`` (at most one pass over the
@@ -108,52 +118,66 @@ class MemoryReplayCache:
             due: Iterable[int] = range(self._swept, second)
         else:
             due = sorted(moment for moment in self._expiring if moment < second)
+        held_ids = self._held_ids
         for moment in due:
-            for key in self._expiring.pop(moment, ()):
-                expires = self._entries.get(key)
-                if expires is not None and _second(expires) < second:  # not stored again since
-                    del self._entries[key]
-                    holder = _holder(key)
-                    if self._held[holder] > 1:
-                        self._held[holder] -= 1
-                    else:
-                        del self._held[holder]
+            filed = self._expiring.pop(moment, None)
+            if filed is None:
+                continue
+            held_ids.difference_update(filed[0])
+            for holder in filed[1]:
+                holder.count -= 1
+                if not holder.count:
+                    del self._holders[holder.name]
         self._swept = second
 
     def seen(self, key: str, *, now: float) -> bool:
-        """Whether ``key`` is on record for a token not yet expired (:meth:`remember` would say
-        so): read-only and without waiting, so a verifier refuses a replayed token before its
-        signature. A cache in another process (Redis) is asked once, when the token is stored."""
-        expires = self._entries.get(key)
-        return expires is not None and expires > now
+        """Whether ``key`` is held (:meth:`remember` would refuse it): without waiting and
+        storing nothing, so a verifier refuses a replayed token before its signature. A cache
+        in another process (Redis) is asked once, when the token is stored."""
+        if now >= self._swept + 1:
+            self._sweep(int(now))
+        return _held_form(key) in self._held_ids
 
     async def remember(self, key: str, expires_at: float, *, now: float, issued_at: float) -> bool:
         # No await between the look-up and the store: atomic within the event loop.
         if now >= self._swept + 1:
             self._sweep(int(now))
-        entries = self._entries
-        seen = entries.get(key)
-        if seen is None:  # a new id (an expired one not yet swept is still counted)
-            holder = _holder(key)
-            held = self._held.get(holder, 0)
-            if held >= self._per_holder and len(entries) >= self._pressure:
-                raise ReplayCacheError(
-                    "this agent has as many unexpired tokens on record as one agent may"
-                    " (max_per_holder); refusing rather than forgetting"
-                )
-            if len(entries) >= self._max:
-                raise ReplayCacheError("the replay cache is full; refusing rather than forgetting")
-            self._held[holder] = held + 1
-        elif seen > now:
+        digest = _held_form(key)
+        held_ids = self._held_ids
+        if digest in held_ids:
             return False
-        entries[key] = expires_at
+        name = _holder(key)
+        holder = self._holders.get(name)
+        if holder is not None and holder.count >= self._per_holder and len(held_ids) >= self._pressure:
+            raise ReplayCacheError(
+                "this agent has as many unexpired tokens on record as one agent may"
+                " (max_per_holder); refusing rather than forgetting"
+            )
+        if len(held_ids) >= self._max:
+            raise ReplayCacheError("the replay cache is full; refusing rather than forgetting")
+        if holder is None:
+            holder = self._holders[name] = _Holder(name)
+        held_ids.add(digest)
+        holder.count += 1
         second = _second(expires_at)
-        expiring = self._expiring.get(second)
-        if expiring is None:
-            self._expiring[second] = [key]
+        filed = self._expiring.get(second)
+        if filed is None:
+            self._expiring[second] = ([digest], [holder])
         else:
-            expiring.append(key)
+            filed[0].append(digest)
+            filed[1].append(holder)
         return True
+
+
+class _Holder:
+    """A holder with ids not yet swept: each id's second lists it (one shared name, not a copy
+    per id)."""
+
+    __slots__ = ("count", "name")
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.count = 0
 
 
 def _holder(key: str) -> str:

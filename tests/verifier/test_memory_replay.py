@@ -4,6 +4,7 @@ failing closed when full, swept a second at a time."""
 from __future__ import annotations
 
 import asyncio
+import tracemalloc
 
 import pytest
 from hypothesis import given, settings
@@ -73,6 +74,49 @@ def test_an_expiry_that_is_no_finite_number_is_kept_not_raised() -> None:
     assert len(cache) == 1  # past the last second ids are filed under, they are swept too
 
 
+async def test_an_id_costs_a_hash_not_its_key() -> None:
+    """What is held of an id is its key's hash, filed by second: under 130 bytes an id (about
+    95 at a million; the key itself, kept, was 200)."""
+    cache = MemoryReplayCache()
+    holders = [f"did:key:z6Mk{n:044d}" for n in range(100)]
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        for n in range(100_000):
+            now = T0 + n / 1000
+            await cache.remember(f"{holders[n % 100]}|{n:022d}", now + 300, now=now, issued_at=now)
+        used = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    assert len(cache) == 100_000
+    assert used / len(cache) < 130
+
+
+class _Colliding(str):
+    """A key whose hash is fixed: two of them are two keys of one hash."""
+
+    def __hash__(self) -> int:
+        return 42
+
+
+def test_two_keys_of_one_hash_are_a_refusal_never_an_acceptance() -> None:
+    cache = MemoryReplayCache()
+    assert _remember(cache, _Colliding("did:a|1"), 60, T0) is True
+    assert cache.seen(_Colliding("did:b|2"), now=T0) is True
+    assert _remember(cache, _Colliding("did:b|2"), 60, T0) is False
+    assert len(cache) == 1
+
+
+def test_a_holder_refused_for_a_full_cache_is_not_kept() -> None:
+    cache = MemoryReplayCache(max_entries=2, max_per_holder=2)
+    assert [_remember(cache, f"did:a|{n}", 60, T0) for n in range(2)] == [True, True]
+    for n in range(50):
+        assert _remember(cache, f"did:other{n}|1", 60, T0) == "full"
+    assert list(cache._holders) == ["did:a"]
+    assert _remember(cache, "did:late|1", 60, T0 + 61) is True  # both swept, and their holder
+    assert list(cache._holders) == ["did:late"]
+
+
 def test_sizes_are_at_least_one() -> None:
     with pytest.raises(ValueError):
         MemoryReplayCache(max_entries=0)
@@ -93,10 +137,10 @@ _STEP = st.tuples(
 def test_the_cache_answers_as_a_model_of_its_rules(
     steps: list[tuple[str, int, float, float]], limit: int, share: int
 ) -> None:
-    """Against a plain model: an id is a replay while its token lives (``seen`` says so before
-    ``remember``, without storing anything); an id is held (counted)
-    until the clock enters the second after its token's; a new id is refused when the cache
-    holds ``limit``, or half that and its holder ``share``."""
+    """Against a plain model: an id is held, counted and refused as a replay until the clock
+    enters the second after the one its token expires in (``seen`` says so before ``remember``,
+    without storing anything); a new id is refused when the cache holds ``limit``, or half that
+    and its holder ``share``."""
     cache = MemoryReplayCache(max_entries=limit, max_per_holder=share)
     model: dict[str, float] = {}
     now = T0
@@ -104,14 +148,11 @@ def test_the_cache_answers_as_a_model_of_its_rules(
         now += advance
         key = f"{holder}|{token}"
         model = {k: e for k, e in model.items() if int(e) >= int(now)}  # swept
-        seen = model.get(key)
-        assert cache.seen(key, now=now) == (seen is not None and seen > now)  # what remember says
-        if seen is not None and seen > now:
+        assert cache.seen(key, now=now) == (key in model)  # what remember says
+        its_own = sum(k.partition("|")[0] == holder for k in model)
+        if key in model:
             expected: bool | str = False
-        elif seen is None and (
-            (sum(k.partition("|")[0] == holder for k in model) >= share and len(model) >= limit // 2)
-            or len(model) >= limit
-        ):
+        elif (its_own >= share and len(model) >= limit // 2) or len(model) >= limit:
             expected = "full"
         else:
             model[key] = now + lifetime
