@@ -117,6 +117,9 @@ class Gate:
         self.max_header_bytes = max_header_bytes
         self.audit = audit
         self._prefix = f"{scheme} " if scheme else ""
+        serving = getattr(verifier, "serving", None)  # a Verifier's; a stand-in need not have it
+        if serving is not None:
+            serving()
 
     def token(self, facts: RequestFacts) -> str | Denial:
         """The presentation in the request's header, or the 401 for its absence or shape."""

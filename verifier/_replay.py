@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import hashlib
+import math
 import secrets
 import sys
 import time
@@ -95,6 +96,9 @@ class MemoryReplayCache:
     take 200 MB): two keys of one hash would refuse the second as a replay, one chance in
     2^64 / ``len(self)`` per new id, and a refusal, never an acceptance. The hash is Python's
     own, keyed per process (PYTHONHASHSEED).
+
+    A server's cache is told when it started serving (:meth:`begin`) and from then on refuses a
+    token issued before: a restarted process has forgotten which tokens were used.
     """
 
     def __init__(self, *, max_entries: int = 2_500_000, max_per_holder: int | None = None) -> None:
@@ -104,12 +108,23 @@ class MemoryReplayCache:
         self._holders: dict[str, _Holder] = {}  # holders with ids not yet swept
         self._expiring: dict[int, tuple[list[int | str], list[_Holder]]] = {}  # by the second of expiry
         self._swept = 0  # the seconds before this one are swept
+        self._epoch = -math.inf  # tokens issued before it are refused (see begin)
         self._max = max_entries
         self._per_holder = max_per_holder or max(1, max_entries // 16)
         self._pressure = max_entries // 2  # from here on, each holder its share
 
     def __len__(self) -> int:
         return len(self._held_ids)
+
+    def begin(self, moment: float) -> None:
+        """The cache holds every token used from ``moment`` (epoch seconds) on: refuse, from now
+        on, a token issued before it, as the Redis cache refuses one issued before Redis came
+        back. A web server's gate calls it as it is built, through :meth:`Verifier.serving`.
+        Without it a token captured in the ``max_token_lifetime`` before a restart could be used
+        once more against the new process. The second before ``moment``'s is still accepted:
+        a token signed just before the server started, or by an agent whose clock lags a
+        little, is not refused for that."""
+        self._epoch = max(self._epoch, math.floor(moment) - 1)
 
     def _sweep(self, second: int) -> None:
         """Drop the ids of tokens that expired before ``second`` (at most one pass over the
@@ -142,6 +157,11 @@ class MemoryReplayCache:
         # No await between the look-up and the store: atomic within the event loop.
         if now >= self._swept + 1:
             self._sweep(int(now))
+        if issued_at < self._epoch:
+            raise ReplayDetectedError(
+                "this token was issued before this server started (a restarted server has"
+                " forgotten which tokens were used before); send a fresh one"
+            )
         digest = _held_form(key)
         held_ids = self._held_ids
         if digest in held_ids:

@@ -188,6 +188,14 @@ class Verifier:
     async def __aexit__(self, *exc_info: object) -> None:
         await self.close()
 
+    def serving(self) -> None:
+        """Say that a server starts verifying requests now: an in-memory replay cache refuses,
+        from now on, a token issued before (:meth:`MemoryReplayCache.begin`), since a restarted
+        process has forgotten which tokens were used. Each web integration's gate calls it as
+        it is built; a script verifying tokens made earlier does not."""
+        if isinstance(self.replay_cache, MemoryReplayCache):
+            self.replay_cache.begin(self.clock().timestamp())
+
     def middleware(self, *, audience: str, **options: Any) -> Middleware:
         """The aiohttp middleware for this verifier (see :func:`verifier.middleware`)."""
         from verifier._middleware import middleware  # aiohttp's server loads with it

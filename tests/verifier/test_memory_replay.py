@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from didvc.errors import ReplayCacheError
+from didvc.errors import ReplayCacheError, ReplayDetectedError
 from resolvers import default_resolver
 from tests.helpers import NOW, Party, agent_credential, request_token, signed, trusting
 from verifier import MemoryReplayCache, Verifier
@@ -115,6 +115,19 @@ def test_a_holder_refused_for_a_full_cache_is_not_kept() -> None:
     assert list(cache._holders) == ["did:a"]
     assert _remember(cache, "did:late|1", 60, T0 + 61) is True  # both swept, and their holder
     assert list(cache._holders) == ["did:late"]
+
+
+async def test_once_begun_a_token_issued_before_is_refused() -> None:
+    """A server's cache refuses tokens issued before it started (less the second before), and
+    an earlier start said later does not move that back."""
+    cache = MemoryReplayCache()
+    assert await cache.remember("did:a|old", T0 + 60, now=T0, issued_at=T0 - 3600) is True  # not begun
+    cache.begin(T0 + 0.7)
+    cache.begin(T0 - 100)
+    assert await cache.remember("did:a|1", T0 + 60, now=T0 + 1, issued_at=T0 - 1) is True
+    with pytest.raises(ReplayDetectedError, match="restarted"):
+        await cache.remember("did:a|2", T0 + 60, now=T0 + 1, issued_at=T0 - 1.01)
+    assert len(cache) == 2
 
 
 def test_sizes_are_at_least_one() -> None:

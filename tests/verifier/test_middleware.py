@@ -6,9 +6,9 @@ import asyncio
 import json
 import logging
 import socket
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import aiohttp
@@ -58,8 +58,8 @@ class Api:
             return response.status, dict(response.headers), payload
 
 
-async def _start(policy: Policy = POLICY, **options: Any) -> Api:
-    verifier = Verifier(resolver=default_resolver(), clock=lambda: NOW, policy=policy)
+async def _start(policy: Policy = POLICY, clock: Callable[[], datetime] = lambda: NOW, **options: Any) -> Api:
+    verifier = Verifier(resolver=default_resolver(), clock=clock, policy=policy)
 
     async def orders(request: web.Request) -> web.Response:
         result = request[VERIFICATION_RESULT]
@@ -151,6 +151,45 @@ async def test_replayed_header_refused(api: Api, agent_and_vc: Any) -> None:
     status, _, body = await api.call("GET", "/orders", headers)
     assert status == 401
     assert body["problems"][0]["code"] == "REPLAY_DETECTED_ERROR"
+
+
+async def test_a_restarted_server_refuses_a_token_used_before_it_started(agent_and_vc: Any) -> None:
+    """The in-memory replay cache starts empty with each process: a token used against the
+    previous one is refused by the new one (it was issued before the new one started), a
+    fresh token is not. Without this a captured token could be replayed after every deploy."""
+    agent, vc = agent_and_vc
+    moment = [NOW]
+    first = await _start(clock=lambda: moment[0])
+    token = await _header(agent, vc, now=NOW + timedelta(seconds=1))
+    moment[0] = NOW + timedelta(seconds=2)
+    status, _, _ = await first.call("GET", "/orders", token)
+    assert status == 200
+    await first.server.close()
+    moment[0] = NOW + timedelta(seconds=5)  # the process is restarted
+    second = await _start(clock=lambda: moment[0])
+    try:
+        status, _, body = await second.call("GET", "/orders", token)
+        assert status == 401
+        assert body["problems"][0]["code"] == "REPLAY_DETECTED_ERROR"
+        assert "restarted" in body["problems"][0]["message"]
+        fresh = await _header(agent, vc, now=moment[0])
+        status, _, body = await second.call("GET", "/orders", fresh)
+        assert status == 200, body
+    finally:
+        await second.server.close()
+
+
+async def test_a_script_verifies_a_token_made_before_its_verifier(agent_and_vc: Any) -> None:
+    """Only a server's gate tells the cache when it started: a verifier used from a script
+    accepts a token signed before it was built."""
+    agent, vc = agent_and_vc
+    token = await request_token(agent, [vc], audience=AUDIENCE, url=f"{AUDIENCE}/orders")
+    verifier = Verifier(resolver=default_resolver(), clock=lambda: NOW + timedelta(seconds=30), policy=POLICY)
+    result = await verifier.verify_presentation(
+        token, audience=AUDIENCE, method="GET", url=f"{AUDIENCE}/orders"
+    )
+    assert result.verified, result.problems
+    await verifier.close()
 
 
 async def test_header_for_another_route_refused(api: Api, agent_and_vc: Any) -> None:
