@@ -126,6 +126,18 @@ class MemoryReplayCache:
         little, is not refused for that."""
         self._epoch = max(self._epoch, math.floor(moment) - 1)
 
+    def _moved(self, now: float) -> None:
+        """The clock left the second last swept: forward, sweep up to it; set back by more than
+        a second (a clock stepped back to the right time), the ids swept in the seconds it went
+        back over could be accepted again (their tokens look unexpired once more), so the
+        cache begins anew at ``now`` as a restarted one does (:meth:`begin`), and sweeps on
+        from there instead of waiting for the clock to catch up while ids pile up."""
+        if now >= self._swept + 1:
+            self._sweep(int(now))
+        elif now < self._swept - 1:
+            self.begin(now)
+            self._swept = int(now)
+
     def _sweep(self, second: int) -> None:
         """Drop the ids of tokens that expired before ``second`` (at most one pass over the
         seconds that hold any, however far the clock moved)."""
@@ -149,18 +161,18 @@ class MemoryReplayCache:
         """Whether ``key`` is held (:meth:`remember` would refuse it): without waiting and
         storing nothing, so a verifier refuses a replayed token before its signature. A cache
         in another process (Redis) is asked once, when the token is stored."""
-        if now >= self._swept + 1:
-            self._sweep(int(now))
+        if not self._swept <= now < self._swept + 1:
+            self._moved(now)
         return _held_form(key) in self._held_ids
 
     async def remember(self, key: str, expires_at: float, *, now: float, issued_at: float) -> bool:
         # No await between the look-up and the store: atomic within the event loop.
-        if now >= self._swept + 1:
-            self._sweep(int(now))
+        if not self._swept <= now < self._swept + 1:
+            self._moved(now)
         if issued_at < self._epoch:
             raise ReplayDetectedError(
-                "this token was issued before this server started (a restarted server has"
-                " forgotten which tokens were used before); send a fresh one"
+                "this token was issued before this verifier began to hold every token used (it"
+                " restarted, or its clock was set back); send a fresh one"
             )
         digest = _held_form(key)
         held_ids = self._held_ids

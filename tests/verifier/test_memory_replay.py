@@ -130,6 +130,22 @@ async def test_once_begun_a_token_issued_before_is_refused() -> None:
     assert len(cache) == 2
 
 
+async def test_a_clock_set_back_neither_reopens_swept_ids_nor_stops_the_sweep() -> None:
+    """Set back 70 s, the clock makes a swept token look unexpired again: it is refused, as
+    after a restart, while a fresh token is accepted; and ids are swept from the new time on
+    instead of piling up until the clock catches up."""
+    cache = MemoryReplayCache()
+    assert await cache.remember("did:a|early", T0 + 60, now=T0, issued_at=T0) is True
+    assert await cache.remember("did:b|later", T0 + 130, now=T0 + 100, issued_at=T0 + 70) is True
+    assert len(cache) == 1  # the early one swept
+    with pytest.raises(ReplayDetectedError):  # T0 + 30 is before its expiry again
+        await cache.remember("did:a|early", T0 + 60, now=T0 + 30, issued_at=T0)
+    assert await cache.remember("did:a|fresh", T0 + 40, now=T0 + 30, issued_at=T0 + 30) is True
+    assert cache.seen("did:b|later", now=T0 + 30.5)
+    assert await cache.remember("did:c|1", T0 + 90, now=T0 + 45, issued_at=T0 + 45) is True
+    assert len(cache) == 2  # the fresh one swept at T0 + 45; the later one still held
+
+
 def test_sizes_are_at_least_one() -> None:
     with pytest.raises(ValueError):
         MemoryReplayCache(max_entries=0)
