@@ -25,7 +25,8 @@ from verifier._events import RedisStatusChannel, StatusEventStream
 from verifier._general import Mode
 from verifier._pipeline import NonceCheck
 from verifier._policy import Policy, RouteRule
-from verifier._replay import MemoryNonceStore, MemoryReplayCache, RedisNonceStore, RedisReplayCache
+from verifier._redis import RedisNonceStore, RedisReplayCache
+from verifier._replay import MemoryNonceStore, MemoryReplayCache
 from verifier._result import CredentialResult, Problem, VerificationResult
 from verifier._status import StatusChecker, StatusOutcome
 from verifier._verifier import Verifier
