@@ -4,9 +4,10 @@ environment says this is production (``DIDVC_PRODUCTION=1``).
 A development switch relaxes a safety rule so that everything can run on one machine or trust
 anything in a test: plain http and loopback addresses for did:web and status lists
 (``allow_http``, ``allow_loopback``, the CLI's ``--allow-loopback``), any issuer's credential
-(``trust_any_issuer``). Each says so loudly when on; with ``DIDVC_PRODUCTION`` set, turning one
-on is refused outright (``POLICY_ERROR``), so a development configuration cannot reach a
-production machine by mistake.
+(``trust_any_issuer``), tokens signed before a server started (the in-memory replay cache's
+``refuse_earlier_tokens=False``, for load tests). Each says so loudly when on; with
+``DIDVC_PRODUCTION`` set, turning one on is refused outright (``POLICY_ERROR``), so a
+development configuration cannot reach a production machine by mistake.
 """
 
 from __future__ import annotations

@@ -128,20 +128,23 @@ def test_the_command_line_reference_is_current() -> None:
 
 
 def test_development_switches_are_refused_when_the_environment_says_production(monkeypatch: Any) -> None:
-    """With DIDVC_PRODUCTION set, loopback or plain http for did:web and status lists and
-    trusting any issuer are refused: in the library and on the command line (POLICY_ERROR)."""
+    """With DIDVC_PRODUCTION set, loopback or plain http for did:web and status lists, trusting
+    any issuer and accepting tokens signed before a server started are refused: in the library
+    and on the command line (POLICY_ERROR)."""
     import pytest
 
     from didvc.errors import PolicyError
     from resolvers import FetchPolicy
-    from verifier import Policy
+    from verifier import MemoryReplayCache, Policy
 
     assert Policy(trust_any_issuer=True).trust_any_issuer and FetchPolicy(allow_loopback=True).allow_loopback
+    MemoryReplayCache(refuse_earlier_tokens=False)
     monkeypatch.setenv("DIDVC_PRODUCTION", "1")
     for make in (
         lambda: Policy(trust_any_issuer=True),
         lambda: FetchPolicy(allow_loopback=True),
         lambda: FetchPolicy(allow_http=True),
+        lambda: MemoryReplayCache(refuse_earlier_tokens=False),
     ):
         with pytest.raises(PolicyError, match="DIDVC_PRODUCTION"):
             make()

@@ -8,6 +8,7 @@ persistence, has forgotten which tokens were used.
 
 from __future__ import annotations
 
+import logging
 import math
 import secrets
 import sys
@@ -15,11 +16,13 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Final, Protocol
 
+from didvc.development import refuse_in_production
 from didvc.encoding import b64url_encode
 from didvc.errors import ReplayCacheError, ReplayDetectedError
 
 __all__ = ["MemoryNonceStore", "MemoryReplayCache", "NonceStore", "ReplayCache"]
 
+_log = logging.getLogger("didvc.verifier")
 #: A second past any token's expiry (year 2286): where an id with no finite expiry is filed.
 _NEVER: Final = 10_000_000_000
 #: What the in-memory cache holds of a key: its 64-bit hash, or, where a hash has 32 bits (a
@@ -59,14 +62,27 @@ class MemoryReplayCache:
     token issued before: a restarted process has forgotten which tokens were used.
     """
 
-    def __init__(self, *, max_entries: int = 2_500_000, max_per_holder: int | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        max_entries: int = 2_500_000,
+        max_per_holder: int | None = None,
+        refuse_earlier_tokens: bool = True,
+    ) -> None:
         if max_entries < 1 or (max_per_holder is not None and max_per_holder < 1):
             raise ValueError("max_entries and max_per_holder are at least 1")
+        if not refuse_earlier_tokens:  # a development switch
+            refuse_in_production("refuse_earlier_tokens=False")
+            _log.warning(
+                "refuse_earlier_tokens=False: after a restart, a token captured before it can be"
+                " used once more. Load tests only."
+            )
         self._held_ids: set[int | str] = set()  # the hashes of the keys not yet swept
         self._holders: dict[str, _Holder] = {}  # holders with ids not yet swept
         self._expiring: dict[int, tuple[list[int | str], list[_Holder]]] = {}  # by the second of expiry
         self._swept = 0  # the seconds before this one are swept
         self._epoch = -math.inf  # tokens issued before it are refused (see begin)
+        self._refuse_earlier = refuse_earlier_tokens
         self._max = max_entries
         self._per_holder = max_per_holder or max(1, max_entries // 16)
         self._pressure = max_entries // 2  # from here on, each holder its share
@@ -81,8 +97,13 @@ class MemoryReplayCache:
         Without it a token captured in the ``max_token_lifetime`` before a restart could be used
         once more against the new process. The second before ``moment``'s is still accepted:
         a token signed just before the server started, or by an agent whose clock lags a
-        little, is not refused for that."""
-        self._epoch = max(self._epoch, math.floor(moment) - 1)
+        little, is not refused for that.
+
+        ``refuse_earlier_tokens=False`` makes this do nothing: for a load test whose tokens
+        were all signed before the server started, never in production, where it reopens that
+        window at every restart."""
+        if self._refuse_earlier:
+            self._epoch = max(self._epoch, math.floor(moment) - 1)
 
     def _moved(self, now: float) -> None:
         """The clock left the second last swept: forward, sweep up to it; set back by more than

@@ -128,6 +128,9 @@ async def test_once_begun_a_token_issued_before_is_refused() -> None:
     with pytest.raises(ReplayDetectedError, match="restarted"):
         await cache.remember("did:a|2", T0 + 60, now=T0 + 1, issued_at=T0 - 1.01)
     assert len(cache) == 2
+    load_test = MemoryReplayCache(refuse_earlier_tokens=False)  # tokens all signed beforehand
+    load_test.begin(T0 + 0.7)
+    assert await load_test.remember("did:a|2", T0 + 60, now=T0 + 1, issued_at=T0 - 3600) is True
 
 
 async def test_a_clock_set_back_neither_reopens_swept_ids_nor_stops_the_sweep() -> None:
