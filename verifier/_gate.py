@@ -196,8 +196,8 @@ class Gate:
     def log(
         self, route: str, status: int, result: VerificationResult | None, problems: list[Problem]
     ) -> None:
-        """The audit line of one decision."""
-        if self.audit is None:
+        """The audit line of one decision (none built when the audit logger would drop it)."""
+        if self.audit is None or not self.audit.isEnabledFor(logging.INFO):
             return
         line: dict[str, Any] = {
             "event": "didvc.decision",
