@@ -28,6 +28,7 @@ __all__ = [
     "b64url_decode",
     "b64url_encode",
     "bounded_text",
+    "load_multicodec",
     "multibase_decode",
     "multibase_encode",
     "multicodec_unwrap",
@@ -123,6 +124,13 @@ def _varint() -> Any:
     from multiformats import varint
 
     return varint
+
+
+def load_multicodec() -> None:
+    """Load multiformats now rather than with the first key: a server does it as it starts
+    (:meth:`verifier.Verifier.serving`), so its first request does not wait for the tables on
+    the event loop, with every request that came with it."""
+    _varint()
 
 
 def multicodec_wrap(codec: str, data: bytes) -> bytes:

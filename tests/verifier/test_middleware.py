@@ -6,6 +6,8 @@ import asyncio
 import json
 import logging
 import socket
+import subprocess
+import sys
 from collections.abc import AsyncIterator, Callable
 from dataclasses import replace
 from datetime import datetime, timedelta
@@ -177,6 +179,22 @@ async def test_a_restarted_server_refuses_a_token_used_before_it_started(agent_a
         assert status == 200, body
     finally:
         await second.server.close()
+
+
+def test_a_server_loads_at_start_what_its_first_request_would_load() -> None:
+    """multiformats' tables load with the first key a process meets (a command that meets none
+    starts faster); a server loads them as its gate is built, not during its first request."""
+    probe = (
+        "import sys; from verifier import Policy, Verifier;"
+        "verifier = Verifier(policy=Policy(), isolate_canonicalization=False);"
+        "before = 'multiformats' in sys.modules;"
+        "verifier.middleware(audience='https://api.example');"
+        "print(before, 'multiformats' in sys.modules)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert done.stdout.strip() == "False True"
 
 
 async def test_a_script_verifies_a_token_made_before_its_verifier(agent_and_vc: Any) -> None:
