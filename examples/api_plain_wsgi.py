@@ -29,7 +29,9 @@ class VerifierThread:
         self.verifier = asyncio.run_coroutine_threadsafe(self._make(options), self.loop).result()
 
     async def _make(self, options: dict[str, Any]) -> Verifier:
-        return Verifier(**options)
+        verifier = Verifier(**options)
+        verifier.serving()  # a server from now on: tokens issued before are refused (a restart)
+        return verifier
 
     def verify(self, token: str, **request: Any) -> Any:
         return asyncio.run_coroutine_threadsafe(
