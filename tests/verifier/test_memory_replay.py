@@ -4,6 +4,7 @@ failing closed when full, swept a second at a time."""
 from __future__ import annotations
 
 import asyncio
+import math
 import tracemalloc
 
 import pytest
@@ -160,36 +161,57 @@ _STEP = st.tuples(
     st.sampled_from(["did:a", "did:b", "did:c"]),
     st.integers(0, 5),  # the token id
     st.floats(0.1, 6.0),  # its lifetime
-    st.floats(0.0, 2.5),  # how far the clock moves first
+    st.floats(-3.0, 2.5),  # how far the clock moves first (back, at times)
+    st.floats(0.0, 2.5),  # how long before now the token was issued
+    st.booleans(),  # whether the server says it starts serving now
 )
+
+
+def _answer(cache: MemoryReplayCache, key: str, lifetime: float, now: float, issued: float) -> bool | str:
+    try:
+        return asyncio.run(cache.remember(key, now + lifetime, now=now, issued_at=issued))
+    except ReplayCacheError:
+        return "full"
+    except ReplayDetectedError:
+        return "issued before"
 
 
 @settings(max_examples=300, deadline=None)
 @given(steps=st.lists(_STEP, max_size=60), limit=st.integers(1, 8), share=st.integers(1, 5))
 def test_the_cache_answers_as_a_model_of_its_rules(
-    steps: list[tuple[str, int, float, float]], limit: int, share: int
+    steps: list[tuple[str, int, float, float, float, bool]], limit: int, share: int
 ) -> None:
     """Against a plain model: an id is held, counted and refused as a replay until the clock
     enters the second after the one its token expires in (``seen`` says so before ``remember``,
     without storing anything); a new id is refused when the cache holds ``limit``, or half that
-    and its holder ``share``."""
+    and its holder ``share``; once begun, or once the clock went back more than a second, a
+    token issued before that moment less a second is refused, and the sweep goes on from there."""
     cache = MemoryReplayCache(max_entries=limit, max_per_holder=share)
     model: dict[str, float] = {}
-    now = T0
-    for holder, token, lifetime, advance in steps:
+    now, swept, epoch = T0, 0, -math.inf
+    for holder, token, lifetime, advance, lag, begins in steps:
         now += advance
         key = f"{holder}|{token}"
-        model = {k: e for k, e in model.items() if int(e) >= int(now)}  # swept
-        assert cache.seen(key, now=now) == (key in model)  # what remember says
+        if begins:
+            cache.begin(now)
+            epoch = max(epoch, math.floor(now) - 1)
+        if now >= swept + 1:
+            swept = int(now)
+            model = {k: e for k, e in model.items() if int(e) >= swept}  # swept
+        elif now < swept - 1:  # set back: begun anew
+            epoch, swept = max(epoch, math.floor(now) - 1), int(now)
+        assert cache.seen(key, now=now) == (key in model)  # what remember says of a replay
         its_own = sum(k.partition("|")[0] == holder for k in model)
-        if key in model:
-            expected: bool | str = False
+        if now - lag < epoch:
+            expected: bool | str = "issued before"
+        elif key in model:
+            expected = False
         elif (its_own >= share and len(model) >= limit // 2) or len(model) >= limit:
             expected = "full"
         else:
             model[key] = now + lifetime
             expected = True
-        assert _remember(cache, key, lifetime, now) == expected
+        assert _answer(cache, key, lifetime, now, now - lag) == expected
         assert len(cache) == len(model)
 
 
