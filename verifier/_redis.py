@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import hashlib
+import math
 import secrets
 from collections.abc import Awaitable, Callable
 from typing import Any, Final, TypeVar
@@ -64,6 +65,11 @@ class RedisReplayCache:
     timer for the ``timeout``), so a busy API pays about 25 µs a request for its replay check
     instead of a round trip each (165 µs here), and opens a few connections instead of one per
     request in flight.
+
+    A verifier whose clock is set back more than a second (a clock that ran ahead, stepped to
+    the right time) refuses from then on the tokens issued before its new time less a second:
+    the ids of those that expired in the seconds it went back over have left Redis, and they
+    look unexpired again. Each process watches its own clock.
     """
 
     def __init__(self, client: Any, *, prefix: str = "didvc:jti:", timeout: float = 1.0) -> None:
@@ -74,12 +80,21 @@ class RedisReplayCache:
         self._sha = hashlib.sha1(_REMEMBER.encode()).hexdigest()  # noqa: S324 -- Redis names scripts so
         self._batch: list[tuple[tuple[str, int, int], asyncio.Future[Any]]] = []
         self._epoch_set: asyncio.Future[None] | None = None  # one setting at a time, shared
+        self._latest = -math.inf  # the time of the last id asked about, on this process's clock
+        self._since = -math.inf  # this process's clock went back: tokens issued before, refused
 
     @classmethod
     def from_url(cls, url: str, **kwargs: Any) -> RedisReplayCache:
         return cls(_client(url), **kwargs)
 
     async def remember(self, key: str, expires_at: float, *, now: float, issued_at: float) -> bool:
+        if now < self._latest - 1:  # set back (see the class)
+            self._since = max(self._since, math.floor(now) - 1)
+        self._latest = now
+        if issued_at < self._since:
+            raise ReplayDetectedError(
+                "this token was issued before this verifier's clock was set back; send a fresh one"
+            )
         call = (self._prefix + key, max(1, int((expires_at - now) * 1000) + 1), int(issued_at * 1000))
         answer = int(await self._batched(call))  # bounded in time once per batch, not per request
         if answer == -2:  # no epoch: first use, or a restart that lost everything

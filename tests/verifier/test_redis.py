@@ -23,6 +23,7 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
+from didvc.errors import ReplayDetectedError
 from resolvers import default_resolver
 from tests.helpers import (
     NOW,
@@ -117,6 +118,20 @@ async def test_each_id_of_a_batch_keeps_its_own_lifetime_and_issue_time(redis_cl
         "bool",
     ]
     assert answers[1] is True and answers[3] is True
+
+
+async def test_a_clock_set_back_does_not_reopen_ids_that_left_redis(redis_client: Any) -> None:
+    """A token's id leaves Redis when the token expires; a verifier whose clock is then set
+    back (it ran ahead) sees the token unexpired again, and refuses it as issued before its new
+    time, while a fresh token is accepted."""
+    cache = RedisReplayCache(redis_client, prefix=f"didvc:test:{uuid.uuid4()}:")
+    now = time.time()
+    assert await cache.remember("early", now + 0.3, now=now, issued_at=now - 100) is True
+    await asyncio.sleep(0.5)  # its id has left Redis
+    assert await cache.remember("later", now + 60, now=now + 30, issued_at=now + 29) is True
+    with pytest.raises(ReplayDetectedError, match="set back"):  # 25 s back: "early" looks alive
+        await cache.remember("early", now + 0.3, now=now + 5, issued_at=now - 100)
+    assert await cache.remember("fresh", now + 65, now=now + 5.5, issued_at=now + 5) is True
 
 
 async def test_unreachable_redis_fails_closed_as_could_not_check() -> None:
