@@ -140,6 +140,16 @@ async def request_token(
     )
 
 
+def in_fresh_python(code: str) -> str:
+    """What ``code`` prints, run by a new interpreter (what a fresh process has loaded)."""
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    return done.stdout.strip()
+
+
 def run_cli(group: str, location: tuple[str, Path], passphrase_file: Path, *args: str) -> tuple[int, str]:
     """``didvc <group> <option> <path> --passphrase-file F --json ARGS`` through click's runner."""
     from click.testing import CliRunner

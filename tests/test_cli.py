@@ -11,6 +11,7 @@ from click.testing import CliRunner
 
 from didvc.keys import PublicKey
 from didvc_cli import main
+from tests.helpers import in_fresh_python
 
 
 def test_keygen_prints_did_and_public_key_only() -> None:
@@ -108,10 +109,7 @@ def test_the_command_line_starts_without_the_components() -> None:
         "print(all(n in out for n in ('issuer', 'wallet', 'verify', 'demo')),"
         " sorted(m for m in ('issuer', 'wallet', 'pyld', 'aiohttp', 'cryptography') if m in sys.modules))"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=True
-    )
-    assert done.stdout.strip() == "True []"
+    assert in_fresh_python(probe) == "True []"
 
 
 def test_the_command_line_reference_is_current() -> None:
@@ -179,9 +177,7 @@ def _loaded_after(args: list[str]) -> list[str]:
         f"result = CliRunner().invoke(main, {args!r}); assert result.exit_code == 0, result.output;"
         "print(' '.join(sorted(m for m in ('issuer', 'wallet', 'pyld', 'aiohttp') if m in sys.modules)))"
     )
-    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
-    assert done.returncode == 0, done.stderr
-    return done.stdout.split()
+    return in_fresh_python(probe).split()
 
 
 def test_group_help_and_core_commands_load_neither_json_ld_nor_aiohttp() -> None:

@@ -6,8 +6,6 @@ import asyncio
 import json
 import logging
 import socket
-import subprocess
-import sys
 from collections.abc import AsyncIterator, Callable
 from dataclasses import replace
 from datetime import datetime, timedelta
@@ -20,7 +18,16 @@ from aiohttp.test_utils import TestServer
 
 from didvc.encoding import b64url_encode
 from resolvers import default_resolver
-from tests.helpers import HOSTILE_HEADERS, NOW, Party, agent_credential, request_token, signed, trusting
+from tests.helpers import (
+    HOSTILE_HEADERS,
+    NOW,
+    Party,
+    agent_credential,
+    in_fresh_python,
+    request_token,
+    signed,
+    trusting,
+)
 from verifier import NONCE_HEADER, VERIFICATION_RESULT, Policy, RouteRule, Verifier
 
 AUDIENCE = "https://api.example"
@@ -191,10 +198,7 @@ def test_a_server_loads_at_start_what_its_first_request_would_load() -> None:
         "verifier.middleware(audience='https://api.example');"
         "print(before, 'multiformats' in sys.modules)"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=True
-    )
-    assert done.stdout.strip() == "False True"
+    assert in_fresh_python(probe) == "False True"
 
 
 async def test_a_script_verifies_a_token_made_before_its_verifier(agent_and_vc: Any) -> None:
