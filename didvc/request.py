@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 import time
+from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any, Final, NamedTuple, TypeGuard
 from urllib.parse import urlsplit, urlunsplit
@@ -29,6 +30,7 @@ __all__ = [
     "DEFAULT_LIFETIME",
     "NONCE_HEADER",
     "RequestClaims",
+    "another_try",
     "body_digest",
     "check_request_claims",
     "new_jti",
@@ -42,6 +44,20 @@ NONCE_HEADER: Final = "VP-Nonce"
 _MAX_TIME: Final = 2**53
 _NUMBERS: Final = frozenset({int, float})  # exactly: bool is an int
 _DEFAULT_PORTS: Final = {"http": 80, "https": 443}
+
+
+def another_try(status: int, headers: Mapping[str, str]) -> tuple[bool, str | None]:
+    """Whether a client sends its request once more, with a fresh token, and the nonce to put
+    in it: a 401 that hands out a nonce (``VP-Nonce``), or one that refused the token as a
+    replay (``error_code="REPLAY_DETECTED_ERROR"``): the client's tokens are fresh, so the
+    server, or its Redis, restarted or set its clock back since the token was signed. Either
+    way the server answered before its handler ran: nothing was done. Once, not more (docs/
+    header.md, "Answers")."""
+    if status != 401:
+        return False, None
+    nonce = headers.get(NONCE_HEADER) or None
+    replayed = 'error_code="REPLAY_DETECTED_ERROR"' in (headers.get("WWW-Authenticate") or "")
+    return nonce is not None or replayed, nonce
 
 
 def body_digest(body: bytes) -> str:

@@ -303,3 +303,32 @@ def test_delegation_links_and_chains(subjects: list[dict[str, Any]], holder: str
         with contextlib.suppress(DidvcError):
             links.append(read_link(credential, check_credential(credential)))
     _safely(lambda: check_chain(links, holder, frozenset({"did:example:b"}), 3))
+
+
+@given(
+    status=st.sampled_from([200, 401, 403, 503]),
+    nonce=st.none() | st.text(max_size=40),
+    authenticate=st.none() | st.text(max_size=120),
+)
+def test_another_try_reads_any_answer(status: int, nonce: str | None, authenticate: str | None) -> None:
+    """A client's reading of a refusal: any header values, never an exception; one more try
+    only for a 401 handing out a nonce or refusing the token as a replay."""
+    from didvc.request import NONCE_HEADER, another_try
+
+    headers = {k: v for k, v in ((NONCE_HEADER, nonce), ("WWW-Authenticate", authenticate)) if v is not None}
+    again, given_nonce = another_try(status, headers)
+    replayed = 'error_code="REPLAY_DETECTED_ERROR"' in (authenticate or "")
+    assert again == (status == 401 and (bool(nonce) or replayed))
+    assert given_nonce == (nonce or None if status == 401 else None)
+
+
+def test_another_try_of_the_gate_s_own_answers() -> None:
+    from didvc.request import another_try
+    from verifier._gate import problem_denial
+    from verifier._result import Problem
+
+    for code, expected in (("REPLAY_DETECTED_ERROR", True), ("REQUEST_BINDING_ERROR", False)):
+        denial = problem_denial(401, [Problem(code, "refused")])
+        assert another_try(denial.status, denial.headers) == (expected, None)
+    busy = problem_denial(503, [Problem("REPLAY_CACHE_UNAVAILABLE_ERROR", "down")])
+    assert another_try(busy.status, busy.headers) == (False, None)

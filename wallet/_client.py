@@ -5,7 +5,8 @@
 ...     print(response.status, await response.json())
 
 Each request gets a fresh vp+jwt bound to its method, URL and exact body. When the server
-answers 401 with a nonce (``VP-Nonce``), the request is sent once more with that nonce.
+answers 401 with a nonce (``VP-Nonce``), or refused the token as a replay (it restarted since
+the token was signed), the request is sent once more with a fresh token (and that nonce).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import Any
 
 import aiohttp
 
-from didvc.request import NONCE_HEADER
+from didvc.request import NONCE_HEADER, another_try
 from wallet._wallet import Wallet
 
 __all__ = ["NONCE_HEADER", "WalletSession"]
@@ -83,7 +84,7 @@ class WalletSession:
         else:
             body = data
         nonce = None
-        for _attempt in range(2):
+        for attempt in range(2):
             presentation = await self.wallet.request_headers(
                 method,
                 url,
@@ -100,10 +101,9 @@ class WalletSession:
             )
             await response.read()
             response.release()
-            fresh = response.headers.get(NONCE_HEADER)
-            if response.status != 401 or fresh is None or nonce is not None:
+            again, nonce = another_try(response.status, response.headers)
+            if attempt or not again:
                 return response
-            nonce = fresh
         return response  # pragma: no cover - the loop always returns
 
     async def get(self, url: str, **kwargs: Any) -> aiohttp.ClientResponse:

@@ -1,5 +1,6 @@
 """``httpx``: :class:`WalletAuth`, an ``httpx.Auth`` that gives every request a fresh header
-bound to its method, URL and exact body, and retries once with the nonce a 401 hands out.
+bound to its method, URL and exact body, and retries once, with a fresh header, when a 401
+hands out a nonce or refused the header as a replay (the server restarted since it was signed).
 
 >>> async with httpx.AsyncClient(auth=WalletAuth(wallet)) as client:            # doctest: +SKIP
 ...     response = await client.get("https://api.example/orders")
@@ -16,7 +17,7 @@ from typing import Any
 import httpx
 
 from didvc.blocking import LoopThread
-from didvc.request import NONCE_HEADER
+from didvc.request import another_try
 from wallet._looped import open_looped
 from wallet._wallet import Wallet
 
@@ -56,16 +57,16 @@ class WalletAuth(httpx.Auth):
             raise RuntimeError("a sync client needs WalletAuth.open(path, passphrase=...)")
         request.headers.update(self.runner.run(self._headers(request, None)))
         response = yield request
-        nonce = response.headers.get(NONCE_HEADER)
-        if response.status_code == 401 and nonce:
+        again, nonce = another_try(response.status_code, response.headers)
+        if again:
             request.headers.update(self.runner.run(self._headers(request, nonce)))
             yield request
 
     async def async_auth_flow(self, request: httpx.Request) -> AsyncGenerator[httpx.Request, httpx.Response]:
         request.headers.update(await self._signed(request, None))
         response = yield request
-        nonce = response.headers.get(NONCE_HEADER)
-        if response.status_code == 401 and nonce:
+        again, nonce = another_try(response.status_code, response.headers)
+        if again:
             request.headers.update(await self._signed(request, nonce))
             yield request
 

@@ -1,5 +1,6 @@
 """``requests``: :class:`WalletAuth`, an ``AuthBase`` that gives every request a fresh header
-bound to its method, URL and exact body, and retries once with the nonce a 401 hands out.
+bound to its method, URL and exact body, and retries once, with a fresh header, when a 401
+hands out a nonce or refused the header as a replay (the server restarted since it was signed).
 
 >>> auth = WalletAuth.open("agent.wallet", passphrase=secret)                   # doctest: +SKIP
 >>> requests.get("https://api.example/orders", auth=auth)
@@ -14,7 +15,7 @@ import requests
 from requests.auth import AuthBase
 
 from didvc.blocking import LoopThread
-from didvc.request import NONCE_HEADER
+from didvc.request import another_try
 from wallet._looped import open_looped
 from wallet._wallet import Wallet
 
@@ -52,12 +53,12 @@ class WalletAuth(AuthBase):
 
     def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
         self._sign(request, None)
-        request.register_hook("response", self._retry_with_nonce)
+        request.register_hook("response", self._retry)
         return request
 
-    def _retry_with_nonce(self, response: requests.Response, **send: Any) -> requests.Response:
-        nonce = response.headers.get(NONCE_HEADER)
-        if response.status_code != 401 or not nonce or getattr(response.request, "didvc_retried", False):
+    def _retry(self, response: requests.Response, **send: Any) -> requests.Response:
+        retry, nonce = another_try(response.status_code, response.headers)
+        if not retry or getattr(response.request, "didvc_retried", False):
             return response
         response.close()
         again = response.request.copy()
