@@ -44,6 +44,8 @@ _UNAVAILABLE: Final = frozenset(
     {"VERIFIER_BUSY_ERROR", "REPLAY_CACHE_UNAVAILABLE_ERROR", "REPLAY_CACHE_FULL_ERROR"}
 )
 _TITLES: Final = {401: "Unauthorized", 403: "Forbidden", 413: "Content Too Large", 503: "Service Unavailable"}
+#: Compact JSON for audit lines, one encoder for all (``json.dumps`` with options builds one a call).
+_COMPACT: Final = json.JSONEncoder(separators=(",", ":")).encode
 #: A Host header that is a host: a name or an IPv4 or bracketed IPv6 address, and a port.
 _HOST: Final = re.compile(r"(?:[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.?|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?")
 
@@ -210,7 +212,7 @@ class Gate:
             "credentials": [c.id for c in result.credentials if c.id] if result else [],
             "problems": [p.code for p in problems],
         }
-        self.audit.info(json.dumps(line, separators=(",", ":")))
+        self.audit.info(_COMPACT(line))
 
 
 def problem_denial(
