@@ -171,6 +171,8 @@ class MemoryReplayCache:
         held_ids.add(digest)
         holder.count += 1
         second = _second(expires_at)
+        if second < self._swept:  # the clock a little behind the sweep: filed where it will pass
+            second = self._swept
         filed = self._expiring.get(second)
         if filed is None:
             self._expiring[second] = ([digest], [holder])
