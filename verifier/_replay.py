@@ -51,15 +51,18 @@ class MemoryReplayCache:
     half full. The holder is the part of a key before its first ``|``.
 
     An id is held, and refused, until the clock enters the second after the one its token
-    expires in; ids leave a second at a time as requests come, so no request pays for a purge
-    of the whole cache. What is held of an id is its key's 64-bit hash (80 to 95 bytes with the
-    set and the second's lists, against 200 for the key itself; the default 2.5 million ids
-    take 200 MB): two keys of one hash would refuse the second as a replay, one chance in
-    2^64 / ``len(self)`` per new id, and a refusal, never an acceptance. The hash is Python's
-    own, keyed per process (PYTHONHASHSEED).
+    expires in (or the one last swept, if later: a clock a little behind); ids leave a second
+    at a time as requests come, so no request pays for a purge of the whole cache.
+
+    What is held of an id is its key's 64-bit hash (80 to 95 bytes with the set and the
+    second's lists, against 200 for the key itself; the default 2.5 million ids take 200 MB):
+    two keys of one hash would refuse the second as a replay, one chance in 2^64 /
+    ``len(self)`` per new id, and a refusal, never an acceptance. The hash is Python's own,
+    keyed per process (PYTHONHASHSEED).
 
     A server's cache is told when it started serving (:meth:`begin`) and from then on refuses a
-    token issued before: a restarted process has forgotten which tokens were used.
+    token issued before: a restarted process has forgotten which tokens were used. A clock set
+    back more than a second begins it anew the same way (:meth:`_moved`).
     """
 
     def __init__(
