@@ -153,8 +153,8 @@ class MemoryReplayCache:
             self._moved(now)
         if issued_at < self._epoch:
             raise ReplayDetectedError(
-                "this token was issued before this verifier began to hold every token used (it"
-                " restarted, or its clock was set back); send a fresh one"
+                "this token was issued before this server started, or set its clock back: it has"
+                " forgotten which earlier tokens were used (a restarted server does); send a fresh one"
             )
         digest = _held_form(key)
         held_ids = self._held_ids
