@@ -230,8 +230,9 @@ class Pipeline:
             max_lifetime=policy.max_token_lifetime,
             clock_skew=skew,
         )
-        replay_key = f"{holder}|{jti}"
-        if isinstance(self._replay, MemoryReplayCache) and self._replay.seen(replay_key, now=timestamp):
+        replay_key, issued = f"{holder}|{jti}", float(payload["iat"])  # numeric: checked above
+        replay = self._replay
+        if isinstance(replay, MemoryReplayCache) and replay.seen(replay_key, now=timestamp, issued_at=issued):
             raise ReplayDetectedError("this token has been used before")  # before any key, too
         credentials: list[Checked] = []
         if known is None:
@@ -249,7 +250,6 @@ class Pipeline:
         if payload.get("iss") != holder or (known is None and _holder_of(payload) != holder):
             raise HolderBindingError("the token's iss and the presentation's holder must be the signer's DID")
         # step 5: never seen before, the server's nonce used up
-        issued = float(payload["iat"])  # numeric: check_request_claims made sure
         if not await self._replay.remember(replay_key, expires + skew, now=timestamp, issued_at=issued):
             raise ReplayDetectedError("this token has been used before")
         if request.consume_challenge is not None:

@@ -108,6 +108,17 @@ class MemoryReplayCache:
         if self._refuse_earlier:
             self._epoch = max(self._epoch, math.floor(moment) - 1)
 
+    def _keep_up(self, now: float, issued_at: float) -> None:
+        """The clock's move seen to (:meth:`_moved`), then a token issued before the cache
+        began refused."""
+        if not self._swept <= now < self._swept + 1:
+            self._moved(now)
+        if issued_at < self._epoch:
+            raise ReplayDetectedError(
+                "this token was issued before this server started, or set its clock back: it has"
+                " forgotten which earlier tokens were used (a restarted server does); send a fresh one"
+            )
+
     def _moved(self, now: float) -> None:
         """The clock left the second last swept: forward, sweep up to it; set back by more than
         a second (a clock stepped back to the right time), the ids swept in the seconds it went
@@ -139,23 +150,18 @@ class MemoryReplayCache:
                     del self._holders[holder.name]
         self._swept = second
 
-    def seen(self, key: str, *, now: float) -> bool:
-        """Whether ``key`` is held (:meth:`remember` would refuse it): without waiting and
-        storing nothing, so a verifier refuses a replayed token before its signature. A cache
-        in another process (Redis) is asked once, when the token is stored."""
-        if not self._swept <= now < self._swept + 1:
-            self._moved(now)
+    def seen(self, key: str, *, now: float, issued_at: float = math.inf) -> bool:
+        """Whether ``key`` is held, or raises as :meth:`remember` does for a token issued
+        before the cache began: without waiting and storing nothing, so a verifier refuses a
+        replayed token before its signature (a refused one is never stored, so it would cost a
+        signature each time it came again). A cache in another process (Redis) is asked once,
+        when the token is stored."""
+        self._keep_up(now, issued_at)
         return _held_form(key) in self._held_ids
 
     async def remember(self, key: str, expires_at: float, *, now: float, issued_at: float) -> bool:
         # No await between the look-up and the store: atomic within the event loop.
-        if not self._swept <= now < self._swept + 1:
-            self._moved(now)
-        if issued_at < self._epoch:
-            raise ReplayDetectedError(
-                "this token was issued before this server started, or set its clock back: it has"
-                " forgotten which earlier tokens were used (a restarted server does); send a fresh one"
-            )
+        self._keep_up(now, issued_at)
         digest = _held_form(key)
         held_ids = self._held_ids
         if digest in held_ids:

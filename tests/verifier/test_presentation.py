@@ -157,6 +157,21 @@ async def test_a_replay_is_refused_before_its_signature_with_the_memory_cache() 
     assert _codes(await fresh.verify_presentation(broken, **API)) == ["CRYPTOGRAPHIC_SECURITY_ERROR"]
 
 
+async def test_a_token_from_before_a_restart_is_refused_before_its_signature() -> None:
+    """A restarted server refuses a token issued before it started without checking its
+    signature (such a token is never stored, so it would cost one each time it came again)."""
+    issuer, agent = Party(), Party()
+    token = await request_token(agent, [await _agent_vc(issuer, agent)], now=NOW - timedelta(seconds=30))
+    head, payload, signature = token.split(".")
+    broken = f"{head}.{payload}.{'A' * len(signature)}"
+    restarted = _verifier(issuer)
+    restarted.serving()
+    assert _codes(await restarted.verify_presentation(broken, **API)) == ["REPLAY_DETECTED_ERROR"]
+    assert _codes(await _verifier(issuer).verify_presentation(broken, **API)) == [
+        "CRYPTOGRAPHIC_SECURITY_ERROR"  # a verifier that is no server: the signature is checked
+    ]
+
+
 async def test_fifty_concurrent_copies_exactly_one_accepted() -> None:
     issuer, agent = Party(), Party()
     token = await request_token(agent, [await _agent_vc(issuer, agent)])
