@@ -35,6 +35,7 @@ __all__ = [
     "check_request_claims",
     "new_jti",
     "normalize_htu",
+    "refusal_header",
     "sign_request_token",
 ]
 
@@ -43,7 +44,16 @@ DEFAULT_LIFETIME: Final = 60
 NONCE_HEADER: Final = "VP-Nonce"
 _MAX_TIME: Final = 2**53
 _NUMBERS: Final = frozenset({int, float})  # exactly: bool is an int
+#: How a 401's ``WWW-Authenticate`` names the problem that refused the token.
+_CODE_PARAMETER: Final = 'error_code="{}"'
+_REPLAYED: Final = _CODE_PARAMETER.format("REPLAY_DETECTED_ERROR")
 _DEFAULT_PORTS: Final = {"http": 80, "https": 443}
+
+
+def refusal_header(scheme: str, code: str) -> str:
+    """The ``WWW-Authenticate`` value of a 401 refusing a token for ``code`` (a problem code;
+    docs/header.md, "Answers"): what :func:`another_try` reads."""
+    return f'{scheme} error="invalid_token", ' + _CODE_PARAMETER.format(code)
 
 
 def another_try(status: int, headers: Mapping[str, str]) -> tuple[bool, str | None]:
@@ -56,7 +66,7 @@ def another_try(status: int, headers: Mapping[str, str]) -> tuple[bool, str | No
     if status != 401:
         return False, None
     nonce = headers.get(NONCE_HEADER) or None
-    replayed = 'error_code="REPLAY_DETECTED_ERROR"' in (headers.get("WWW-Authenticate") or "")
+    replayed = _REPLAYED in (headers.get("WWW-Authenticate") or "")
     return nonce is not None or replayed, nonce
 
 

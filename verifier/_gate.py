@@ -27,7 +27,7 @@ from typing import Any, Final, NamedTuple, Protocol
 from yarl import URL
 
 from didvc.errors import PROBLEM_TYPE, DidvcError, InsufficientScopeError
-from didvc.request import NONCE_HEADER
+from didvc.request import NONCE_HEADER, refusal_header
 from verifier._pipeline import NonceCheck
 from verifier._policy import Policy
 from verifier._replay import MemoryNonceStore, NonceStore
@@ -227,7 +227,7 @@ def problem_denial(
     first = problems[0].code if problems else "MISSING_PRESENTATION"
     headers = {"Retry-After": "1"} if status == 503 else {}
     if status == 401:
-        headers["WWW-Authenticate"] = f'{scheme or "VP"} error="invalid_token", error_code="{first}"'
+        headers["WWW-Authenticate"] = refusal_header(scheme or "VP", first)
     body: dict[str, Any] = {
         "type": PROBLEM_TYPE + first,
         "title": _TITLES[status],
