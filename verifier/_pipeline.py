@@ -10,8 +10,9 @@ step's cost):
 3. **holder** — the ``kid``'s key from the holder's ``authentication`` relationship, the
    signature (one verify), ``iss`` and the presentation's ``holder`` equal to that DID;
 4. **request** — ``aud``, ``htm``, ``htu``, time window, body digest, the server's challenge;
-5. **replay** — the ``jti`` unseen (an in-memory cache is asked before any key), then the
-   challenge consumed;
+5. **replay** — the ``jti`` unseen (the caches' own part asked before any key: whether an
+   in-memory one holds it, a token from before a restart or clock step), then the challenge
+   consumed;
 6. **settled** — a presentation verified before is answered from memory (:mod:`._settled`);
    it is looked up first, before any key; once known, by the token's first bytes, and then only
    the request claims are read (:mod:`._known`). Step 4 comes before any key too: a stash of
@@ -67,6 +68,7 @@ from verifier._credentials import CredentialChecker, check_alg, exact_bytes
 from verifier._delegation import delegation_chain, granted_scopes
 from verifier._known import members_key
 from verifier._policy import Policy
+from verifier._redis import RedisReplayCache
 from verifier._replay import MemoryReplayCache, ReplayCache
 from verifier._result import CredentialResult, Problem, VerificationResult
 from verifier._settled import Settled, SettledPresentations
@@ -79,6 +81,8 @@ __all__ = ["NonceCheck", "Pipeline", "Request"]
 NonceCheck = Callable[[str], Awaitable[bool]]
 
 _JSON_START: Final = ("{", "[")
+#: The caches that answer part of the replay check at once, before the signature (``seen``).
+_LOCAL_CHECK: Final = (MemoryReplayCache, RedisReplayCache)
 
 
 class Request(NamedTuple):
@@ -232,7 +236,7 @@ class Pipeline:
         )
         replay_key, issued = f"{holder}|{jti}", float(payload["iat"])  # numeric: checked above
         replay = self._replay
-        if isinstance(replay, MemoryReplayCache) and replay.seen(replay_key, now=timestamp, issued_at=issued):
+        if isinstance(replay, _LOCAL_CHECK) and replay.seen(replay_key, now=timestamp, issued_at=issued):
             raise ReplayDetectedError("this token has been used before")  # before any key, too
         credentials: list[Checked] = []
         if known is None:
@@ -377,12 +381,7 @@ class Pipeline:
         return await self.credential_steps.integrity(credential)
 
     async def _prove_all(
-        self,
-        holder: str | None,
-        credentials: list[Checked],
-        request: Request,
-        *,
-        settle_key: bytes | None,
+        self, holder: str | None, credentials: list[Checked], request: Request, *, settle_key: bytes | None
     ) -> VerificationResult:
         """Steps 8 and 9: each credential's proof, then its status."""
         for item in credentials:

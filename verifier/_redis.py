@@ -87,14 +87,21 @@ class RedisReplayCache:
     def from_url(cls, url: str, **kwargs: Any) -> RedisReplayCache:
         return cls(_client(url), **kwargs)
 
-    async def remember(self, key: str, expires_at: float, *, now: float, issued_at: float) -> bool:
-        if now < self._latest - 1:  # set back (see the class)
+    def seen(self, key: str, *, now: float, issued_at: float = math.inf) -> bool:
+        """The part of the check this process can make alone, before the token's signature:
+        raises for a token issued before its clock was set back (see the class). Whether the
+        id is held is asked of Redis once, when it is stored: False here."""
+        if now < self._latest - 1:  # set back
             self._since = max(self._since, math.floor(now) - 1)
         self._latest = now
         if issued_at < self._since:
             raise ReplayDetectedError(
                 "this token was issued before this verifier's clock was set back; send a fresh one"
             )
+        return False
+
+    async def remember(self, key: str, expires_at: float, *, now: float, issued_at: float) -> bool:
+        self.seen(key, now=now, issued_at=issued_at)
         call = (self._prefix + key, max(1, int((expires_at - now) * 1000) + 1), int(issued_at * 1000))
         answer = int(await self._batched(call))  # bounded in time once per batch, not per request
         if answer == -2:  # no epoch: first use, or a restart that lost everything

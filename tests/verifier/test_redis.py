@@ -14,7 +14,7 @@ import subprocess
 import time
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -132,6 +132,37 @@ async def test_a_clock_set_back_does_not_reopen_ids_that_left_redis(redis_client
     with pytest.raises(ReplayDetectedError, match="set back"):  # 25 s back: "early" looks alive
         await cache.remember("early", now + 0.3, now=now + 5, issued_at=now - 100)
     assert await cache.remember("fresh", now + 65, now=now + 5.5, issued_at=now + 5) is True
+
+
+async def test_after_a_clock_step_back_an_earlier_token_is_refused_before_its_signature(
+    redis_client: Any,
+) -> None:
+    """The clock-step refusal needs no round trip, so it comes before the signature, as the
+    in-memory cache's does: a token from before the step costs a parse each time it is resent,
+    not a signature. This one's signature is broken, and it is refused as a replay."""
+    issuer, agent = Party(), Party()
+    vc = await signed(agent_credential(issuer, agent.did, ["orders:read"]), issuer)
+    moments = [NOW + timedelta(seconds=60)]  # the verifier's clock runs a minute ahead
+    prefix = f"didvc:test:{uuid.uuid4()}:"
+
+    def verifier(cache: RedisReplayCache) -> Verifier:
+        return Verifier(
+            resolver=default_resolver(), clock=lambda: moments[0], replay_cache=cache, policy=trusting(issuer)
+        )
+
+    stepped = verifier(RedisReplayCache(redis_client, prefix=prefix))
+    ahead = await request_token(agent, [vc], now=moments[0] - timedelta(seconds=5))
+    assert (await stepped.verify_presentation(ahead, **API)).verified
+    moments[0] = NOW  # stepped back to the right time
+    head, payload, signature = (await request_token(agent, [vc], now=NOW - timedelta(seconds=10))).split(".")
+    broken = f"{head}.{payload}.{'A' * len(signature)}"
+    assert _codes(await stepped.verify_presentation(broken, **API)) == ["REPLAY_DETECTED_ERROR"]
+    unmoved = verifier(RedisReplayCache(redis_client, prefix=prefix))  # its clock never went back
+    assert _codes(await unmoved.verify_presentation(broken, **API)) == ["CRYPTOGRAPHIC_SECURITY_ERROR"]
+
+
+def _codes(result: Any) -> list[str]:
+    return [p.code for p in result.problems]
 
 
 async def test_unreachable_redis_fails_closed_as_could_not_check() -> None:
