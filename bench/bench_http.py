@@ -39,28 +39,33 @@ from didvc.request import sign_request_token
 
 HERE = Path(__file__).resolve().parent
 EXAMPLE = HERE.parent / "examples" / "api_aiohttp.py"
-DURATION, CONNECTIONS, ROUNDS = 5, 32, 3
+DURATION, CONNECTIONS, ROUNDS = 5, 32, 5
 TOKENS = 80_000  # more than two processes answer in one run
 REDIS_DB = 15  # flushed before each run that uses it
 
 
-async def _tokens(audience: str) -> tuple[list[str], str]:
-    issuer, issuer_signer = party()
-    agent, agent_signer = party()
-    vc = await agent_credential(issuer, issuer_signer, agent)
-    presentation = make_presentation(agent, [vc])
-    tokens = [
-        await sign_request_token(
-            presentation,
-            agent_signer,
-            audience=audience,
-            method="GET",
-            url=f"{audience}/orders",
-            lifetime=300,
-        )
-        for _ in range(TOKENS)
-    ]
-    return tokens, issuer
+class _Agent:
+    """One agent with one credential, signing request tokens for the rows behind didvc."""
+
+    def __init__(self) -> None:
+        self.issuer, self._issuer_signer = party()
+        self._agent, self._signer = party()
+
+    async def tokens(self, audience: str) -> list[str]:
+        """Fresh tokens (300-second ones: signed again for each round, so none expires mid-run)."""
+        vc = await agent_credential(self.issuer, self._issuer_signer, self._agent)
+        presentation = make_presentation(self._agent, [vc])
+        return [
+            await sign_request_token(
+                presentation,
+                self._signer,
+                audience=audience,
+                method="GET",
+                url=f"{audience}/orders",
+                lifetime=300,
+            )
+            for _ in range(TOKENS)
+        ]
 
 
 def _jwts(directory: Path, audience: str) -> None:
@@ -113,13 +118,13 @@ def main() -> None:
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is not installed (apt-get install wrk)")
     origin = "http://127.0.0.1:8000"  # what the tokens name; every server is told it is this origin
-    tokens, issuer = asyncio.run(_tokens(origin))
+    agent = _Agent()
+    issuer = agent.issuer
     redis_url = os.environ.get("DIDVC_BENCH_REDIS", f"redis://127.0.0.1:6379/{REDIS_DB}")
     rates: dict[str, list[float]] = {}
     failures: dict[str, int] = {}
     with tempfile.TemporaryDirectory() as tmp:
         directory = Path(tmp)
-        (directory / "tokens.txt").write_text("\n".join(tokens) + "\n")
         (directory / "vp.lua").write_text(wrk_script("DIDVC_TOKENS", "VP "))
         (directory / "jwt.lua").write_text(wrk_script("DIDVC_JWTS", "Bearer "))
         _jwts(directory, origin)
@@ -171,6 +176,8 @@ def main() -> None:
                 example(2)
             )
         for _ in range(ROUNDS):
+            tokens = asyncio.run(agent.tokens(origin))
+            (directory / "tokens.txt").write_text("\n".join(tokens) + "\n")
             for name, make in rows.items():
                 command, lua = make()
                 port = int(command[command.index("--port") + 1])
