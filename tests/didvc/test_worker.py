@@ -53,6 +53,16 @@ async def test_the_worker_computes_what_the_job_computes_here(worker: TransformW
     assert await worker.run(_job(document)) == _job(document).compute()
 
 
+def test_the_warm_up_job_is_a_job_that_computes() -> None:
+    """The worker runs it before it is ready, so that no request pays for the first
+    canonicalization of a process; a document that failed would warm up nothing, silently."""
+    from didvc.worker import _WARM_UP
+
+    job = TransformJob(**_WARM_UP)  # type: ignore[arg-type]
+    assert len(job.compute()) == 64  # two SHA-256 digests
+    assert _WARM_UP["document"]["@context"] == agent_credential(Party(), "did:example:a", [])["@context"]  # type: ignore[index]
+
+
 async def test_errors_come_back_as_themselves(worker: TransformWorker) -> None:
     with pytest.raises(CanonicalizationLimitError) as info:
         await worker.run(_job(_poison(8)))
