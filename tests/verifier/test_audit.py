@@ -107,6 +107,24 @@ def test_the_record_goes_through_the_loggers_filters_and_handlers() -> None:
     assert record.pathname.endswith("_gate.py")
 
 
+def test_an_adapter_or_a_logger_class_of_its_own_is_called_as_a_logger() -> None:
+    """Only a plain Logger gets the record made for it; an adapter (which has no makeRecord)
+    and a subclass (which may make its records otherwise) get ``info``, as before."""
+    audit = logging.getLogger("didvc.test-audit-adapter")
+    audit.setLevel(logging.INFO)
+    audit.propagate = False
+    kept = _Kept()
+    audit.addHandler(kept)
+    adapter = logging.LoggerAdapter(audit, {"api": "orders"})
+    try:
+        Gate(_NoServer(), audience="https://api.example", audit=adapter).log(  # type: ignore[arg-type]
+            "GET /orders", 200, VerificationResult(True, "did:key:z6MkAgent"), []
+        )
+    finally:
+        audit.removeHandler(kept)
+    assert [json.loads(r.getMessage())["holder"] for r in kept.records] == ["did:key:z6MkAgent"]
+
+
 class _NoServer:
     """A stand-in verifier: the gate only reads its policy when a request comes."""
 
