@@ -31,6 +31,7 @@ import threading
 from typing import Any, Final
 
 from didvc import errors, jsonld
+from didvc.credentials import CREDENTIALS_V2
 from didvc.errors import DidvcError, ParsingError, VerifierBusyError
 from didvc.proofs import TransformJob
 
@@ -208,12 +209,13 @@ def _settle(future: asyncio.Future[bytes], answer: dict[str, Any]) -> None:
     future.set_exception(error_class(message, code=code))
 
 
+_AGENT_CONTEXT: Final = "https://w3id.org/didvc/agent/v1"  # the issuer's (a floor above), bundled here
 #: A credential and proof configuration of the shape most jobs have: an agent credential as the
 #: issuer writes it (the VC 2.0 and agent contexts, a status entry, the context's digest).
-_WARM_UP: Final = {
-    "cryptosuite": "eddsa-rdfc-2022",
-    "document": {
-        "@context": ["https://www.w3.org/ns/credentials/v2", "https://w3id.org/didvc/agent/v1"],
+_WARM_UP: Final = TransformJob(
+    cryptosuite="eddsa-rdfc-2022",
+    document={
+        "@context": [CREDENTIALS_V2, _AGENT_CONTEXT],
         "type": ["VerifiableCredential", "AgentCredential"],
         "issuer": "did:example:worker",
         "validFrom": "2026-01-01T00:00:00Z",
@@ -226,19 +228,19 @@ _WARM_UP: Final = {
             "statusListIndex": "0",
             "statusListCredential": "https://worker.example/status/1",
         },
-        "relatedResource": [{"id": "https://w3id.org/didvc/agent/v1", "digestSRI": "sha384-0"}],
+        "relatedResource": [{"id": _AGENT_CONTEXT, "digestSRI": "sha384-0"}],
     },
-    "config": {
-        "@context": ["https://www.w3.org/ns/credentials/v2"],
+    config={
+        "@context": [CREDENTIALS_V2],
         "type": "DataIntegrityProof",
         "cryptosuite": "eddsa-rdfc-2022",
         "created": "2026-01-01T00:00:00Z",
         "verificationMethod": "did:example:worker#key",
         "proofPurpose": "assertionMethod",
     },
-    "key_type": "Ed25519",
-    "max_work_factor": 1.0,
-}
+    key_type="Ed25519",
+    max_work_factor=1.0,
+)
 
 
 def _warm_up() -> None:
@@ -246,7 +248,7 @@ def _warm_up() -> None:
     several times the next (pyld processes the contexts, the code runs for the first time),
     4.6 ms against 0.7 here, and a request would wait for it."""
     with contextlib.suppress(Exception):  # only a head start: the worker serves without it
-        TransformJob(**_WARM_UP).compute()  # type: ignore[arg-type]
+        _WARM_UP.compute()
 
 
 def _serve(niceness: int) -> None:
